@@ -1,0 +1,92 @@
+// testutil.h: helpers shared by the test suites.
+//
+// Raster makers that write position-encoding GeoTIFFs, a scratch folder per
+// test process, and the two ways to open a VRT: through the PVRT plugin and
+// through GDAL's own VRT driver (the oracle), so tests compare the bytes the
+// two return for the same request.
+#ifndef PVRT_TESTUTIL_H
+#define PVRT_TESTUTIL_H
+
+#include <gdal.h>
+
+#include <string>
+#include <vector>
+
+namespace pvrt_test
+{
+
+// A scratch folder, created once per process and removed at exit.
+const std::string &scratch_dir();
+// scratch_dir() + "/" + name.
+std::string scratch(const std::string &name);
+
+// The value a synthetic raster holds at (x, y) of band b, as a double that
+// fits the type (a hash of the position folded into the type's range; for
+// float types it includes fractions and negatives).
+double pattern_value(GDALDataType type, int x, int y, int band, int seed);
+
+struct RasterSpec
+{
+    int width = 97;
+    int height = 61;
+    int bands = 1;
+    GDALDataType type = GDT_Byte;
+    int block_x = 0;  // 0: GDAL's default (striped)
+    int block_y = 0;
+    const char *compress = nullptr;  // e.g. "DEFLATE"
+    int seed = 0;
+    bool has_nodata = false;
+    double nodata = 0;
+    bool overviews = false;  // builds internal overviews 2 and 4
+};
+
+// Writes a GeoTIFF filled with pattern_value; returns its path.
+std::string make_tiff(const std::string &name, const RasterSpec &spec);
+
+// Writes text to a file in the scratch folder; returns its path.
+std::string write_file(const std::string &name, const std::string &text);
+
+// A <SimpleSource> element for band `band` of `path` covering the whole
+// raster (explicit SrcRect/DstRect of width x height).
+std::string simple_source(const std::string &path, int band, int width,
+                          int height);
+
+// Opens through the plugin (any driver may claim; PVRT claims what it
+// should) with optional open options.
+GDALDatasetH open_pvrt(const std::string &path,
+                       const std::vector<std::string> &open_options = {});
+// Opens with GDAL's VRT driver only: the oracle. A VRT whose sources are
+// VRTs opens them lazily while reading; keep an OracleScope alive around the
+// oracle's open and reads so PVRT claims none of them.
+GDALDatasetH open_oracle(const std::string &path);
+
+// Sets PVRT_CLAIM=NONE in this thread for its lifetime.
+class OracleScope
+{
+  public:
+    OracleScope();
+    ~OracleScope();
+    OracleScope(const OracleScope &) = delete;
+    OracleScope &operator=(const OracleScope &) = delete;
+
+  private:
+    std::string previous_;
+    bool had_previous_;
+};
+
+// Name of the driver that opened hDS.
+std::string driver_name(GDALDatasetH ds);
+
+// Runs a shell command; returns its exit status and fills output (stdout
+// and stderr) if given.
+int run_command(const std::string &cmd, std::string *output = nullptr);
+
+// The Python interpreter that imports osgeo and numpy, or "" if none.
+std::string python();
+
+// Source tree root (PVRT_SOURCE_DIR), for vrt-examples/.
+std::string source_dir();
+
+}  // namespace pvrt_test
+
+#endif
