@@ -16,6 +16,10 @@ extern "C" {
 /* Registers all pvrt_* pixel functions. Returns 0, or -1 after a CPLError. */
 int pvrt_pixelfuncs_register(void);
 
+/* Frees what the functions cache (compiled expressions, ...). Call when the
+ * driver is unloaded, with no read in flight. */
+void pvrt_pixelfuncs_cleanup(void);
+
 /* The function registered under `name` and its argument metadata, or NULL
  * (metadata may be NULL too). For tests, which call functions directly. */
 GDALDerivedPixelFuncWithArgs pvrt_pixelfunc_find(const char *name,

@@ -38,6 +38,11 @@ int pvrt_pixelfuncs_register(void)
     return 0;
 }
 
+void pvrt_pixelfuncs_cleanup(void)
+{
+    /* pvrt-cleanup-end: families that cache add their cleanup calls above */
+}
+
 GDALDerivedPixelFuncWithArgs pvrt_pixelfunc_find(const char *name,
                                                  const char **metadata)
 {
