@@ -1,0 +1,38 @@
+# The PVRT driver's suites: unit tests of the C core (pool, tiles, error
+# capture), the header self-containment check, equivalence with GDAL's VRT
+# driver, bad inputs, stress and end-to-end runs on vrt-examples/.
+# Labels: quick, equiv, badinput, stress, concurrency (CI also runs these
+# under TSan), e2e. docs/testing.md says what each proves.
+
+# ---- Unit tests of the C core (own executables: they own global state) ----
+pvrt_add_gtest(test_pool SOURCES test_pool.cpp LIBS pvrt_core
+               LABELS "quick;concurrency" TIMEOUT 120)
+pvrt_add_gtest(test_tiles SOURCES test_tiles.cpp LIBS pvrt_core
+               LABELS quick TIMEOUT 120)
+pvrt_add_gtest(test_errcap SOURCES test_errcap.cpp LIBS pvrt_core
+               LABELS "quick;concurrency" TIMEOUT 120)
+
+# ---- Headers: each compiles alone, from C and from C++ ----
+# One object per header and language, part of the default build, so a
+# header that is not self-contained or not C/C++-clean breaks the build.
+# (With PVRT_WERROR=ON any warning a header causes does too.) The shim's
+# own header declares C++ classes for GDAL's C++ API (it includes
+# gdal_priv.h): it is checked from C++ only.
+file(GLOB_RECURSE PVRT_ALL_HEADERS CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/driver/*.h ${PROJECT_SOURCE_DIR}/pixelfuncs/*.h)
+add_custom_target(test_headers ALL)
+foreach(header ${PVRT_ALL_HEADERS})
+  file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${header})
+  string(MAKE_C_IDENTIFIER ${rel} id)
+  file(STRINGS ${header} cxx_only REGEX "#include <gdal_priv.h>")
+  set(langs c cpp)
+  if(cxx_only)
+    set(langs cpp)
+  endif()
+  foreach(lang ${langs})
+    add_library(hdr_${lang}_${id} OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/headers_${lang}.${lang})
+    target_compile_definitions(hdr_${lang}_${id} PRIVATE PVRT_HEADER="${header}")
+    target_link_libraries(hdr_${lang}_${id} PRIVATE GDAL::GDAL)
+    add_dependencies(test_headers hdr_${lang}_${id})
+  endforeach()
+endforeach()
