@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""A loopback HTTP file server with latency and fault injection, for pvrt's
+remote tests, examples and benchmarks.
+
+Standard library only (Debian's /usr/bin/python3). It binds 127.0.0.1 and
+nothing else, serves the files under one directory with GET and HEAD, single
+byte ranges (206 + Content-Range, 416 when unsatisfiable), Accept-Ranges and
+exact Content-Length, over HTTP/1.1 keep-alive connections, and
+
+  * waits --latency-ms before answering each request (a round trip);
+  * injects faults from a list of rules (below), set at start with --faults
+    and replaced at run time through GET /__control;
+  * counts requests and the peak number of requests in flight:
+    GET /__stats returns JSON;
+  * exits on its own after --lifetime seconds, however it is used.
+
+Paths: /u/<token>/<file> serves <file>. Tests use a fresh token per case so
+that GDAL's process-wide /vsicurl/ caches (file sizes, failures, byte
+ranges) never carry over from one case to the next.
+
+Fault rules: a JSON list of objects, tried in order; the first that fires
+decides the answer. Keys:
+  kind     "503" | "404" | "reset" | "stall" | "truncate" | "auth"
+  match    regular expression searched in the request path (default: any)
+  methods  list of methods it applies to (default ["GET", "HEAD"])
+  ranged   true: only requests carrying a Range header
+  after    let the first N matching requests of each path through, then
+           apply first/every/fraction to the rest (e.g. after=1 spares the
+           header read of a COG and hits its tile reads)
+  first    fire on the first N matching requests of each path
+  every    fire on every k-th matching request of each path (k, 2k, ...)
+  fraction fire on this fraction of matching requests (seeded, so a run
+           is reproducible for a given request order)
+  (none of first/every/fraction: fire on every matching request)
+  stall_s  "stall": seconds to wait before closing without an answer
+  keep     "truncate": fraction of the body sent before closing (0.5)
+  header   "auth": required "Name: value"; absent or different -> 403
+Kinds: "503" answers 503 Service Unavailable; "404" answers 404; "reset"
+closes the connection with a TCP reset before any answer; "stall" sends
+nothing for stall_s seconds, then closes; "truncate" sends the headers with
+the full Content-Length and only part of the body, then closes.
+
+Control: GET /__control?latency_ms=50&faults=<json>&reset=1 (each
+parameter optional; reset=1 clears the counters, including the per-path
+counts used by "first" and "every"). GET /__stats returns
+{"requests", "by_status", "by_method", "faults", "peak_inflight",
+"inflight", "bytes_sent", "duplicate_ranges", "paths"}. Control and stats
+requests are not counted and never delayed.
+
+Usage: httpserver.py --root DIR [--port 0] [--port-file F]
+                     [--latency-ms 0] [--faults JSON] [--lifetime 300]
+                     [--seed 1] [--quiet]
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+KINDS = ("503", "404", "reset", "stall", "truncate", "auth")
+
+
+class Rule:
+    """One fault rule, validated once when installed."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("a fault rule must be an object: %r" % (spec,))
+        unknown = set(spec) - {"kind", "match", "methods", "ranged", "first",
+                               "every", "fraction", "stall_s", "keep", "after",
+                               "header"}
+        if unknown:
+            raise ValueError("unknown fault rule keys: %s" % sorted(unknown))
+        self.kind = str(spec.get("kind"))
+        if self.kind not in KINDS:
+            raise ValueError("fault kind must be one of %s" % (KINDS,))
+        self.match = re.compile(spec.get("match", ""))
+        self.methods = set(spec.get("methods", ["GET", "HEAD"]))
+        self.ranged = bool(spec.get("ranged", False))
+        self.after = int(spec.get("after", 0))
+        self.first = spec.get("first")
+        self.every = spec.get("every")
+        self.fraction = spec.get("fraction")
+        self.stall_s = float(spec.get("stall_s", 30.0))
+        self.keep = float(spec.get("keep", 0.5))
+        self.header = spec.get("header")
+        if self.kind == "auth":
+            if not self.header or ":" not in self.header:
+                raise ValueError('"auth" needs header="Name: value"')
+            name, value = self.header.split(":", 1)
+            self.header = (name.strip().lower(), value.strip())
+        self.spec = spec
+
+    def applies(self, method, path, has_range):
+        if method not in self.methods:
+            return False
+        if self.ranged and not has_range:
+            return False
+        return self.match.search(path) is not None
+
+
+class State:
+    """Counters and configuration shared by the handler threads.
+    Every field is guarded by 'lock'."""
+
+    def __init__(self, latency_ms, rules, seed):
+        self.lock = threading.Lock()
+        self.latency_ms = latency_ms
+        self.rules = rules
+        self.seed = seed
+        self.reset()
+
+    def reset(self):
+        # Caller holds the lock or is the constructor.
+        self.rng = random.Random(self.seed)
+        self.requests = 0
+        self.by_status = {}
+        self.by_method = {}
+        self.faults = {}
+        self.inflight = 0
+        self.peak = 0
+        self.bytes_sent = 0
+        self.per_path = {}          # path -> requests seen (all methods)
+        self.rule_hits = {}         # (rule index, path) -> matching requests
+        self.ranges_seen = {}       # (path, range header) -> count
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "requests": self.requests,
+                "by_status": dict(self.by_status),
+                "by_method": dict(self.by_method),
+                "faults": dict(self.faults),
+                "peak_inflight": self.peak,
+                "inflight": self.inflight,
+                "bytes_sent": self.bytes_sent,
+                "duplicate_ranges": sum(c - 1 for c in
+                                        self.ranges_seen.values() if c > 1),
+                "latency_ms": self.latency_ms,
+                "paths": dict(self.per_path),
+            }
+
+
+def parse_rules(text):
+    if text is None or text == "":
+        return []
+    specs = json.loads(text)
+    if isinstance(specs, dict):
+        specs = [specs]
+    return [Rule(s) for s in specs]
+
+
+def parse_range(header, size):
+    """Returns (start, end) inclusive, None for no/ignored range, or
+    "unsatisfiable". Only a single bytes range is honoured; a multi-range
+    request is answered with the whole file, which RFC 9110 allows."""
+    if not header:
+        return None
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if not m:
+        return None
+    first, last = m.group(1), m.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":
+        n = int(last)
+        if n == 0:
+            return "unsatisfiable"
+        return (max(0, size - n), size - 1)
+    start = int(first)
+    end = int(last) if last != "" else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return (start, min(end, size - 1))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pvrt-testserver/1"
+
+    def log_message(self, fmt, *args):
+        if not self.server.quiet:
+            sys.stderr.write("httpserver: " + (fmt % args) + "\n")
+
+    # -- plumbing ---------------------------------------------------------
+
+    def send_json(self, obj, code=200):
+        body = json.dumps(obj, sort_keys=True).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_simple(self, code, text, head=False):
+        body = (text + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+        return len(body)
+
+    def reset_connection(self):
+        # SO_LINGER with a zero timeout turns close() into a TCP RST.
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+
+    # -- verbs ------------------------------------------------------------
+
+    def do_GET(self):
+        self.handle_request("GET")
+
+    def do_HEAD(self):
+        self.handle_request("HEAD")
+
+    def handle_request(self, method):
+        url = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(url.path)
+        if path == "/__stats":
+            self.send_json(self.server.state.snapshot())
+            return
+        if path == "/__control":
+            self.control(urllib.parse.parse_qs(url.query))
+            return
+
+        st = self.server.state
+        has_range = "Range" in self.headers
+        with st.lock:
+            st.requests += 1
+            st.by_method[method] = st.by_method.get(method, 0) + 1
+            st.per_path[path] = st.per_path.get(path, 0) + 1
+            st.inflight += 1
+            st.peak = max(st.peak, st.inflight)
+            latency = st.latency_ms / 1000.0
+            fired = self.pick_fault(st, method, path, has_range)
+            if method == "GET" and has_range:
+                key = (path, self.headers["Range"])
+                st.ranges_seen[key] = st.ranges_seen.get(key, 0) + 1
+        status = 0
+        sent = 0
+        try:
+            if latency > 0:
+                time.sleep(latency)
+            status, sent = self.answer(method, path, fired)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            status = status or -1
+        finally:
+            with st.lock:
+                st.inflight -= 1
+                st.bytes_sent += sent
+                st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1
+                if fired is not None:
+                    st.faults[fired.kind] = st.faults.get(fired.kind, 0) + 1
+
+    def pick_fault(self, st, method, path, has_range):
+        """Chooses the rule that fires for this request (lock held)."""
+        for i, rule in enumerate(st.rules):
+            if not rule.applies(method, path, has_range):
+                continue
+            if rule.kind == "auth":
+                name, value = rule.header
+                got = self.headers.get(name)
+                if got is None or got.strip() != value:
+                    return rule
+                continue
+            n = st.rule_hits.get((i, path), 0) + 1
+            st.rule_hits[(i, path)] = n
+            if n <= rule.after:
+                continue
+            n -= rule.after
+            if rule.first is not None:
+                fire = n <= int(rule.first)
+            elif rule.every is not None:
+                fire = n % int(rule.every) == 0
+            elif rule.fraction is not None:
+                fire = st.rng.random() < float(rule.fraction)
+            else:
+                fire = True
+            if fire:
+                return rule
+        return None
+
+    def answer(self, method, path, rule):
+        """Sends the answer; returns (status, body bytes sent)."""
+        head = method == "HEAD"
+        if rule is not None:
+            if rule.kind == "503":
+                return 503, self.send_simple(503, "injected 503", head)
+            if rule.kind == "404":
+                return 404, self.send_simple(404, "injected 404", head)
+            if rule.kind == "auth":
+                return 403, self.send_simple(403, "missing credentials", head)
+            if rule.kind == "reset":
+                self.reset_connection()
+                return 0, 0
+            if rule.kind == "stall":
+                deadline = time.monotonic() + rule.stall_s
+                while (time.monotonic() < deadline
+                       and not self.server.stopping.is_set()):
+                    time.sleep(0.05)
+                self.close_connection = True
+                return 0, 0
+
+        fs_path = self.server.resolve(path)
+        if fs_path is None:
+            return 404, self.send_simple(404, "not found", head)
+        try:
+            size = os.path.getsize(fs_path)
+        except OSError:
+            return 404, self.send_simple(404, "not found", head)
+        rng = parse_range(self.headers.get("Range"), size)
+        if rng == "unsatisfiable":
+            self.send_response(416)
+            self.send_header("Content-Range", "bytes */%d" % size)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return 416, 0
+        if rng is None:
+            start, end, code = 0, size - 1, 200
+        else:
+            (start, end), code = rng, 206
+        length = end - start + 1 if size > 0 else 0
+        self.send_response(code)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Last-Modified",
+                         self.date_time_string(int(os.path.getmtime(fs_path))))
+        if code == 206:
+            self.send_header("Content-Range",
+                             "bytes %d-%d/%d" % (start, end, size))
+        self.end_headers()
+        if head:
+            return code, 0
+        to_send = length
+        if rule is not None and rule.kind == "truncate":
+            to_send = int(length * min(max(rule.keep, 0.0), 1.0))
+            if to_send >= length:
+                to_send = max(length - 1, 0)
+        with open(fs_path, "rb") as f:
+            f.seek(start)
+            remaining = to_send
+            while remaining > 0:
+                chunk = f.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+        if to_send < length:
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_WR)
+        return code, to_send
+
+    def control(self, q):
+        st = self.server.state
+        try:
+            rules = None
+            if "faults" in q:
+                rules = parse_rules(q["faults"][-1])
+            latency = None
+            if "latency_ms" in q:
+                latency = float(q["latency_ms"][-1])
+                if latency < 0:
+                    raise ValueError("latency_ms must be >= 0")
+        except (ValueError, json.JSONDecodeError) as e:
+            self.send_json({"error": str(e)}, 400)
+            return
+        with st.lock:
+            if rules is not None:
+                st.rules = rules
+                st.rule_hits = {}
+            if latency is not None:
+                st.latency_ms = latency
+            if q.get("reset", ["0"])[-1] in ("1", "true", "yes"):
+                st.reset()
+            reply = {"latency_ms": st.latency_ms,
+                     "faults": [r.spec for r in st.rules]}
+        self.send_json(reply)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, root, port, state, quiet):
+        self.root = os.path.realpath(root)
+        self.state = state
+        self.quiet = quiet
+        self.stopping = threading.Event()
+        super().__init__(("127.0.0.1", port), Handler)
+
+    def resolve(self, path):
+        """Maps a URL path to a file under root, or None."""
+        parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[0] == "u":
+            parts = parts[2:]        # /u/<token>/... : the token is ignored
+        if not parts or any(p in (".", "..") for p in parts):
+            return None
+        fs_path = os.path.realpath(os.path.join(self.root, *parts))
+        if not fs_path.startswith(self.root + os.sep):
+            return None
+        if not os.path.isfile(fs_path):
+            return None
+        return fs_path
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", required=True, help="directory to serve")
+    ap.add_argument("--port", type=int, default=0,
+                    help="port on 127.0.0.1 (0: any free port)")
+    ap.add_argument("--port-file", help="write the bound port here")
+    ap.add_argument("--latency-ms", type=float, default=0.0)
+    ap.add_argument("--faults", default="", help="JSON list of fault rules")
+    ap.add_argument("--lifetime", type=float, default=300.0,
+                    help="exit after this many seconds")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    if args.lifetime <= 0:
+        ap.error("--lifetime must be > 0")
+    state = State(args.latency_ms, parse_rules(args.faults), args.seed)
+    server = Server(args.root, args.port, state, args.quiet)
+    port = server.server_address[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, args.port_file)
+    print("httpserver: serving %s on http://127.0.0.1:%d/ for %gs"
+          % (server.root, port, args.lifetime), file=sys.stderr, flush=True)
+
+    def expire():
+        server.stopping.set()
+        server.shutdown()
+    timer = threading.Timer(args.lifetime, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stopping.set()
+        server.server_close()
+    # Handler threads are daemons; a stalled one must not keep us alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
