@@ -1,15 +1,102 @@
-// plugin.cpp: placeholder entry point (the driver lands in the next commit).
-#include <gdal.h>
+// plugin.cpp: the plugin's entry points and the PVRT driver's registration.
+//
+// GDAL looks up GDALRegister_PVRT in gdal_PVRT.so, then GDALRegisterMe;
+// both are exported (the failed lookup of the first raises an error that the
+// Python bindings in exception mode turn into an exception), and nothing
+// else leaves the plugin. Registering twice is a no-op. Unloading the driver
+// (GDALDestroyDriverManager) joins the pool and frees pixel-function caches.
+#include <gdal_priv.h>
 
+#include "shim.hpp"
+
+extern "C" {
+#include "dataset.h"
 #include "pixelfuncs.h"
+#include "pool.h"
+}
 
 #define PVRT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace
+{
+
+const char kOpenOptions[] =
+    "<OpenOptionList>"
+    "  <Option name='NUM_THREADS' type='string' default='ALL_CPUS' "
+    "description='Threads computing one read, the calling thread included: "
+    "an integer or ALL_CPUS (config option PVRT_NUM_THREADS)'/>"
+    "  <Option name='TILE_SIZE' type='string' default='AUTO' "
+    "description='AUTO (whole source blocks) or WIDTHxHEIGHT in pixels "
+    "(config option PVRT_TILE_SIZE)'/>"
+    "  <Option name='TILE_MEMORY_MB' type='int' default='64' "
+    "description='Working memory per tile, sources included (config option "
+    "PVRT_TILE_MEMORY_MB)'/>"
+    "  <Option name='MIN_TILE_PIXELS' type='int' default='16384' "
+    "description='Smallest tile worth scheduling; smaller reads run in the "
+    "calling thread (config option PVRT_MIN_TILE_PIXELS)'/>"
+    "  <Option name='ROOT_PATH' type='string' "
+    "description='Passed to the VRT driver: root path of inline VRT XML'/>"
+    "</OpenOptionList>";
+
+int Identify(GDALOpenInfo *info)
+{
+    const int update = info->eAccess == GA_Update;
+    int r = pvrt_identify(info->pszFilename,
+                          reinterpret_cast<const char *>(info->pabyHeader),
+                          info->nHeaderBytes, update);
+    if (r == 2)
+    {
+        // The header says <VRTDataset but not yet whether a band is derived.
+        info->TryToIngest(1024 * 1024);
+        r = pvrt_identify(info->pszFilename,
+                          reinterpret_cast<const char *>(info->pabyHeader),
+                          info->nHeaderBytes, update);
+    }
+    return r == 1;
+}
+
+GDALDataset *Open(GDALOpenInfo *info)
+{
+    if (!Identify(info))
+        return nullptr;
+    int declined = 0;
+    pvrt_dataset *h = pvrt_dataset_open(info->pszFilename,
+                                        info->papszOpenOptions,
+                                        info->eAccess == GA_Update, &declined);
+    if (h == nullptr)
+        return nullptr;
+    return pvrt_shim_new_dataset(h, info->pszFilename);
+}
+
+void Unload(GDALDriver *)
+{
+    pvrt_pool_shutdown();
+    pvrt_pixelfuncs_cleanup();
+}
+
+}  // namespace
 
 PVRT_EXPORT void GDALRegister_PVRT()
 {
     if (!GDAL_CHECK_VERSION("PVRT"))
         return;
-    pvrt_pixelfuncs_register();
+    if (GDALGetDriverByName("PVRT") != nullptr)
+        return;
+    if (pvrt_pixelfuncs_register() != 0)
+        return;
+    pvrt_setup_limits();
+
+    GDALDriver *driver = new GDALDriver();
+    driver->SetDescription("PVRT");
+    driver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
+    driver->SetMetadataItem(GDAL_DMD_LONGNAME, "Parallel VRT");
+    driver->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, "PVRT:");
+    driver->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
+    driver->SetMetadataItem(GDAL_DMD_OPENOPTIONLIST, kOpenOptions);
+    driver->pfnIdentify = Identify;
+    driver->pfnOpen = Open;
+    driver->pfnUnloadDriver = Unload;
+    GetGDALDriverManager()->RegisterDriver(driver);
 }
 
 PVRT_EXPORT void GDALRegisterMe() { GDALRegister_PVRT(); }

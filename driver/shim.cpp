@@ -1,1 +1,267 @@
-// shim.cpp: placeholder.
+// shim.cpp: the PVRT dataset and band classes.
+//
+// PVRTDataset is a GDALProxyDataset over the primary handle: metadata,
+// georeferencing, GCPs, file list and every other non-pixel call are the
+// VRT's own. Pixel requests (dataset- and band-level IRasterIO, IReadBlock)
+// go to pvrt_read. Bands are PVRTBand proxies of the primary's bands;
+// overview and mask bands are wrapped the same way, named by a band path,
+// so workers find the same band in their clones. Writes are refused: update
+// is never claimed. No C++ exception leaves this file.
+#include "shim.hpp"
+
+#include <gdal_proxy.h>
+
+#include <memory>
+#include <new>
+#include <vector>
+
+extern "C" {
+#include "dataset.h"
+#include "read.h"
+}
+
+namespace
+{
+
+class PVRTDataset;
+
+class PVRTBand final : public GDALProxyRasterBand
+{
+  public:
+    PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
+             GDALRasterBand *under);
+
+    GDALRasterBand *GetOverview(int i) override;
+    GDALRasterBand *GetMaskBand() override;
+    GDALRasterBand *GetRasterSampleOverview(GUIntBig pixels) override
+    {
+        return GDALRasterBand::GetRasterSampleOverview(pixels);
+    }
+
+  protected:
+    GDALRasterBand *RefUnderlyingRasterBand() const override { return under_; }
+    void UnrefUnderlyingRasterBand(GDALRasterBand *) const override {}
+    CPLErr IReadBlock(int bx, int by, void *data) override;
+    CPLErr IWriteBlock(int, int, void *) override;
+    CPLErr IRasterIO(GDALRWFlag, int, int, int, int, void *, int, int,
+                     GDALDataType, GSpacing, GSpacing,
+                     GDALRasterIOExtraArg *) override;
+
+  private:
+    PVRTDataset *ds_;
+    pvrt_dataset *h_;
+    pvrt_band_path path_;
+    GDALRasterBand *under_;
+    std::vector<std::unique_ptr<PVRTBand>> overviews_;
+    std::unique_ptr<PVRTBand> mask_;
+};
+
+class PVRTDataset final : public GDALProxyDataset
+{
+  public:
+    PVRTDataset(pvrt_dataset *h, const char *filename);
+    ~PVRTDataset() override;
+
+    GDALDriver *GetDriver() override { return GDALDataset::GetDriver(); }
+    const char *GetMetadataItem(const char *name, const char *domain) override;
+
+  protected:
+    GDALDataset *RefUnderlyingDataset() const override
+    {
+        return GDALDataset::FromHandle(h_->primary);
+    }
+    void UnrefUnderlyingDataset(GDALDataset *) const override {}
+    CPLErr IRasterIO(GDALRWFlag, int, int, int, int, void *, int, int,
+                     GDALDataType, int, int *, GSpacing, GSpacing, GSpacing,
+                     GDALRasterIOExtraArg *) override;
+
+  private:
+    pvrt_dataset *h_;
+    CPLString debug_value_;
+};
+
+CPLErr refuse_write()
+{
+    CPLError(CE_Failure, CPLE_NotSupported,
+             "PVRT: datasets are read-only; write through GDAL's VRT driver");
+    return CE_Failure;
+}
+
+PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h,
+                   const pvrt_band_path &path, GDALRasterBand *under)
+    : ds_(ds), h_(h), path_(path), under_(under)
+{
+    const bool main_band = path.overview < 0 && !path.mask;
+    poDS = main_band ? ds : nullptr;
+    nBand = main_band ? path.band : 0;
+    nRasterXSize = under->GetXSize();
+    nRasterYSize = under->GetYSize();
+    eDataType = under->GetRasterDataType();
+    under->GetBlockSize(&nBlockXSize, &nBlockYSize);
+    eAccess = GA_ReadOnly;
+}
+
+GDALRasterBand *PVRTBand::GetOverview(int i)
+{
+    if (path_.overview >= 0 || path_.mask)
+        return under_->GetOverview(i);
+    if (i < 0 || i >= under_->GetOverviewCount())
+        return nullptr;
+    if (overviews_.size() <= static_cast<size_t>(i))
+        overviews_.resize(i + 1);
+    if (!overviews_[i])
+    {
+        GDALRasterBand *ov = under_->GetOverview(i);
+        if (ov == nullptr)
+            return nullptr;
+        pvrt_band_path p = path_;
+        p.overview = i;
+        overviews_[i].reset(new (std::nothrow) PVRTBand(ds_, h_, p, ov));
+    }
+    return overviews_[i].get();
+}
+
+GDALRasterBand *PVRTBand::GetMaskBand()
+{
+    GDALRasterBand *m = under_->GetMaskBand();
+    // Masks of masks, and masks that are constant, stay the VRT's own.
+    if (m == nullptr || path_.mask || (under_->GetMaskFlags() & GMF_ALL_VALID))
+        return m;
+    if (!mask_)
+    {
+        pvrt_band_path p = path_;
+        p.mask = 1;
+        mask_.reset(new (std::nothrow) PVRTBand(ds_, h_, p, m));
+        if (!mask_)
+            return m;
+    }
+    return mask_.get();
+}
+
+CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
+                           void *buf, int bw, int bh, GDALDataType type,
+                           GSpacing ps, GSpacing ls,
+                           GDALRasterIOExtraArg *extra)
+{
+    if (rw != GF_Read)
+        return refuse_write();
+    pvrt_request rq = {};
+    rq.path = &path_;
+    rq.x = x;
+    rq.y = y;
+    rq.w = w;
+    rq.h = h;
+    rq.buf = buf;
+    rq.buf_w = bw;
+    rq.buf_h = bh;
+    rq.buf_type = type;
+    rq.pixel_space = ps;
+    rq.line_space = ls;
+    rq.extra = extra;
+    return pvrt_read(h_, &rq);
+}
+
+CPLErr PVRTBand::IReadBlock(int bx, int by, void *data)
+{
+    const int x = bx * nBlockXSize, y = by * nBlockYSize;
+    const int w = std::min(nBlockXSize, nRasterXSize - x);
+    const int h = std::min(nBlockYSize, nRasterYSize - y);
+    const int size = GDALGetDataTypeSizeBytes(eDataType);
+    if (w < nBlockXSize || h < nBlockYSize)
+        memset(data, 0, static_cast<size_t>(nBlockXSize) * nBlockYSize * size);
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    return IRasterIO(GF_Read, x, y, w, h, data, w, h, eDataType, size,
+                     static_cast<GSpacing>(size) * nBlockXSize, &extra);
+}
+
+CPLErr PVRTBand::IWriteBlock(int, int, void *) { return refuse_write(); }
+
+PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
+{
+    GDALDataset *primary = GDALDataset::FromHandle(h->primary);
+    nRasterXSize = primary->GetRasterXSize();
+    nRasterYSize = primary->GetRasterYSize();
+    eAccess = GA_ReadOnly;
+    SetDescription(filename);
+    for (int i = 1; i <= primary->GetRasterCount(); i++)
+    {
+        pvrt_band_path p = {i, -1, 0};
+        SetBand(i, new PVRTBand(this, h, p, primary->GetRasterBand(i)));
+    }
+}
+
+PVRTDataset::~PVRTDataset()
+{
+    // Our bands' block caches go first, while the primary still exists.
+    GDALDataset::FlushCache(true);
+    for (int i = 0; i < nBands; i++)
+        delete papoBands[i];
+    nBands = 0;
+    pvrt_dataset_close(h_);
+}
+
+const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
+{
+    if (domain && EQUAL(domain, "__DEBUG__") && name)
+    {
+        if (EQUAL(name, "LAST_READ_TILES"))
+            debug_value_.Printf(
+                "%d", __atomic_load_n(&h_->last_tiles, __ATOMIC_RELAXED));
+        else if (EQUAL(name, "LAST_READ_THREADS"))
+            debug_value_.Printf(
+                "%d", __atomic_load_n(&h_->last_threads, __ATOMIC_RELAXED));
+        else if (EQUAL(name, "CLONES_OPEN"))
+            debug_value_.Printf("%d", pvrt_clones_open_count(h_->clones));
+        else if (EQUAL(name, "THREADS"))
+            debug_value_.Printf("%d", h_->threads);
+        else if (EQUAL(name, "TILE_SAFE"))
+            debug_value_ = h_->tile_safe ? "YES" : "NO";
+        else
+            return GDALProxyDataset::GetMetadataItem(name, domain);
+        return debug_value_.c_str();
+    }
+    return GDALProxyDataset::GetMetadataItem(name, domain);
+}
+
+CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
+                              void *buf, int bw, int bh, GDALDataType type,
+                              int nbands, int *bands, GSpacing ps,
+                              GSpacing ls, GSpacing bs,
+                              GDALRasterIOExtraArg *extra)
+{
+    if (rw != GF_Read)
+        return refuse_write();
+    pvrt_request rq = {};
+    rq.nbands = nbands;
+    rq.bands = bands;
+    rq.x = x;
+    rq.y = y;
+    rq.w = w;
+    rq.h = h;
+    rq.buf = buf;
+    rq.buf_w = bw;
+    rq.buf_h = bh;
+    rq.buf_type = type;
+    rq.pixel_space = ps;
+    rq.line_space = ls;
+    rq.band_space = bs;
+    rq.extra = extra;
+    return pvrt_read(h_, &rq);
+}
+
+}  // namespace
+
+GDALDataset *pvrt_shim_new_dataset(pvrt_dataset *h, const char *filename)
+{
+    try
+    {
+        return new PVRTDataset(h, filename);
+    }
+    catch (const std::exception &e)
+    {
+        CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: %s", e.what());
+    }
+    pvrt_dataset_close(h);
+    return nullptr;
+}

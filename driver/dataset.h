@@ -1,0 +1,63 @@
+/* dataset.h: the C side of one open PVRT dataset, shared by open.c (which
+ * builds it) and read.c (which serves reads from it).
+ *
+ * A dataset holds the primary handle (GDAL's VRT driver, or any driver for
+ * PVRT:<path>), which answers everything that is not pixel reading and
+ * serves inline reads on the caller's thread, and the clone set the pool's
+ * workers read through. One PVRT handle is used by one thread at a time
+ * (GDAL's rule); its reads fan out to the pool. */
+#ifndef PVRT_DATASET_H
+#define PVRT_DATASET_H
+
+#include <gdal.h>
+
+#include <stdint.h>
+
+#include "clones.h"
+#include "vrtinfo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pvrt_dataset {
+    GDALDatasetH primary;
+    pvrt_clones *clones;     /* threads - 1 slots */
+    int threads;             /* threads per read, the caller included */
+    int force_w, force_h;    /* TILE_SIZE, 0: automatic */
+    int64_t tile_budget;     /* bytes of working memory per tile */
+    int64_t min_tile_pixels; /* smallest tile worth scheduling */
+    int tile_safe;           /* reads may be split into tiles */
+    int pack;                /* tiles read into a packed buffer first */
+    int grid_x, grid_y, grid_off_x, grid_off_y; /* alignment grid */
+    int nbands;
+    pvrt_band_info *bands;   /* per band, nbands entries (may be NULL) */
+    int last_tiles;          /* (atomic) tiles of the last read */
+    int last_threads;        /* (atomic) threads allowed for it */
+} pvrt_dataset;
+
+/* Opens filename for reading if the driver should serve it. Returns NULL
+ * with *declined = 1 when the file is not ours (quietly: another driver may
+ * take it), or NULL with *declined = 0 after a CPLError when it is ours but
+ * broken. */
+pvrt_dataset *pvrt_dataset_open(const char *filename,
+                                CSLConstList open_options, int update,
+                                int *declined);
+/* Closes the clones, then the primary. Accepts NULL. No read may be in
+ * flight. */
+void pvrt_dataset_close(pvrt_dataset *ds);
+
+/* Identify on what GDAL already read: 1 ours, 0 not ours, 2 maybe (a VRT
+ * whose first bytes do not say; ingest more and ask again with more). */
+int pvrt_identify(const char *filename, const char *header, int header_len,
+                  int update);
+
+/* Adjusts process limits once at registration (file descriptors, GDAL's
+ * source pool), where the user has not set them. */
+void pvrt_setup_limits(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,431 @@
+/* open.c: Identify and Open for the PVRT driver, and process limits.
+ *
+ * Identify runs for every file every GDAL program opens: it looks only at
+ * the name and the header bytes GDAL already read. Open opens the primary
+ * handle with GDAL's own VRT driver (any driver for PVRT:<path>), inspects
+ * the VRT (vrtinfo.c), and declines quietly what is not ours (Python pixel
+ * functions, VRTs without derived bands in the default mode, broken VRTs
+ * reached implicitly: GDAL's VRT driver then reports them itself). Options
+ * that are ours but wrong fail the open with a CPLError. */
+#define _GNU_SOURCE
+#include "dataset.h"
+
+#include "pool.h"
+#include "read.h"
+
+#include <cpl_conv.h>
+#include <cpl_multiproc.h>
+#include <cpl_string.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+enum { CLAIM_DERIVED, CLAIM_ALL, CLAIM_NONE };
+
+#define PREFIX "PVRT:"
+#define DEFAULT_TILE_MEMORY_MB 64
+#define DEFAULT_MIN_TILE_PIXELS 16384
+#define MAX_OPEN_STACK 16
+
+/* Names this thread is opening through PVRT right now: a VRT that reaches
+ * itself while opening is left to GDAL's VRT driver at the second level, so
+ * the recursion stays linear and GDAL's own guard stops it. */
+static _Thread_local const char *tls_opening[MAX_OPEN_STACK];
+static _Thread_local int tls_nopening;
+
+static int claim_mode(void)
+{
+    const char *v = CPLGetConfigOption("PVRT_CLAIM", "DERIVED");
+    if (EQUAL(v, "ALL") || EQUAL(v, "YES"))
+        return CLAIM_ALL;
+    if (EQUAL(v, "NONE") || EQUAL(v, "NO") || EQUAL(v, "OFF"))
+        return CLAIM_NONE;
+    return CLAIM_DERIVED;
+}
+
+static const char *skip_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return s;
+}
+
+int pvrt_identify(const char *filename, const char *header, int header_len,
+                  int update)
+{
+    if (STARTS_WITH_CI(filename, PREFIX))
+        return 1;
+    if (update)
+        return 0;
+    const int mode = claim_mode();
+    if (mode == CLAIM_NONE)
+        return 0;
+    const char *text = NULL;
+    if (STARTS_WITH(skip_space(filename), "<VRTDataset"))
+        text = filename;
+    else if (header && header_len > 20 && strstr(header, "<VRTDataset"))
+        text = header;
+    if (text == NULL)
+        return 0;
+    if (mode == CLAIM_ALL || strstr(text, "VRTDerivedRasterBand"))
+        return 1;
+    return text == header ? 2 : 0;
+}
+
+static int parse_threads(const char *text, int *out)
+{
+    if (EQUAL(text, "ALL_CPUS")) {
+        *out = CPLGetNumCPUs();
+        return 0;
+    }
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < 1 || v > 100000)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_int_option(const char *name, const char *text, int lo,
+                            int64_t *out)
+{
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || v < lo) {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "PVRT: %s must be an integer >= %d, got '%s'", name, lo,
+                 text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* An option from the open options, else from a config option. */
+static const char *option(CSLConstList oo, const char *name,
+                          const char *config)
+{
+    const char *v = CSLFetchNameValue(oo, name);
+    return v ? v : CPLGetConfigOption(config, NULL);
+}
+
+static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
+                     int total_sources)
+{
+    /* Threads: NUM_THREADS, PVRT_NUM_THREADS, else all cores (or an
+     * I/O-sized count when sources are remote: they wait, not compute). */
+    const char *t = option(oo, "NUM_THREADS", "PVRT_NUM_THREADS");
+    int threads;
+    if (t) {
+        if (parse_threads(t, &threads) != 0) {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "PVRT: NUM_THREADS must be an integer >= 1 or ALL_CPUS, "
+                     "got '%s'",
+                     t);
+            return -1;
+        }
+    } else if (network) {
+        threads = 4 * CPLGetNumCPUs();
+        threads = threads < 8 ? 8 : threads > 64 ? 64 : threads;
+    } else {
+        threads = CPLGetNumCPUs();
+    }
+    if (threads > PVRT_MAX_WORKERS + 1)
+        threads = PVRT_MAX_WORKERS + 1;
+
+    /* Every thread's clone opens every source through GDAL's source pool
+     * and holds a file descriptor per source: cap threads so the pool does
+     * not thrash and descriptors do not run out. */
+    const int pool = atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
+    struct rlimit rl;
+    const long fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                         ? (long)rl.rlim_cur
+                         : 1024;
+    const int per_thread = total_sources > 0 ? total_sources : 1;
+    int cap = pool / per_thread;
+    const long fd_cap = (fds - 64) / per_thread;
+    if (fd_cap < cap)
+        cap = (int)fd_cap;
+    if (cap < 1)
+        cap = 1;
+    if (threads > cap) {
+        CPLDebug("PVRT",
+                 "%s: %d threads capped to %d (%d sources per thread; "
+                 "GDAL_MAX_DATASET_POOL_SIZE=%d, %ld file descriptors)",
+                 GDALGetDescription(ds->primary), threads, cap, per_thread,
+                 pool, fds);
+        threads = cap;
+    }
+    ds->threads = threads;
+
+    const char *ts = option(oo, "TILE_SIZE", "PVRT_TILE_SIZE");
+    if (ts && !EQUAL(ts, "AUTO")) {
+        int w = 0, h = 0;
+        char extra;
+        if (sscanf(ts, "%dx%d%c", &w, &h, &extra) != 2 || w < 1 || h < 1) {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "PVRT: TILE_SIZE must be AUTO or WIDTHxHEIGHT (e.g. "
+                     "256x256), got '%s'",
+                     ts);
+            return -1;
+        }
+        ds->force_w = w;
+        ds->force_h = h;
+    }
+    int64_t mb = DEFAULT_TILE_MEMORY_MB;
+    const char *m = option(oo, "TILE_MEMORY_MB", "PVRT_TILE_MEMORY_MB");
+    if (m && parse_int_option("TILE_MEMORY_MB", m, 1, &mb) != 0)
+        return -1;
+    ds->tile_budget = mb * 1024 * 1024;
+    ds->min_tile_pixels = DEFAULT_MIN_TILE_PIXELS;
+    const char *mp = option(oo, "MIN_TILE_PIXELS", "PVRT_MIN_TILE_PIXELS");
+    if (mp && parse_int_option("MIN_TILE_PIXELS", mp, 1, &ds->min_tile_pixels) != 0)
+        return -1;
+    return 0;
+}
+
+/* The block size of band `band` of `path`, opened briefly and quietly. */
+static int probe_blocks(const char *path, int band, int *bx, int *by)
+{
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH h = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                                NULL, NULL);
+    int ok = 0;
+    if (h) {
+        GDALRasterBandH b = GDALGetRasterBand(h, band);
+        if (b) {
+            GDALGetBlockSize(b, bx, by);
+            ok = *bx > 0 && *by > 0;
+        }
+        GDALClose(h);
+    }
+    CPLPopErrorHandler();
+    CPLErrorReset();
+    return ok;
+}
+
+static int is_our_option(const char *kv)
+{
+    static const char *const ours[] = {"NUM_THREADS=", "TILE_SIZE=",
+                                       "TILE_MEMORY_MB=", "MIN_TILE_PIXELS="};
+    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
+        if (STARTS_WITH_CI(kv, ours[i]))
+            return 1;
+    return 0;
+}
+
+static int looks_like_vrt(const char *path)
+{
+    const size_t n = strlen(path);
+    return STARTS_WITH(skip_space(path), "<VRTDataset") ||
+           (n > 4 && EQUAL(path + n - 4, ".vrt"));
+}
+
+static int opening_now(const char *path)
+{
+    for (int i = 0; i < tls_nopening; i++)
+        if (strcmp(tls_opening[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Opens the primary handle, errors captured; replays them only if asked. */
+static GDALDatasetH open_primary(const char *path, const char *const *allowed,
+                                 CSLConstList oo, int report)
+{
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+    if (tls_nopening < MAX_OPEN_STACK)
+        tls_opening[tls_nopening] = path;
+    tls_nopening++;
+    GDALDatasetH h = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY,
+                                allowed, (const char *const *)oo, NULL);
+    tls_nopening--;
+    CPLPopErrorHandler();
+    if (h == NULL && report) {
+        if (CPLGetLastErrorType() >= CE_Failure) {
+            char *msg = CPLStrdup(CPLGetLastErrorMsg());
+            CPLError(CE_Failure, CPLGetLastErrorNo(), "%s", msg);
+            CPLFree(msg);
+        } else
+            CPLError(CE_Failure, CPLE_OpenFailed,
+                     "PVRT: %s is not a raster GDAL can open", path);
+    } else if (h == NULL) {
+        CPLErrorReset();
+    }
+    return h;
+}
+
+pvrt_dataset *pvrt_dataset_open(const char *filename,
+                                CSLConstList open_options, int update,
+                                int *declined)
+{
+    *declined = 1;
+    const int explicit_prefix = STARTS_WITH_CI(filename, PREFIX);
+    const char *path = explicit_prefix ? filename + strlen(PREFIX) : filename;
+    if (update) {
+        if (!explicit_prefix)
+            return NULL;
+        *declined = 0;
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "PVRT: datasets are read-only; open %s without the PVRT: "
+                 "prefix to update it",
+                 path);
+        return NULL;
+    }
+    if (*path == '\0' || STARTS_WITH_CI(path, PREFIX)) {
+        if (!explicit_prefix)
+            return NULL;
+        *declined = 0;
+        CPLError(CE_Failure, CPLE_OpenFailed,
+                 "PVRT: '%s' names no dataset after the PVRT: prefix",
+                 filename);
+        return NULL;
+    }
+    if (opening_now(path))
+        return NULL;
+
+    /* Open options meant for the inner dataset pass through; ours stay.
+     * Clones of VRTs on GDAL >= 3.10 must not thread themselves. */
+    char **inner_oo = NULL;
+    for (CSLConstList o = open_options; o && *o; o++)
+        if (!is_our_option(*o))
+            inner_oo = CSLAddString(inner_oo, *o);
+    const int vrt = looks_like_vrt(path);
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 10, 0)
+    if (vrt)
+        inner_oo = CSLSetNameValue(inner_oo, "NUM_THREADS", "1");
+#endif
+    const char *const vrt_only[] = {"VRT", NULL};
+    const char *const *allowed = vrt ? vrt_only : NULL;
+
+    GDALDatasetH primary = open_primary(path, allowed, inner_oo, explicit_prefix);
+    if (primary == NULL) {
+        CSLDestroy(inner_oo);
+        *declined = !explicit_prefix;
+        return NULL;
+    }
+
+    pvrt_vrtinfo info;
+    memset(&info, 0, sizeof info);
+    info.tile_safe = 1;
+    GDALDriverH drv = GDALGetDatasetDriver(primary);
+    const int is_vrt = drv && EQUAL(GDALGetDriverShortName(drv), "VRT");
+    if (is_vrt) {
+        char **xml = GDALGetMetadata(primary, "xml:VRT");
+        if (xml == NULL || xml[0] == NULL ||
+            pvrt_vrtinfo_inspect(xml[0], path[0] == '<' ? "" : path, &info) != 0) {
+            info.tile_safe = 0;
+        }
+    }
+    int serial = 0;
+    if (info.has_python) {
+        if (!explicit_prefix) {
+            pvrt_vrtinfo_clear(&info);
+            GDALClose(primary);
+            CSLDestroy(inner_oo);
+            return NULL;
+        }
+        CPLDebug("PVRT", "%s uses a Python pixel function: reads run serially "
+                 "in the calling thread", path);
+        serial = 1;
+    }
+    if (!explicit_prefix && claim_mode() == CLAIM_DERIVED && !info.has_derived) {
+        pvrt_vrtinfo_clear(&info);
+        GDALClose(primary);
+        CSLDestroy(inner_oo);
+        return NULL;
+    }
+
+    *declined = 0;
+    pvrt_dataset *ds = (pvrt_dataset *)CPLCalloc(1, sizeof *ds);
+    ds->primary = primary;
+    ds->tile_safe = info.tile_safe;
+    /* GDAL 3.6's derived bands clear nBufXSize * nBufYSize * nPixelSpace
+     * bytes from the buffer start whatever the line spacing, past the
+     * window of a tile inside a wider buffer: derived tiles read packed. */
+    ds->pack = info.has_derived;
+    int total_sources = 0;
+    for (int i = 0; i < info.nbands; i++)
+        total_sources += info.bands[i].nsources;
+    if (configure(ds, open_options, info.network || pvrt_path_is_network(path),
+                  total_sources) != 0) {
+        pvrt_vrtinfo_clear(&info);
+        CSLDestroy(inner_oo);
+        pvrt_dataset_close(ds);
+        return NULL;
+    }
+    if (serial)
+        ds->threads = 1;
+
+    /* Alignment grid: the sources' blocks where known, else probed from the
+     * first source, else the dataset's own blocks. */
+    if (info.grid_x > 0) {
+        ds->grid_x = info.grid_x;
+        ds->grid_y = info.grid_y;
+        ds->grid_off_x = info.grid_off_x;
+        ds->grid_off_y = info.grid_off_y;
+    } else if (info.probe_path && ds->threads > 1 &&
+               probe_blocks(info.probe_path, info.probe_band, &ds->grid_x,
+                            &ds->grid_y)) {
+        ds->grid_off_x = info.probe_off_x;
+        ds->grid_off_y = info.probe_off_y;
+    } else if (GDALGetRasterCount(primary) > 0) {
+        GDALGetBlockSize(GDALGetRasterBand(primary, 1), &ds->grid_x,
+                         &ds->grid_y);
+    }
+    if (ds->grid_x < 1)
+        ds->grid_x = 1;
+    if (ds->grid_y < 1)
+        ds->grid_y = 1;
+
+    ds->nbands = info.nbands;
+    ds->bands = info.bands;
+    info.bands = NULL;
+    pvrt_vrtinfo_clear(&info);
+
+    ds->clones = pvrt_clones_new(path, allowed, inner_oo, ds->threads - 1);
+    CSLDestroy(inner_oo);
+    if (ds->clones == NULL) {
+        pvrt_dataset_close(ds);
+        return NULL;
+    }
+    CPLDebug("PVRT", "%s: %d threads, tiles %s, grid %dx%d", path, ds->threads,
+             ds->tile_safe ? "split" : "whole (window-dependent sources)",
+             ds->grid_x, ds->grid_y);
+    return ds;
+}
+
+void pvrt_dataset_close(pvrt_dataset *ds)
+{
+    if (ds == NULL)
+        return;
+    pvrt_clones_free(ds->clones);
+    if (ds->primary)
+        GDALClose(ds->primary);
+    CPLFree(ds->bands);
+    CPLFree(ds);
+}
+
+void pvrt_setup_limits(void)
+{
+    /* Raise the soft descriptor limit to the hard one: every clone holds
+     * its own sources open. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        const rlim_t want = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        if (want > rl.rlim_cur) {
+            rl.rlim_cur = want;
+            if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+                CPLDebug("PVRT", "raised the file descriptor limit to %ld",
+                         (long)want);
+        }
+    }
+    /* GDAL's source pool defaults to 100 datasets, fewer than threads x
+     * sources of a typical composite; gdal_translate uses 450. */
+    if (CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", NULL) == NULL) {
+        CPLSetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "450");
+        CPLDebug("PVRT", "GDAL_MAX_DATASET_POOL_SIZE set to 450");
+    }
+}

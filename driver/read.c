@@ -1,0 +1,280 @@
+/* read.c: see read.h.
+ *
+ * A request is split only when its result cannot depend on the split: not
+ * resampled (buffer size equals window size, no fractional window) and on a
+ * tile-safe dataset (vrtinfo.c). Otherwise it goes whole to the primary
+ * handle, which is by construction what GDAL's VRT driver returns. Each
+ * tile job runs with the caller's thread-local config options and nesting
+ * depth, captures its errors (errcap.c), and writes its part of the
+ * caller's buffer through the same strides; tiles never overlap, so no two
+ * jobs touch the same bytes. */
+#include "read.h"
+
+#include "errcap.h"
+#include "pool.h"
+#include "tiles.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+#include <stdlib.h>
+
+/* Nested reads deeper than this fail: a VRT that refers to itself. */
+#define PVRT_MAX_DEPTH 32
+
+/* Nesting depth of PVRT reads on this thread. Jobs carry the caller's
+ * depth to the worker, so the count survives the hop between threads. */
+static _Thread_local int tls_depth;
+
+typedef struct read_job {
+    pvrt_dataset *ds;
+    const pvrt_request *rq;
+    const pvrt_rect *tiles;
+    char **config;       /* the caller's thread-local config options */
+    int depth;           /* the caller's nesting depth */
+    pvrt_errlog *log;
+    GDALProgressFunc progress;
+    void *progress_data;
+} read_job;
+
+GDALRasterBandH pvrt_resolve_band(GDALDatasetH ds, const pvrt_band_path *p)
+{
+    GDALRasterBandH b = GDALGetRasterBand(ds, p->band);
+    if (b && p->overview >= 0)
+        b = GDALGetOverview(b, p->overview);
+    if (b && p->mask)
+        b = GDALGetMaskBand(b);
+    return b;
+}
+
+/* Reads one window of the request from dataset h into buf (already offset
+ * to the window's first pixel). */
+static CPLErr read_window(GDALDatasetH h, const pvrt_request *rq, int x, int y,
+                          int w, int h_, void *buf, int buf_w, int buf_h,
+                          GSpacing ps, GSpacing ls, GSpacing bs,
+                          GDALRasterIOExtraArg *extra)
+{
+    if (rq->path) {
+        GDALRasterBandH band = pvrt_resolve_band(h, rq->path);
+        if (band == NULL) {
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "PVRT: band %d (overview %d, mask %d) not found in %s",
+                     rq->path->band, rq->path->overview, rq->path->mask,
+                     GDALGetDescription(h));
+            return CE_Failure;
+        }
+        return GDALRasterIOEx(band, GF_Read, x, y, w, h_, buf, buf_w, buf_h,
+                              rq->buf_type, ps, ls, extra);
+    }
+    return GDALDatasetRasterIOEx(h, GF_Read, x, y, w, h_, buf, buf_w, buf_h,
+                                 rq->buf_type, rq->nbands, (int *)rq->bands,
+                                 ps, ls, bs, extra);
+}
+
+/* Reads tile t into a packed buffer, then copies it to dst with the
+ * request's strides (same type: the copy is exact). */
+static CPLErr read_packed(GDALDatasetH h, const pvrt_request *rq,
+                          const pvrt_rect *t, GByte *dst,
+                          GDALRasterIOExtraArg *extra)
+{
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    const int nb = rq->path ? 1 : rq->nbands;
+    const GSpacing line = (GSpacing)t->w * size;
+    const GSpacing band = line * t->h;
+    GByte *tmp = (GByte *)VSI_MALLOC3_VERBOSE((size_t)band, 1, (size_t)nb);
+    if (tmp == NULL)
+        return CE_Failure;
+    CPLErr err = read_window(h, rq, rq->x + t->x, rq->y + t->y, t->w, t->h,
+                             tmp, t->w, t->h, size, line, band, extra);
+    if (err == CE_None) {
+        for (int b = 0; b < nb; b++)
+            for (int y = 0; y < t->h; y++)
+                GDALCopyWords(tmp + b * band + y * line, rq->buf_type, size,
+                              dst + b * rq->band_space + y * rq->line_space,
+                              rq->buf_type, (int)rq->pixel_space, t->w);
+    }
+    VSIFree(tmp);
+    return err;
+}
+
+static int tile_job(void *ctx, int index, int worker)
+{
+    read_job *job = (read_job *)ctx;
+    const pvrt_request *rq = job->rq;
+    const pvrt_rect *t = &job->tiles[index];
+
+    char **saved_config = NULL;
+    const int saved_depth = tls_depth;
+    if (worker >= 0) {
+        /* The caller's thread-local options (credentials, cache settings)
+         * apply to this job; the worker's own come back afterwards. */
+        saved_config = CPLGetThreadLocalConfigOptions();
+        CPLSetThreadLocalConfigOptions((const char *const *)job->config);
+        tls_depth = job->depth;
+    }
+    pvrt_errcap cap;
+    pvrt_errcap_begin(&cap, job->log, index);
+
+    CPLErr err = CE_Failure;
+    GDALDatasetH h = worker < 0 ? job->ds->primary
+                                : pvrt_clones_get(job->ds->clones, worker);
+    if (h != NULL) {
+        GDALRasterIOExtraArg extra;
+        INIT_RASTERIO_EXTRA_ARG(extra);
+        if (rq->extra)
+            extra.eResampleAlg = rq->extra->eResampleAlg;
+        GByte *buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
+                     (GSpacing)t->y * rq->line_space;
+        if (job->ds->pack)
+            err = read_packed(h, rq, t, buf, &extra);
+        else
+            err = read_window(h, rq, rq->x + t->x, rq->y + t->y, t->w, t->h,
+                              buf, t->w, t->h, rq->pixel_space,
+                              rq->line_space, rq->band_space, &extra);
+    }
+
+    pvrt_errcap_end(&cap);
+    if (worker >= 0) {
+        CPLSetThreadLocalConfigOptions((const char *const *)saved_config);
+        CSLDestroy(saved_config);
+        tls_depth = saved_depth;
+    }
+    return err == CE_None ? 0 : -1;
+}
+
+static int job_progress(void *ctx, double fraction)
+{
+    read_job *job = (read_job *)ctx;
+    return job->progress(fraction, "", job->progress_data);
+}
+
+static int is_resampled(const pvrt_request *rq)
+{
+    if (rq->buf_w != rq->w || rq->buf_h != rq->h)
+        return 1;
+    const GDALRasterIOExtraArg *e = rq->extra;
+    return e && e->bFloatingPointWindowValidity &&
+           (e->dfXOff != rq->x || e->dfYOff != rq->y || e->dfXSize != rq->w ||
+            e->dfYSize != rq->h);
+}
+
+/* Working memory per request pixel: the output, plus one buffer per source
+ * of every derived band read (GDAL allocates them per request). */
+static int64_t bytes_per_pixel(const pvrt_dataset *ds, const pvrt_request *rq)
+{
+    const int out = GDALGetDataTypeSizeBytes(rq->buf_type);
+    int64_t total = 0;
+    const int n = rq->path ? 1 : rq->nbands;
+    for (int i = 0; i < n; i++) {
+        const int b = rq->path ? rq->path->band : rq->bands[i];
+        total += out;
+        if (ds->bands && b >= 1 && b <= ds->nbands) {
+            const pvrt_band_info *bi = &ds->bands[b - 1];
+            total += (int64_t)bi->nsources *
+                     (bi->transfer_size ? bi->transfer_size : out);
+        }
+    }
+    return total;
+}
+
+static CPLErr read_inline(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    __atomic_store_n(&ds->last_tiles, 1, __ATOMIC_RELAXED);
+    return read_window(ds->primary, rq, rq->x, rq->y, rq->w, rq->h, rq->buf,
+                       rq->buf_w, rq->buf_h, rq->pixel_space, rq->line_space,
+                       rq->band_space, rq->extra);
+}
+
+static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
+                         const pvrt_rect *tiles, int ntiles)
+{
+    read_job job;
+    job.ds = ds;
+    job.rq = rq;
+    job.tiles = tiles;
+    job.config = CPLGetThreadLocalConfigOptions();
+    job.depth = tls_depth;
+    job.log = pvrt_errlog_new();
+    job.progress = rq->extra ? rq->extra->pfnProgress : NULL;
+    job.progress_data = rq->extra ? rq->extra->pProgressData : NULL;
+    if (job.log == NULL) {
+        CSLDestroy(job.config);
+        CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: out of memory");
+        return CE_Failure;
+    }
+
+    int workers = ds->threads - 1;
+    if (workers > ntiles - 1)
+        workers = ntiles - 1;
+    __atomic_store_n(&ds->last_tiles, ntiles, __ATOMIC_RELAXED);
+
+    pvrt_batch_spec spec;
+    spec.njobs = ntiles;
+    spec.max_workers = workers;
+    spec.fn = tile_job;
+    spec.ctx = &job;
+    spec.progress = job.progress ? job_progress : NULL;
+    spec.progress_ctx = &job;
+    const int rc = pvrt_batch_run(&spec);
+
+    const int failures = pvrt_errlog_replay(job.log);
+    pvrt_errlog_free(job.log);
+    CSLDestroy(job.config);
+    if (rc == PVRT_BATCH_CANCELLED) {
+        CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated");
+        return CE_Failure;
+    }
+    if (rc == PVRT_BATCH_FAILED) {
+        if (failures == 0)
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "PVRT: reading %s failed",
+                     GDALGetDescription(ds->primary));
+        return CE_Failure;
+    }
+    return CE_None;
+}
+
+CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    if (tls_depth >= PVRT_MAX_DEPTH) {
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "PVRT: reads of %s are nested more than %d levels deep; "
+                 "the VRT probably refers to itself",
+                 GDALGetDescription(ds->primary), PVRT_MAX_DEPTH);
+        return CE_Failure;
+    }
+    tls_depth++;
+    __atomic_store_n(&ds->last_threads, ds->threads, __ATOMIC_RELAXED);
+
+    CPLErr err;
+    pvrt_rect *tiles = NULL;
+    int ntiles = 1;
+    const int64_t pixels = (int64_t)rq->w * rq->h;
+    if (ds->tile_safe && ds->threads > 1 && !pvrt_pool_in_worker() &&
+        !is_resampled(rq) &&
+        (pixels >= 2 * ds->min_tile_pixels || ds->force_w > 0)) {
+        pvrt_tile_params p;
+        p.win_x = rq->x;
+        p.win_y = rq->y;
+        p.win_w = rq->w;
+        p.win_h = rq->h;
+        p.grid_x = ds->grid_x;
+        p.grid_y = ds->grid_y;
+        p.grid_off_x = ds->grid_off_x;
+        p.grid_off_y = ds->grid_off_y;
+        p.bytes_per_pixel = bytes_per_pixel(ds, rq);
+        p.budget_bytes = ds->tile_budget;
+        p.min_pixels = ds->min_tile_pixels;
+        p.threads = ds->threads;
+        p.force_w = ds->force_w;
+        p.force_h = ds->force_h;
+        ntiles = pvrt_tiles_plan(&p, &tiles);
+    }
+    if (ntiles > 1)
+        err = read_split(ds, rq, tiles, ntiles);
+    else
+        err = read_inline(ds, rq);
+    free(tiles);
+    tls_depth--;
+    return err;
+}

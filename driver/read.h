@@ -1,0 +1,48 @@
+/* read.h: the read path. One request (band- or dataset-level RasterIO) is
+ * served inline on the primary handle, or split into tiles that the pool's
+ * workers read through their clones, straight into the caller's buffer.
+ * Called on the thread that owns the PVRT handle. */
+#ifndef PVRT_READ_H
+#define PVRT_READ_H
+
+#include <gdal.h>
+
+#include "dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which band of a dataset a band-level request reads: band (1-based), then
+ * overview (-1: none), then its mask band (0/1). */
+typedef struct pvrt_band_path {
+    int band;
+    int overview;
+    int mask;
+} pvrt_band_path;
+
+typedef struct pvrt_request {
+    const pvrt_band_path *path; /* band-level; NULL: dataset-level */
+    int nbands;                 /* dataset-level band list */
+    const int *bands;
+    int x, y, w, h;             /* window */
+    void *buf;
+    int buf_w, buf_h;
+    GDALDataType buf_type;
+    GSpacing pixel_space, line_space, band_space;
+    GDALRasterIOExtraArg *extra; /* may be NULL */
+} pvrt_request;
+
+/* Reads. Returns CE_None, or CE_Failure after raising (on this thread) the
+ * errors the read met, in tile order; CPLE_UserInterrupt when the progress
+ * callback stopped it. */
+CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* The band a path names in dataset ds, or NULL. */
+GDALRasterBandH pvrt_resolve_band(GDALDatasetH ds, const pvrt_band_path *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,254 @@
+/* vrtinfo.c: see vrtinfo.h.
+ *
+ * Tile safety. GDAL maps a request window to each source window in floating
+ * point and resamples when the scale is not 1, so a source whose SrcRect and
+ * DstRect differ in size, or sit at fractional offsets, could give different
+ * pixels for a tile than for the whole window (GDAL #13464). Sources without
+ * rectangles map 1:1 (GDAL's -1 defaults give scale 1, offset 0). Only
+ * Simple and Complex sources, raw bands and warped VRTs (computed block by
+ * block) are known safe; anything else keeps its reads whole. */
+#include "vrtinfo.h"
+
+#include <cpl_conv.h>
+#include <cpl_minixml.h>
+#include <cpl_string.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NESTING 8
+
+static const char *const network_prefixes[] = {
+    "/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss",
+    "/vsiswift", "/vsiwebhdfs", "/vsihdfs", "http://", "https://", "ftp://"};
+
+int pvrt_path_is_network(const char *path)
+{
+    for (size_t i = 0; i < sizeof network_prefixes / sizeof *network_prefixes;
+         i++)
+        if (strstr(path, network_prefixes[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+static int ends_with_ci(const char *s, const char *suffix)
+{
+    const size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && EQUAL(s + n - m, suffix);
+}
+
+static int is_integral(double v) { return floor(v) == v; }
+
+/* A source maps 1:1 at integer offsets (see the file comment). Sets the
+ * grid origin offset (dst - src) when it does. */
+static int source_rects_safe(CPLXMLNode *src, int *dx, int *dy)
+{
+    CPLXMLNode *s = CPLGetXMLNode(src, "SrcRect");
+    CPLXMLNode *d = CPLGetXMLNode(src, "DstRect");
+    *dx = *dy = 0;
+    if (s == NULL && d == NULL)
+        return 1;
+    if (s == NULL || d == NULL)
+        return 0;
+    const double sx = CPLAtof(CPLGetXMLValue(s, "xOff", "0"));
+    const double sy = CPLAtof(CPLGetXMLValue(s, "yOff", "0"));
+    const double sw = CPLAtof(CPLGetXMLValue(s, "xSize", "-1"));
+    const double sh = CPLAtof(CPLGetXMLValue(s, "ySize", "-1"));
+    const double tx = CPLAtof(CPLGetXMLValue(d, "xOff", "0"));
+    const double ty = CPLAtof(CPLGetXMLValue(d, "yOff", "0"));
+    const double tw = CPLAtof(CPLGetXMLValue(d, "xSize", "-1"));
+    const double th = CPLAtof(CPLGetXMLValue(d, "ySize", "-1"));
+    if (!(sw == tw && sh == th) || !is_integral(sx) || !is_integral(sy) ||
+        !is_integral(tx) || !is_integral(ty) || fabs(tx - sx) > 1e9 ||
+        fabs(ty - sy) > 1e9)
+        return 0;
+    *dx = (int)(tx - sx);
+    *dy = (int)(ty - sy);
+    return 1;
+}
+
+/* The source's file name resolved against the VRT's folder. CPLFree it. */
+static char *source_path(CPLXMLNode *src, const char *vrt_path)
+{
+    CPLXMLNode *fn = CPLGetXMLNode(src, "SourceFilename");
+    const char *name = CPLGetXMLValue(src, "SourceFilename", "");
+    if (fn == NULL || *name == '\0')
+        return NULL;
+    const int relative =
+        atoi(CPLGetXMLValue(fn, "relativeToVRT", "0")) != 0 ||
+        EQUAL(CPLGetXMLValue(fn, "relativeToVRT", "0"), "true");
+    if (relative && vrt_path && *vrt_path && name[0] != '<' &&
+        CPLIsFilenameRelative(name))
+        return CPLStrdup(CPLFormFilename(CPLGetPath(vrt_path), name, NULL));
+    return CPLStrdup(name);
+}
+
+typedef struct {
+    pvrt_vrtinfo *info;
+    int depth;
+} walk;
+
+static void inspect_tree(walk *w, CPLXMLNode *root, const char *vrt_path,
+                         int top);
+
+/* A source that is itself a VRT: inspect it for safety, Python, network. */
+static void inspect_nested(walk *w, const char *path)
+{
+    const char *p = STARTS_WITH_CI(path, "PVRT:") ? path + 5 : path;
+    if (w->depth >= MAX_NESTING) {
+        w->info->tile_safe = 0;
+        return;
+    }
+    CPLXMLNode *tree = NULL;
+    if (STARTS_WITH(p, "<VRTDataset"))
+        tree = CPLParseXMLString(p);
+    else if (ends_with_ci(p, ".vrt") && !pvrt_path_is_network(p)) {
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        tree = CPLParseXMLFile(p);
+        CPLPopErrorHandler();
+        CPLErrorReset();
+    } else if (ends_with_ci(p, ".vrt")) {
+        w->info->tile_safe = 0; /* remote VRT: do not fetch it at open */
+        return;
+    }
+    if (tree == NULL)
+        return; /* a missing file fails the read in GDAL and in PVRT alike */
+    w->depth++;
+    inspect_tree(w, tree, p[0] == '<' ? "" : p, 0);
+    w->depth--;
+    CPLDestroyXMLNode(tree);
+}
+
+static int is_source_element(const char *name)
+{
+    const size_t n = strlen(name);
+    return n > 6 && strcmp(name + n - 6, "Source") == 0;
+}
+
+static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
+                         pvrt_band_info *bi)
+{
+    pvrt_vrtinfo *info = w->info;
+    const char *sub = CPLGetXMLValue(band, "subClass", "");
+    if (EQUAL(sub, "VRTDerivedRasterBand")) {
+        info->has_derived = 1;
+        if (EQUAL(CPLGetXMLValue(band, "PixelFunctionLanguage", "C"),
+                  "Python"))
+            info->has_python = 1;
+        if (bi) {
+            const char *tt = CPLGetXMLValue(band, "SourceTransferType", NULL);
+            bi->transfer_size =
+                tt ? GDALGetDataTypeSizeBytes(GDALGetDataTypeByName(tt)) : 0;
+        }
+    } else if (EQUAL(sub, "VRTRawRasterBand")) {
+        return;
+    } else if (*sub && !EQUAL(sub, "VRTSourcedRasterBand")) {
+        info->tile_safe = 0;
+    }
+    for (CPLXMLNode *c = band->psChild; c; c = c->psNext) {
+        if (c->eType != CXT_Element)
+            continue;
+        if (EQUAL(c->pszValue, "MaskBand")) {
+            CPLXMLNode *mb = CPLGetXMLNode(c, "VRTRasterBand");
+            if (mb)
+                inspect_band(w, mb, vrt_path, NULL);
+            continue;
+        }
+        if (!is_source_element(c->pszValue) ||
+            EQUAL(c->pszValue, "SkipNonContributingSources"))
+            continue;
+        if (bi)
+            bi->nsources++;
+        int dx, dy;
+        if (!(EQUAL(c->pszValue, "SimpleSource") ||
+              EQUAL(c->pszValue, "ComplexSource")) ||
+            !source_rects_safe(c, &dx, &dy))
+            info->tile_safe = 0;
+        char *path = source_path(c, vrt_path);
+        if (path == NULL)
+            continue;
+        if (pvrt_path_is_network(path))
+            info->network = 1;
+        if (w->depth == 0 && info->grid_x == 0 && info->probe_path == NULL &&
+            info->tile_safe) {
+            CPLXMLNode *props = CPLGetXMLNode(c, "SourceProperties");
+            const int bx = atoi(CPLGetXMLValue(props, "BlockXSize", "0"));
+            const int by = atoi(CPLGetXMLValue(props, "BlockYSize", "0"));
+            if (bx > 0 && by > 0) {
+                info->grid_x = bx;
+                info->grid_y = by;
+                info->grid_off_x = dx;
+                info->grid_off_y = dy;
+            } else if (path[0] != '<') {
+                info->probe_path = CPLStrdup(path);
+                info->probe_band = atoi(CPLGetXMLValue(c, "SourceBand", "1"));
+                info->probe_off_x = dx;
+                info->probe_off_y = dy;
+            }
+        }
+        if (path[0] == '<' || ends_with_ci(path, ".vrt"))
+            inspect_nested(w, path);
+        CPLFree(path);
+    }
+}
+
+static void inspect_tree(walk *w, CPLXMLNode *root, const char *vrt_path,
+                         int top)
+{
+    CPLXMLNode *ds = CPLSearchXMLNode(root, "=VRTDataset");
+    if (ds == NULL) {
+        w->info->tile_safe = 0;
+        return;
+    }
+    const char *sub = CPLGetXMLValue(ds, "subClass", "");
+    const int warped = EQUAL(sub, "VRTWarpedDataset");
+    if (*sub && !warped)
+        w->info->tile_safe = 0;
+    int nb = 0;
+    for (CPLXMLNode *c = ds->psChild; c; c = c->psNext)
+        if (c->eType == CXT_Element && EQUAL(c->pszValue, "VRTRasterBand"))
+            nb++;
+    if (top && nb > 0) {
+        w->info->bands =
+            (pvrt_band_info *)CPLCalloc((size_t)nb, sizeof(pvrt_band_info));
+        w->info->nbands = nb;
+    }
+    int i = 0;
+    for (CPLXMLNode *c = ds->psChild; c; c = c->psNext) {
+        if (c->eType == CXT_Element && EQUAL(c->pszValue, "MaskBand")) {
+            CPLXMLNode *mb = CPLGetXMLNode(c, "VRTRasterBand");
+            if (mb)
+                inspect_band(w, mb, vrt_path, NULL);
+        }
+        if (c->eType != CXT_Element || !EQUAL(c->pszValue, "VRTRasterBand"))
+            continue;
+        /* Warped bands are computed per block: safe whatever the sources. */
+        if (!warped)
+            inspect_band(w, c, vrt_path, top ? &w->info->bands[i] : NULL);
+        i++;
+    }
+}
+
+int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
+                         pvrt_vrtinfo *info)
+{
+    memset(info, 0, sizeof *info);
+    info->tile_safe = 1;
+    CPLXMLNode *tree = CPLParseXMLString(xml);
+    if (tree == NULL)
+        return -1;
+    walk w = {info, 0};
+    inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
+    CPLDestroyXMLNode(tree);
+    return 0;
+}
+
+void pvrt_vrtinfo_clear(pvrt_vrtinfo *info)
+{
+    if (info == NULL)
+        return;
+    CPLFree(info->probe_path);
+    CPLFree(info->bands);
+    memset(info, 0, sizeof *info);
+}
