@@ -36,3 +36,6 @@ foreach(header ${PVRT_ALL_HEADERS})
     add_dependencies(test_headers hdr_${lang}_${id})
   endforeach()
 endforeach()
+
+# ---- Equivalence with GDAL's VRT driver ----
+pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS equiv TIMEOUT 300)

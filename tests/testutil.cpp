@@ -9,7 +9,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <sstream>
+#include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +223,183 @@ std::string source_dir()
 {
     const char *p = getenv("PVRT_SOURCE_DIR");
     return p ? p : ".";
+}
+
+std::string derived_band(int band, GDALDataType type, const std::string &func,
+                         const std::vector<std::string> &sources,
+                         const std::string &args, GDALDataType transfer,
+                         const std::string &extra)
+{
+    std::string x = CPLSPrintf("<VRTRasterBand dataType=\"%s\" band=\"%d\" "
+                               "subClass=\"VRTDerivedRasterBand\">",
+                               GDALGetDataTypeName(type), band);
+    x += "<PixelFunctionType>" + func + "</PixelFunctionType>";
+    if (!args.empty())
+        x += "<PixelFunctionArguments " + args + "/>";
+    if (transfer != GDT_Unknown)
+        x += std::string("<SourceTransferType>") +
+             GDALGetDataTypeName(transfer) + "</SourceTransferType>";
+    x += extra;
+    for (const auto &src : sources)
+        x += src;
+    x += "</VRTRasterBand>";
+    return x;
+}
+
+std::string vrt_dataset(int width, int height,
+                        const std::vector<std::string> &bands)
+{
+    std::string x = CPLSPrintf(
+        "<VRTDataset rasterXSize=\"%d\" rasterYSize=\"%d\">"
+        "<GeoTransform>500000, 10, 0, 4000000, 0, -10</GeoTransform>",
+        width, height);
+    for (const auto &b : bands)
+        x += b;
+    x += "</VRTDataset>\n";
+    return x;
+}
+
+int last_read_tiles(GDALDatasetH ds)
+{
+    const char *v = GDALGetMetadataItem(ds, "LAST_READ_TILES", "__DEBUG__");
+    return v ? atoi(v) : -1;
+}
+
+std::string Read::describe() const
+{
+    std::ostringstream s;
+    s << "window " << x << "," << y << " " << w << "x" << h;
+    if (float_window)
+        s << " (float " << fx << "," << fy << " " << fw << "x" << fh << ")";
+    s << " buffer " << (buf_w ? buf_w : w) << "x" << (buf_h ? buf_h : h);
+    if (buf_type != GDT_Unknown)
+        s << " " << GDALGetDataTypeName(buf_type);
+    if (bands.empty())
+    {
+        s << " band " << band;
+        if (overview >= 0)
+            s << " overview " << overview;
+        if (mask)
+            s << " mask";
+    }
+    else
+    {
+        s << " bands";
+        for (int b : bands)
+            s << " " << b;
+    }
+    if (pixel_space || line_space || band_space)
+        s << " spacing " << pixel_space << "/" << line_space << "/"
+          << band_space;
+    if (resample != GRIORA_NearestNeighbour)
+        s << " resample " << (int)resample;
+    return s.str();
+}
+
+GDALRasterBandH read_band(GDALDatasetH ds, const Read &r)
+{
+    GDALRasterBandH b = GDALGetRasterBand(ds, r.band);
+    if (b && r.overview >= 0)
+        b = GDALGetOverview(b, r.overview);
+    if (b && r.mask)
+        b = GDALGetMaskBand(b);
+    return b;
+}
+
+ReadResult do_read(GDALDatasetH ds, const Read &r)
+{
+    static const size_t kCanary = 4096;
+    static const unsigned char kPoison = 0xA5;
+    ReadResult out;
+    const bool dataset_level = !r.bands.empty();
+    GDALRasterBandH band = dataset_level ? GDALGetRasterBand(ds, r.bands[0])
+                                         : read_band(ds, r);
+    if (band == nullptr)
+    {
+        out.error = "no such band";
+        return out;
+    }
+    const GDALDataType type =
+        r.buf_type != GDT_Unknown ? r.buf_type : GDALGetRasterDataType(band);
+    const int bw = r.buf_w ? r.buf_w : r.w, bh = r.buf_h ? r.buf_h : r.h;
+    const GSpacing size = GDALGetDataTypeSizeBytes(type);
+    const int nb = dataset_level ? (int)r.bands.size() : 1;
+    const GSpacing ps = r.pixel_space ? r.pixel_space : size;
+    const GSpacing ls = r.line_space ? r.line_space : ps * bw;
+    const GSpacing bs = r.band_space ? r.band_space : ls * bh;
+    const size_t span = (size_t)((nb - 1) * bs + (bh - 1) * ls + (bw - 1) * ps +
+                                 size);
+    out.bytes.assign(span + 2 * kCanary, kPoison);
+    void *buf = out.bytes.data() + kCanary;
+
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    extra.eResampleAlg = r.resample;
+    if (r.float_window)
+    {
+        extra.bFloatingPointWindowValidity = TRUE;
+        extra.dfXOff = r.fx;
+        extra.dfYOff = r.fy;
+        extra.dfXSize = r.fw;
+        extra.dfYSize = r.fh;
+    }
+    CPLErrorReset();
+    CPLErr err;
+    if (dataset_level)
+        err = GDALDatasetRasterIOEx(ds, GF_Read, r.x, r.y, r.w, r.h, buf, bw,
+                                    bh, type, nb,
+                                    const_cast<int *>(r.bands.data()),
+                                    r.pixel_space, r.line_space, r.band_space,
+                                    &extra);
+    else
+        err = GDALRasterIOEx(band, GF_Read, r.x, r.y, r.w, r.h, buf, bw, bh,
+                             type, r.pixel_space, r.line_space, &extra);
+    out.ok = err == CE_None;
+    if (!out.ok)
+        out.error = CPLGetLastErrorMsg();
+    return out;
+}
+
+struct Watchdog::State
+{
+    std::mutex lock;
+    std::condition_variable cv;
+    bool done = false;  // (guarded by lock)
+    std::thread thread;
+};
+
+Watchdog::Watchdog(int seconds, std::string what) : state_(new State)
+{
+    State *st = state_;
+    st->thread = std::thread(
+        [st, seconds, what]
+        {
+            std::unique_lock<std::mutex> lk(st->lock);
+            if (st->cv.wait_for(lk, std::chrono::seconds(seconds),
+                                [st] { return st->done; }))
+                return;
+            fprintf(stderr, "watchdog: %s did not finish in %d s; stacks:\n",
+                    what.c_str(), seconds);
+            fflush(stderr);
+            const std::string cmd =
+                "gdb -p " + std::to_string(getpid()) +
+                " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null";
+            if (system(cmd.c_str()) != 0)
+                fprintf(stderr, "(gdb failed)\n");
+            fflush(stderr);
+            _exit(3);
+        });
+}
+
+Watchdog::~Watchdog()
+{
+    {
+        std::lock_guard<std::mutex> g(state_->lock);
+        state_->done = true;
+    }
+    state_->cv.notify_all();
+    state_->thread.join();
+    delete state_;
 }
 
 }  // namespace pvrt_test

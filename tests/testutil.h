@@ -1,5 +1,8 @@
 // testutil.h: helpers shared by the test suites.
 //
+// The driver's contract for tests (claims, open and config options,
+// __DEBUG__ metadata, oracle rules) is in docs/driver.md.
+//
 // Raster makers that write position-encoding GeoTIFFs, a scratch folder per
 // test process, and the two ways to open a VRT: through the PVRT plugin and
 // through GDAL's own VRT driver (the oracle), so tests compare the bytes the
@@ -86,6 +89,77 @@ std::string python();
 
 // Source tree root (PVRT_SOURCE_DIR), for vrt-examples/.
 std::string source_dir();
+
+// ---- VRT text builders ----------------------------------------------------
+
+// A <VRTRasterBand subClass="VRTDerivedRasterBand"> element. `args` is the
+// inner XML of <PixelFunctionArguments ...> as attributes (e.g.
+// "iterations=\"1\""), "" for none; transfer GDT_Unknown leaves
+// <SourceTransferType> out. `sources` are source elements (simple_source).
+std::string derived_band(int band, GDALDataType type, const std::string &func,
+                         const std::vector<std::string> &sources,
+                         const std::string &args = "",
+                         GDALDataType transfer = GDT_Unknown,
+                         const std::string &extra = "");
+
+// A <VRTDataset> with the given band elements (width x height).
+std::string vrt_dataset(int width, int height,
+                        const std::vector<std::string> &bands);
+
+// ---- Reading and comparing ------------------------------------------------
+
+// Reads __DEBUG__ LAST_READ_TILES of a PVRT dataset (-1 when absent).
+int last_read_tiles(GDALDatasetH ds);
+
+// One RasterIO request, band- or dataset-level, into a buffer of its own.
+struct Read
+{
+    int x = 0, y = 0, w = 0, h = 0;  // window
+    int buf_w = 0, buf_h = 0;         // 0: the window's size
+    GDALDataType buf_type = GDT_Unknown;  // Unknown: the band's type
+    std::vector<int> bands;           // dataset-level band list; empty: band
+    int band = 1;                     // band-level: band number
+    int overview = -1;                // band-level: GetOverview(overview)
+    bool mask = false;                // band-level: its mask band
+    GSpacing pixel_space = 0, line_space = 0, band_space = 0;  // 0: packed
+    GDALRIOResampleAlg resample = GRIORA_NearestNeighbour;
+    bool float_window = false;        // use dfXOff.. below
+    double fx = 0, fy = 0, fw = 0, fh = 0;
+    std::string describe() const;
+};
+
+// The bytes a read wrote: the buffer, with a poison fill before the read
+// and canary zones of 4 KiB on both sides (included in `bytes`, so they are
+// compared too). ok is false when RasterIO failed.
+struct ReadResult
+{
+    bool ok = false;
+    std::vector<unsigned char> bytes;
+    std::string error;  // CPLGetLastErrorMsg() after a failure
+};
+
+// Performs r on ds (any driver).
+ReadResult do_read(GDALDatasetH ds, const Read &r);
+
+// The band r reads (resolving overview and mask), or NULL.
+GDALRasterBandH read_band(GDALDatasetH ds, const Read &r);
+
+// ---- Watchdog ---------------------------------------------------------------
+
+// Aborts the process with every thread's stack (gdb) if not destroyed
+// within `seconds`: a hang must be reported as a stack, not as a timeout.
+class Watchdog
+{
+  public:
+    Watchdog(int seconds, std::string what);
+    ~Watchdog();
+    Watchdog(const Watchdog &) = delete;
+    Watchdog &operator=(const Watchdog &) = delete;
+
+  private:
+    struct State;
+    State *state_;
+};
 
 }  // namespace pvrt_test
 
