@@ -251,6 +251,9 @@ class Handler(BaseHTTPRequestHandler):
             st.peak = max(st.peak, st.inflight)
             latency = st.latency_ms / 1000.0
             fired = self.pick_fault(st, method, path, has_range)
+            if fired is not None:
+                # Counted now: a stalled answer may outlive the read.
+                st.faults[fired.kind] = st.faults.get(fired.kind, 0) + 1
             if method == "GET" and has_range:
                 key = (path, self.headers["Range"])
                 st.ranges_seen[key] = st.ranges_seen.get(key, 0) + 1
@@ -268,8 +271,6 @@ class Handler(BaseHTTPRequestHandler):
                 st.inflight -= 1
                 st.bytes_sent += sent
                 st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1
-                if fired is not None:
-                    st.faults[fired.kind] = st.faults.get(fired.kind, 0) + 1
 
     def pick_fault(self, st, method, path, has_range):
         """Chooses the rule that fires for this request (lock held)."""

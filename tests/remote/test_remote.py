@@ -1,0 +1,611 @@
+#!/usr/bin/python3
+"""pvrt's remote tests (CTest label `net`): the PVRT driver reading VRTs over
+COGs served by tests/remote/httpserver.py on 127.0.0.1, against GDAL's VRT
+driver reading the same remote VRT (PVRT_CLAIM=NONE) and the same files
+read locally.
+
+Usage: test_remote.py CASE [--threads N]
+  equiv        byte-identical reads: mosaic (PVRT_CLAIM=ALL), derived NDVI,
+               windows, buffer types, downsampled reads through overviews,
+               gdal_translate
+  concurrency  peak requests in flight at the server: PVRT several, GDAL's
+               VRT driver one; the I/O-sized default thread count
+  faults       every fault kind with its stated outcome, NUM_THREADS=N
+  tlconfig     thread-local config options (GDAL_HTTP_HEADERS, retries,
+               rasterio.Env in a child thread) reach the workers
+  leaks        threads, descriptors and clones stay bounded over good and
+               failing reads; the pool is gone after GDALDestroyDriverManager
+
+Each case makes its own data in a temporary folder, starts its own server
+(bounded lifetime) and uses a fresh URL token per read, so GDAL's
+process-wide /vsicurl/ caches never mix cases. Exit status 0 only if every
+check passed; every check prints what it saw.
+"""
+
+import argparse
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+from osgeo import gdal  # noqa: E402
+
+import make_remote_data  # noqa: E402
+from remote_common import (BASE_CONFIG, Server, config, debug_item,  # noqa
+                           fd_count, normalise, open_with, thread_count)
+
+gdal.UseExceptions()
+
+FAILURES = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        FAILURES.append(what)
+    return cond
+
+
+def read(ds, *args, **kw):
+    return ds.GetRasterBand(1).ReadRaster(*args, **kw)
+
+
+class Fixture:
+    """Data folder + server for one case."""
+
+    def __init__(self, latency_ms=0, lifetime=400):
+        self.tmp = tempfile.mkdtemp(prefix="pvrt-remote-")
+        self.data = os.path.join(self.tmp, "data")
+        make_remote_data.make_mosaic(self.data, 2, 2, 512, 256)
+        make_remote_data.make_ndvi(self.data, 512, 256)
+        self.server = Server(self.data, latency_ms=latency_ms,
+                             lifetime=lifetime)
+        for k, v in BASE_CONFIG.items():
+            gdal.SetConfigOption(k, v)
+
+    def local(self, name):
+        return os.path.join(self.data, name)
+
+    def close(self):
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# equiv
+
+MOSAIC_READS = [
+    # (label, args, kwargs) of Band.ReadRaster
+    ("full", (0, 0, 1024, 1024), {}),
+    ("window across 4 COGs", (100, 37, 700, 901), {}),
+    ("bottom-right edge", (1024 - 33, 1024 - 17, 33, 17), {}),
+    ("top edge, Float32 buffer", (0, 0, 1024, 3),
+     {"buf_type": gdal.GDT_Float32}),
+    ("1/2 nearest (overviews)", (0, 0, 1024, 1024),
+     {"buf_xsize": 512, "buf_ysize": 512}),
+    ("1/2 average (overviews)", (0, 0, 1024, 1024),
+     {"buf_xsize": 512, "buf_ysize": 512,
+      "resample_alg": gdal.GRIORA_Average}),
+    ("1/4 average (overviews)", (0, 0, 1024, 1024),
+     {"buf_xsize": 256, "buf_ysize": 256,
+      "resample_alg": gdal.GRIORA_Average}),
+    ("window 1/4 bilinear", (100, 100, 800, 600),
+     {"buf_xsize": 200, "buf_ysize": 150,
+      "resample_alg": gdal.GRIORA_Bilinear}),
+    ("2x upsampled window", (500, 500, 40, 30),
+     {"buf_xsize": 80, "buf_ysize": 60}),
+]
+
+NDVI_READS = [
+    ("full", (0, 0, 512, 512), {}),
+    ("window", (37, 250, 300, 200), {}),
+    ("Float64 buffer", (0, 0, 512, 512), {"buf_type": gdal.GDT_Float64}),
+    ("1/2 average", (0, 0, 512, 512),
+     {"buf_xsize": 256, "buf_ysize": 256,
+      "resample_alg": gdal.GRIORA_Average}),
+]
+
+
+def case_equiv(fx, args):
+    srv = fx.server
+    for name, reads in (("mosaic.vrt", MOSAIC_READS),
+                        ("ndvi.vrt", NDVI_READS)):
+        local = open_with(fx.local(name), "VRT")
+        oracle = open_with(srv.url(name, label="oracle"), "VRT")
+        for threads in (1, 8):
+            pv = open_with(srv.url(name, label="pvrt%d" % threads), "PVRT",
+                           threads)
+            for label, a, kw in reads:
+                want = read(local, *a, **kw)
+                remote_vrt = read(oracle, *a, **kw)
+                got = read(pv, *a, **kw)
+                check(remote_vrt == want,
+                      "%s %s: VRT driver remote == local" % (name, label))
+                check(got == want, "%s %s: PVRT NUM_THREADS=%d remote == "
+                      "VRT driver (%d bytes)" % (name, label, threads,
+                                                 len(want)))
+            # Dataset-level read, pixel-interleaved Int32 buffer.
+            want = local.ReadRaster(0, 0, local.RasterXSize, 64,
+                                    buf_type=gdal.GDT_Int32)
+            got = pv.ReadRaster(0, 0, pv.RasterXSize, 64,
+                                buf_type=gdal.GDT_Int32)
+            check(got == want, "%s dataset-level Int32 read, NUM_THREADS=%d"
+                  % (name, threads))
+            pv = None
+        local = oracle = None
+
+    # gdal_translate, the program users run: full size and through the
+    # overviews (-outsize 25%), PVRT vs GDAL's VRT driver.
+    env = dict(os.environ)
+    env.update(BASE_CONFIG)
+    out = os.path.join(fx.tmp, "out")
+    os.makedirs(out)
+    for name in ("mosaic.vrt", "ndvi.vrt"):
+        for extra, label in (([], "full"),
+                             (["-outsize", "25%", "25%", "-r", "average"],
+                              "25% average")):
+            arrays = {}
+            for claim in ("ALL", "NONE"):
+                dst = os.path.join(out, "%s-%s-%d.tif"
+                                   % (name, claim, len(extra)))
+                env["PVRT_CLAIM"] = claim
+                r = subprocess.run(
+                    ["gdal_translate", "-q", srv.url(name, label="cli")] +
+                    extra + [dst], env=env, capture_output=True, text=True,
+                    timeout=120)
+                if not check(r.returncode == 0, "gdal_translate %s %s "
+                             "PVRT_CLAIM=%s runs" % (name, label, claim)):
+                    print(r.stderr)
+                    continue
+                d = gdal.Open(dst)
+                arrays[claim] = d.GetRasterBand(1).ReadAsArray()
+                d = None
+            if len(arrays) == 2:
+                check(arrays["ALL"].dtype == arrays["NONE"].dtype and
+                      np.array_equal(arrays["ALL"], arrays["NONE"]),
+                      "gdal_translate %s %s: PVRT output == VRT driver "
+                      "output" % (name, label))
+
+
+# --------------------------------------------------------------------------
+# concurrency
+
+def case_concurrency(fx, args):
+    srv = fx.server
+    latency = 40
+    srv.control(latency_ms=latency)
+    local = open_with(fx.local("mosaic.vrt"), "VRT")
+    want = read(local, 0, 0, 1024, 1024)
+    results = {}
+    for driver, threads in (("VRT", None), ("PVRT", 8), ("PVRT", None)):
+        ds = open_with(srv.url("mosaic.vrt", label="conc"), driver, threads)
+        srv.control(reset=True)
+        t0 = time.monotonic()
+        got = read(ds, 0, 0, 1024, 1024)
+        wall = time.monotonic() - t0
+        st = srv.stats()
+        key = "%s NUM_THREADS=%s" % (driver, threads or "default")
+        results[key] = (st["peak_inflight"], st["requests"], wall)
+        print("      %-24s peak in flight %2d, %3d requests, %.2f s"
+              % (key, st["peak_inflight"], st["requests"], wall))
+        check(got == want, "%s: full read identical to the local read" % key)
+        if driver == "PVRT":
+            print("      __DEBUG__ LAST_READ_TILES=%s LAST_READ_THREADS=%s "
+                  "CLONES_OPEN=%s" % (debug_item(ds, "LAST_READ_TILES"),
+                                      debug_item(ds, "LAST_READ_THREADS"),
+                                      debug_item(ds, "CLONES_OPEN")))
+        if threads is None and driver == "PVRT":
+            n = debug_item(ds, "LAST_READ_THREADS")
+            check(n is not None and int(n) >= 8,
+                  "network sources, no NUM_THREADS: I/O-sized default "
+                  "(>= 8 threads on a %d-CPU machine), got %s"
+                  % (os.cpu_count(), n))
+        ds = None
+    vrt_peak = results["VRT NUM_THREADS=default"][0]
+    pv_peak = results["PVRT NUM_THREADS=8"][0]
+    check(vrt_peak == 1, "GDAL's VRT driver keeps one request in flight "
+          "(peak %d)" % vrt_peak)
+    check(pv_peak >= 4, "PVRT NUM_THREADS=8 keeps several requests in "
+          "flight (peak %d >= 4)" % pv_peak)
+    check(results["PVRT NUM_THREADS=default"][0] >= 4,
+          "PVRT default threads keep several requests in flight (peak %d)"
+          % results["PVRT NUM_THREADS=default"][0])
+
+    # The derived NDVI: the VRT driver reads diff's and sum's sources one
+    # after another; PVRT computes whole tiles on all workers.
+    local = open_with(fx.local("ndvi.vrt"), "VRT")
+    want = read(local, 0, 0, 512, 512)
+    peaks = {}
+    for driver, threads in (("VRT", None), ("PVRT", 8)):
+        ds = open_with(srv.url("ndvi.vrt", label="concn"), driver, threads)
+        srv.control(reset=True)
+        t0 = time.monotonic()
+        got = read(ds, 0, 0, 512, 512)
+        wall = time.monotonic() - t0
+        st = srv.stats()
+        peaks[driver] = st["peak_inflight"]
+        print("      ndvi %-5s peak in flight %2d, %3d requests, %.2f s"
+              % (driver, st["peak_inflight"], st["requests"], wall))
+        check(got == want, "ndvi %s: identical to the local read" % driver)
+        ds = None
+    # GTiff fetches the tiles of one source window with parallel range
+    # requests (VSIFReadMultiRangeL) when they are not contiguous, so the VRT
+    # driver may have up to the 2x2 tiles of one COG in flight here; it
+    # never overlaps two sources. PVRT overlaps tiles and sources.
+    check(peaks["VRT"] <= 4, "ndvi: VRT driver at most one source window's "
+          "tiles in flight (%d <= 4)" % peaks["VRT"])
+    check(peaks["PVRT"] >= 4, "ndvi: PVRT several requests in flight (%d)"
+          % peaks["PVRT"])
+    srv.control(latency_ms=0)
+
+
+# --------------------------------------------------------------------------
+# faults
+
+# Each: (label, rule, config, expected, key) where expected is "ok" (the
+# read succeeds with identical bytes), "fail" (the read raises GDAL's error
+# in the caller; key must be in the message) or "ok-or-fail" (either, but
+# never other bytes returned as success).
+TILE = "tile_1_0"
+FAULTS = [
+    ("transient 503 on every COG, retried",
+     {"kind": "503", "first": 2, "ranged": True, "match": r"\.tif$"},
+     {"GDAL_HTTP_MAX_RETRY": 4, "GDAL_HTTP_RETRY_DELAY": 0.02}, "ok", None),
+    ("503 on a quarter of the tile reads (seeded), retried",
+     {"kind": "503", "fraction": 0.25, "after": 1, "ranged": True,
+      "match": r"\.tif$"},
+     {"GDAL_HTTP_MAX_RETRY": 8, "GDAL_HTTP_RETRY_DELAY": 0.01}, "ok", None),
+    ("503 on every tile read of one COG, retries exhausted",
+     {"kind": "503", "after": 1, "ranged": True, "match": TILE},
+     {"GDAL_HTTP_MAX_RETRY": 2, "GDAL_HTTP_RETRY_DELAY": 0.02}, "fail",
+     TILE),
+    ("503 on the header read of one COG, retries exhausted",
+     {"kind": "503", "ranged": True, "match": TILE},
+     {"GDAL_HTTP_MAX_RETRY": 1, "GDAL_HTTP_RETRY_DELAY": 0.02}, "fail",
+     TILE),
+    ("404 for one COG",
+     {"kind": "404", "match": TILE}, {}, "fail",
+     ("404", TILE + ".tif' does not exist")),
+    ("connection reset once per COG (GDAL 3.6.2 retries no reset; curl "
+     "retries once on a reused connection)",
+     {"kind": "reset", "first": 1, "after": 1, "ranged": True,
+      "match": r"\.tif$"},
+     {"GDAL_HTTP_MAX_RETRY": 2}, "ok-or-fail", None),
+    ("connection reset on every tile read of one COG",
+     {"kind": "reset", "after": 1, "ranged": True, "match": TILE},
+     {"GDAL_HTTP_MAX_RETRY": 2}, "fail", TILE),
+    ("truncated body once (GDAL 3.6.2 does not retry a short body)",
+     {"kind": "truncate", "first": 1, "after": 1, "ranged": True,
+      "match": TILE},
+     {"GDAL_HTTP_MAX_RETRY": 2}, "fail", TILE),
+    ("stall once, GDAL_HTTP_TIMEOUT=1 with a retry",
+     {"kind": "stall", "stall_s": 4, "first": 1, "after": 1, "ranged": True,
+      "match": TILE},
+     {"GDAL_HTTP_TIMEOUT": 1, "GDAL_HTTP_MAX_RETRY": 1,
+      "GDAL_HTTP_RETRY_DELAY": 0.02}, "ok", None),
+    ("stall on every tile read of one COG, GDAL_HTTP_TIMEOUT=1, no retry",
+     {"kind": "stall", "stall_s": 4, "after": 1, "ranged": True,
+      "match": TILE},
+     {"GDAL_HTTP_TIMEOUT": 1, "GDAL_HTTP_MAX_RETRY": 0}, "fail", TILE),
+]
+
+
+def attempt(ds, a):
+    """(bytes or None, error message or None, seconds) of a read with
+    exceptions on."""
+    t0 = time.monotonic()
+    try:
+        return read(ds, *a), None, time.monotonic() - t0
+    except RuntimeError as e:
+        return None, str(e), time.monotonic() - t0
+
+
+def case_faults(fx, args):
+    srv = fx.server
+    threads = args.threads
+    local = open_with(fx.local("mosaic.vrt"), "VRT")
+    full = (0, 0, 1024, 1024)
+    want = read(local, *full)
+    for label, rule, cfg, expected, key in FAULTS:
+        timeout = float(cfg.get("GDAL_HTTP_TIMEOUT",
+                                BASE_CONFIG["GDAL_HTTP_TIMEOUT"]))
+        retries = int(cfg.get("GDAL_HTTP_MAX_RETRY", 0))
+        # A read may wait out every attempt of one request, plus slack for
+        # the machine; stalls are the only faults that cost time.
+        bound = (retries + 1) * timeout + 8.0
+        outcomes = {}
+        for driver in ("VRT", "PVRT"):
+            srv.control(faults=[rule])
+            with config(**cfg):
+                ds = open_with(srv.url("mosaic.vrt", label="f"), driver,
+                               threads if driver == "PVRT" else None)
+                got, err, secs = attempt(ds, full)
+                if driver == "PVRT" and err is None and got is not None:
+                    pass
+                ds = None
+            st = srv.stats()
+            outcomes[driver] = (got, err, secs, st)
+            print("      %-4s %s in %.2f s; faults %s; %s" % (
+                driver, "ok" if err is None else "error", secs,
+                st["faults"], (err or "")[:160]))
+        got, err, secs, st = outcomes["PVRT"]
+        tag = "[NUM_THREADS=%d] %s" % (threads, label)
+        check(sum(st["faults"].values()) > 0, tag + ": the fault fired")
+        check(secs < bound, tag + ": PVRT read ended in %.2f s (bound "
+              "%.1f s)" % (secs, bound))
+        if got is not None:
+            check(got == want, tag + ": bytes returned are the right ones")
+        if expected == "ok":
+            check(err is None, tag + ": PVRT read succeeds after retries")
+        elif expected == "fail":
+            check(err is not None and got is None,
+                  tag + ": PVRT read raises in the caller, no output")
+            if err is not None:
+                keys = key if isinstance(key, tuple) else (key,)
+                check(any(k in err for k in keys), tag + ": message has %s: "
+                      "%s" % (" or ".join(repr(k) for k in keys), err[:200]))
+        else:
+            check(err is not None or got == want,
+                  tag + ": success with identical bytes or an error, "
+                  "never wrong bytes (%s)" % ("ok" if err is None
+                                              else "error"))
+        vrt_err = outcomes["VRT"][1]
+        if expected != "ok-or-fail":
+            check((vrt_err is None) == (err is None),
+                  tag + ": same outcome as GDAL's VRT driver")
+
+    # Exceptions off: the failing read returns None and leaves GDAL's error
+    # (CE_Failure) in the caller's error state.
+    srv.control(faults=[{"kind": "404", "match": TILE}])
+    gdal.DontUseExceptions()
+    try:
+        with config(**BASE_CONFIG):
+            ds = open_with(srv.url("mosaic.vrt", label="noexc"), "PVRT",
+                           threads)
+            gdal.ErrorReset()
+            gdal.PushErrorHandler("CPLQuietErrorHandler")
+            data = ds.GetRasterBand(1).ReadRaster(*full)
+            gdal.PopErrorHandler()
+            etype, emsg = gdal.GetLastErrorType(), gdal.GetLastErrorMsg()
+            ds = None
+    finally:
+        gdal.UseExceptions()
+    check(data is None and etype == gdal.CE_Failure,
+          "[NUM_THREADS=%d] exceptions off: read returns None with "
+          "CE_Failure in the caller (%r)" % (threads, emsg[:120]))
+    srv.control(faults=[])
+
+
+# --------------------------------------------------------------------------
+# tlconfig
+
+HEADER = "X-Pvrt-Token: s3cret"
+
+
+def case_tlconfig(fx, args):
+    srv = fx.server
+    local = open_with(fx.local("mosaic.vrt"), "VRT")
+    want = read(local, 0, 0, 1024, 1024)
+    # A round trip of 20 ms, so that the workers' requests overlap.
+    srv.control(faults=[{"kind": "auth", "header": HEADER}], latency_ms=20)
+
+    # Without the header the server refuses: the check is real.
+    try:
+        open_with(srv.url("mosaic.vrt", label="noauth"), "PVRT", 8)
+        refused = False
+    except RuntimeError as e:
+        refused = True
+        print("      without the header: %s" % str(e)[:120])
+    check(refused, "the server refuses a request without the header")
+
+    def run(label, setup, teardown, threads=8, in_thread=False):
+        box = {}
+
+        def body():
+            setup()
+            try:
+                ds = open_with(srv.url("mosaic.vrt", label=label), "PVRT",
+                               threads)
+                srv.control(reset=True)
+                box["data"] = read(ds, 0, 0, 1024, 1024)
+                box["used"] = debug_item(ds, "LAST_READ_THREADS")
+                ds = None
+            except RuntimeError as e:
+                box["err"] = str(e)
+            finally:
+                teardown()
+        if in_thread:
+            t = threading.Thread(target=body)
+            t.start()
+            t.join(120)
+        else:
+            body()
+        st = srv.stats()
+        return box, st
+
+    def set_tl():
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_HEADERS", HEADER)
+
+    def clear_tl():
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_HEADERS", None)
+
+    for in_thread in (False, True):
+        where = "a child thread" if in_thread else "the main thread"
+        box, st = run("tl", set_tl, clear_tl, in_thread=in_thread)
+        print("      %s: %s, threads used %s, statuses %s" % (
+            where, box.get("err", "ok"), box.get("used"), st["by_status"]))
+        check(box.get("data") == want, "GDAL_HTTP_HEADERS thread-local in "
+              "%s reaches the workers: read identical" % where)
+        check(st["by_status"].get("403", 0) == 0 and st["peak_inflight"] > 1,
+              "... no request without the header, %d in flight at once"
+              % st["peak_inflight"])
+
+    # A header set thread-locally in another thread must not leak into this
+    # one's workers: without it here, the read fails.
+    other = threading.Event()
+    stop = threading.Event()
+
+    def holder():
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_HEADERS", HEADER)
+        other.set()
+        stop.wait(60)
+    srv.control(faults=[{"kind": "auth", "header": HEADER,
+                         "match": r"\.tif$"}])
+    h = threading.Thread(target=holder)
+    h.start()
+    other.wait(10)
+    box, st = run("tlother", lambda: None, lambda: None)
+    stop.set()
+    h.join()
+    check("err" in box, "a header set thread-locally in another thread "
+          "does not reach this read's workers (%s)"
+          % box.get("err", "read succeeded")[:100])
+
+    # Retries configured thread-locally only.
+    srv.control(faults=[{"kind": "503", "first": 2, "ranged": True,
+                         "match": r"\.tif$"}])
+
+    def set_retry():
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", "4")
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_RETRY_DELAY", "0.02")
+
+    def clear_retry():
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", None)
+        gdal.SetThreadLocalConfigOption("GDAL_HTTP_RETRY_DELAY", None)
+    srv.control(reset=True)
+    box, st = run("tlretry", set_retry, clear_retry)
+    check(box.get("data") == want and st["faults"].get("503", 0) > 0,
+          "GDAL_HTTP_MAX_RETRY thread-local reaches the workers: 503s "
+          "retried (%s 503s), read identical (%s)"
+          % (st["faults"].get("503", 0), box.get("err", "ok")[:100]))
+
+    # rasterio.Env in a child thread: rasterio 1.3 sets options with
+    # CPLSetThreadLocalConfigOption there.
+    try:
+        import rasterio
+    except ImportError:
+        print("      rasterio not importable: rasterio.Env part skipped")
+        return
+    srv.control(faults=[{"kind": "auth", "header": HEADER}])
+    box = {}
+
+    def rio():
+        try:
+            with rasterio.Env(GDAL_HTTP_HEADERS=HEADER, PVRT_CLAIM="ALL",
+                              PVRT_NUM_THREADS="8", **BASE_CONFIG):
+                with rasterio.open(srv.url("mosaic.vrt", label="rio")) as s:
+                    box["driver"] = s.driver
+                    box["data"] = s.read(1)
+        except Exception as e:  # noqa: BLE001 - reported below
+            box["err"] = repr(e)
+    t = threading.Thread(target=rio)
+    t.start()
+    t.join(120)
+    st = srv.stats()
+    print("      rasterio: driver %s, %s, statuses %s" % (
+        box.get("driver"), box.get("err", "ok"), st["by_status"]))
+    ok = ("data" in box and box["data"].tobytes() == want and
+          box.get("driver") == "PVRT")
+    check(ok, "rasterio.Env(GDAL_HTTP_HEADERS=...) in a child thread: "
+          "PVRT read identical")
+    srv.control(faults=[])
+
+
+# --------------------------------------------------------------------------
+# leaks
+
+def case_leaks(fx, args):
+    srv = fx.server
+    base_threads = thread_count()
+    local = open_with(fx.local("mosaic.vrt"), "VRT")
+    want = read(local, 0, 0, 1024, 1024)
+    local = None
+    rounds = []
+    for i in range(4):
+        srv.control(faults=[])
+        ds = open_with(srv.url("mosaic.vrt", label="leak"), "PVRT", 8)
+        ok = read(ds, 0, 0, 1024, 1024) == want
+        clones = debug_item(ds, "CLONES_OPEN")
+        ds = None
+        srv.control(faults=[{"kind": "404", "match": TILE}])
+        ds = open_with(srv.url("mosaic.vrt", label="leakf"), "PVRT", 8)
+        try:
+            read(ds, 0, 0, 1024, 1024)
+            failed = False
+        except RuntimeError:
+            failed = True
+        ds = None
+        rounds.append((thread_count(), fd_count()))
+        print("      round %d: read ok %s, failing read failed %s, clones "
+              "open %s, threads %d (base %d), fds %d"
+              % (i, ok, failed, clones, rounds[-1][0], base_threads,
+                 rounds[-1][1]))
+        check(ok and failed, "round %d: good read identical, 404 read fails"
+              % i)
+        check(clones is None or int(clones) <= 8,
+              "round %d: at most NUM_THREADS clones (%s)" % (i, clones))
+    check(rounds[-1][0] == rounds[0][0],
+          "threads stable across rounds (%d -> %d)"
+          % (rounds[0][0], rounds[-1][0]))
+    # Each worker thread keeps curl's connection cache (a few sockets);
+    # growth across rounds would be a leak.
+    check(rounds[-1][1] <= rounds[0][1] + 2,
+          "descriptors stable across rounds (%d -> %d)"
+          % (rounds[0][1], rounds[-1][1]))
+    fx.server.stop()
+    lib = ctypes.CDLL("libgdal.so.32")
+    lib.GDALDestroyDriverManager()
+    deadline = time.monotonic() + 10
+    while thread_count() > base_threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(thread_count() <= base_threads,
+          "after GDALDestroyDriverManager: %d threads (base %d)"
+          % (thread_count(), base_threads))
+
+
+CASES = {
+    "equiv": case_equiv,
+    "concurrency": case_concurrency,
+    "faults": case_faults,
+    "tlconfig": case_tlconfig,
+    "leaks": case_leaks,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--lifetime", type=float, default=400)
+    args = ap.parse_args()
+    if gdal.GetDriverByName("PVRT") is None:
+        print("FAIL  the PVRT driver is not registered (GDAL_DRIVER_PATH=%s)"
+              % os.environ.get("GDAL_DRIVER_PATH"))
+        return 1
+    fx = Fixture(lifetime=args.lifetime)
+    t0 = time.monotonic()
+    try:
+        CASES[args.case](fx, args)
+    finally:
+        fx.close()
+    print("%s: %d failure(s) in %.1f s" % (args.case, len(FAILURES),
+                                          time.monotonic() - t0))
+    for f in FAILURES:
+        print("  failed: " + f)
+    status = 1 if FAILURES else 0
+    if args.case == "leaks":
+        # GDAL's driver manager is gone: skip the bindings' clean-up.
+        sys.stdout.flush()
+        os._exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
