@@ -39,3 +39,6 @@ endforeach()
 
 # ---- Equivalence with GDAL's VRT driver ----
 pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS equiv TIMEOUT 300)
+
+# ---- Bad inputs: failing sources, cancellation, recursion ----
+pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS badinput TIMEOUT 300)
