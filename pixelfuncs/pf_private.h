@@ -74,6 +74,23 @@ int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
 CPLErr pvrt__busy(PVRT_PIXELFUNC_ARGS);
 extern const char pvrt__busy_meta[];
 
+/* reduce.c, reclass.c, index.c */
+CPLErr pvrt__reduce(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__reduce_meta[];
+CPLErr pvrt__reclass(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__reclass_meta[];
+CPLErr pvrt__index(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__index_meta[];
+
+/* select.c: order statistics of n >= 1 doubles, none NaN, in place.
+ * pvrt__select puts the k-th smallest (0-based) at v[k], smaller or equal
+ * values before it, greater or equal after; pvrt__sort sorts ascending
+ * (-0 before +0). */
+void pvrt__select(double *v, int n, int k);
+void pvrt__sort(double *v, int n);
+double pvrt__min(const double *v, int n);
+double pvrt__max(const double *v, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,9 @@ typedef struct {
 
 static const pixelfunc_entry pixelfunc_table[] = {
     {"pvrt_busy", pvrt__busy, pvrt__busy_meta},
+    {"pvrt_reduce", pvrt__reduce, pvrt__reduce_meta},
+    {"pvrt_reclass", pvrt__reclass, pvrt__reclass_meta},
+    {"pvrt_index", pvrt__index, pvrt__index_meta},
     /* pvrt-table-end: families add their rows above this line */
 };
 
