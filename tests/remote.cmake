@@ -26,3 +26,8 @@ if(PVRT_PYTHON)
     COMMAND ${PVRT_PYTHON} ${_remote_py} leaks --lifetime 200
     LABELS net TIMEOUT 180)
 endif()
+if(PVRT_PYTHON)
+  pvrt_add_script_test(remote_examples
+    COMMAND ${PVRT_PYTHON} ${_remote_py} examples --lifetime 200
+    LABELS net e2e TIMEOUT 180)
+endif()

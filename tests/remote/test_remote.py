@@ -13,6 +13,7 @@ Usage: test_remote.py CASE [--threads N]
   faults       every fault kind with its stated outcome, NUM_THREADS=N
   tlconfig     thread-local config options (GDAL_HTTP_HEADERS, retries,
                rasterio.Env in a child thread) reach the workers
+  examples     vrt-examples/remote/ against data made as serve.sh makes it
   leaks        threads, descriptors and clones stay bounded over good and
                failing reads; the pool is gone after GDALDestroyDriverManager
 
@@ -32,7 +33,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 from osgeo import gdal  # noqa: E402
@@ -570,7 +572,57 @@ def case_leaks(fx, args):
           % (thread_count(), base_threads))
 
 
+# --------------------------------------------------------------------------
+# examples
+
+def case_examples(fx, args):
+    """vrt-examples/remote/: the committed VRTs name 127.0.0.1:8765; read
+    them against data made the way serve.sh makes it, served on a free
+    port (the VRT text is rewritten to it), PVRT vs the VRT driver vs the
+    same data read locally."""
+    srv0 = fx.server
+    srv0.stop()
+    repo = os.path.dirname(os.path.dirname(HERE))
+    exdir = os.path.join(repo, "vrt-examples", "remote")
+    data = os.path.join(fx.tmp, "example")
+    # The arguments of serve.sh.
+    make_remote_data.main([data, "--mosaic", "2x2", "--tile-size", "1024",
+                           "--ndvi-size", "1024", "--block", "512"])
+    srv = Server(data, lifetime=args.lifetime)
+    try:
+        for name, local_name, claim in (
+                ("remote_mosaic.vrt", "mosaic.vrt", "ALL"),
+                ("remote_ndvi.vrt", "ndvi.vrt", None)):
+            with open(os.path.join(exdir, name)) as f:
+                text = f.read()
+            check("127.0.0.1:8765/" in text, "%s names 127.0.0.1:8765" % name)
+            path = os.path.join(fx.tmp, name)
+            with open(path, "w") as f:
+                f.write(text.replace("127.0.0.1:8765", "127.0.0.1:%d"
+                                     % srv.port))
+            local = open_with(os.path.join(data, local_name), "VRT")
+            oracle = open_with(path, "VRT")
+            with config(PVRT_CLAIM=claim):
+                pv = gdal.Open(path)
+            check(pv.GetDriver().ShortName == "PVRT", "%s opened by PVRT "
+                  "with PVRT_CLAIM=%s" % (name, claim or "(default)"))
+            for a, kw in (((0, 0, 2048 if "mosaic" in name else 1024,
+                            2048 if "mosaic" in name else 1024), {}),
+                          ((0, 0, 1024, 1024),
+                           {"buf_xsize": 256, "buf_ysize": 256,
+                            "resample_alg": gdal.GRIORA_Average})):
+                want = read(local, *a, **kw)
+                check(read(oracle, *a, **kw) == want and
+                      read(pv, *a, **kw) == want,
+                      "%s %s: PVRT == VRT driver == local" % (name, kw or
+                                                             "full"))
+            pv = oracle = local = None
+    finally:
+        srv.stop()
+
+
 CASES = {
+    "examples": case_examples,
     "equiv": case_equiv,
     "concurrency": case_concurrency,
     "faults": case_faults,
