@@ -42,3 +42,7 @@ pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS equiv TIMEOUT 300)
 
 # ---- Bad inputs: failing sources, cancellation, recursion ----
 pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS badinput TIMEOUT 300)
+
+# ---- Stress: 8 callers sharing the pool (also run under TSan in CI) ----
+pvrt_add_gtest(test_stress SOURCES test_stress.cpp
+               LABELS "stress;concurrency" TIMEOUT 900 RUN_SERIAL)
