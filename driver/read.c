@@ -18,6 +18,7 @@
 #include <cpl_string.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Nested reads deeper than this fail: a VRT that refers to itself. */
 #define PVRT_MAX_DEPTH 32
@@ -48,11 +49,11 @@ GDALRasterBandH pvrt_resolve_band(GDALDatasetH ds, const pvrt_band_path *p)
 }
 
 /* Reads one window of the request from dataset h into buf (already offset
- * to the window's first pixel). */
-static CPLErr read_window(GDALDatasetH h, const pvrt_request *rq, int x, int y,
-                          int w, int h_, void *buf, int buf_w, int buf_h,
-                          GSpacing ps, GSpacing ls, GSpacing bs,
-                          GDALRasterIOExtraArg *extra)
+ * to the window's first pixel) with the given strides. */
+static CPLErr read_raw(GDALDatasetH h, const pvrt_request *rq, int x, int y,
+                       int w, int h_, void *buf, int buf_w, int buf_h,
+                       GSpacing ps, GSpacing ls, GSpacing bs,
+                       GDALRasterIOExtraArg *extra)
 {
     if (rq->path) {
         GDALRasterBandH band = pvrt_resolve_band(h, rq->path);
@@ -71,27 +72,38 @@ static CPLErr read_window(GDALDatasetH h, const pvrt_request *rq, int x, int y,
                                  ps, ls, bs, extra);
 }
 
-/* Reads tile t into a packed buffer, then copies it to dst with the
- * request's strides (same type: the copy is exact). */
-static CPLErr read_packed(GDALDatasetH h, const pvrt_request *rq,
-                          const pvrt_rect *t, GByte *dst,
+/* Reads one window of the request into dst with the request's strides.
+ * GDAL 3.6's VRTDerivedRasterBand clears nBufXSize * nBufYSize * nPixelSpace
+ * bytes from the buffer start when nPixelSpace is the type size, whatever
+ * the line spacing: with lines wider than the buffer (a tile in a wider
+ * buffer, a line-interleaved dataset read, a partial block) it wipes pixels
+ * that are not its own. Derived datasets therefore read such windows into
+ * a packed buffer and copy it out (same type: the copy is exact). */
+static CPLErr read_window(const pvrt_dataset *ds, GDALDatasetH h,
+                          const pvrt_request *rq, int x, int y, int w, int h_,
+                          GByte *dst, int bw, int bh,
                           GDALRasterIOExtraArg *extra)
 {
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     const int nb = rq->path ? 1 : rq->nbands;
-    const GSpacing line = (GSpacing)t->w * size;
-    const GSpacing band = line * t->h;
+    const GSpacing line = (GSpacing)bw * size;
+    if (!ds->pack || rq->pixel_space != size ||
+        (rq->line_space == line &&
+         (nb == 1 || rq->band_space == line * bh)))
+        return read_raw(h, rq, x, y, w, h_, dst, bw, bh, rq->pixel_space,
+                        rq->line_space, rq->band_space, extra);
+
+    const GSpacing band = line * bh;
     GByte *tmp = (GByte *)VSI_MALLOC3_VERBOSE((size_t)band, 1, (size_t)nb);
     if (tmp == NULL)
         return CE_Failure;
-    CPLErr err = read_window(h, rq, rq->x + t->x, rq->y + t->y, t->w, t->h,
-                             tmp, t->w, t->h, size, line, band, extra);
+    CPLErr err =
+        read_raw(h, rq, x, y, w, h_, tmp, bw, bh, size, line, band, extra);
     if (err == CE_None) {
         for (int b = 0; b < nb; b++)
-            for (int y = 0; y < t->h; y++)
-                GDALCopyWords(tmp + b * band + y * line, rq->buf_type, size,
-                              dst + b * rq->band_space + y * rq->line_space,
-                              rq->buf_type, (int)rq->pixel_space, t->w);
+            for (int r = 0; r < bh; r++)
+                memcpy(dst + b * rq->band_space + r * rq->line_space,
+                       tmp + b * band + r * line, (size_t)line);
     }
     VSIFree(tmp);
     return err;
@@ -125,12 +137,8 @@ static int tile_job(void *ctx, int index, int worker)
             extra.eResampleAlg = rq->extra->eResampleAlg;
         GByte *buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
                      (GSpacing)t->y * rq->line_space;
-        if (job->ds->pack)
-            err = read_packed(h, rq, t, buf, &extra);
-        else
-            err = read_window(h, rq, rq->x + t->x, rq->y + t->y, t->w, t->h,
-                              buf, t->w, t->h, rq->pixel_space,
-                              rq->line_space, rq->band_space, &extra);
+        err = read_window(job->ds, h, rq, rq->x + t->x, rq->y + t->y, t->w,
+                          t->h, buf, t->w, t->h, &extra);
     }
 
     pvrt_errcap_end(&cap);
@@ -180,9 +188,8 @@ static int64_t bytes_per_pixel(const pvrt_dataset *ds, const pvrt_request *rq)
 static CPLErr read_inline(pvrt_dataset *ds, const pvrt_request *rq)
 {
     __atomic_store_n(&ds->last_tiles, 1, __ATOMIC_RELAXED);
-    return read_window(ds->primary, rq, rq->x, rq->y, rq->w, rq->h, rq->buf,
-                       rq->buf_w, rq->buf_h, rq->pixel_space, rq->line_space,
-                       rq->band_space, rq->extra);
+    return read_window(ds, ds->primary, rq, rq->x, rq->y, rq->w, rq->h,
+                       (GByte *)rq->buf, rq->buf_w, rq->buf_h, rq->extra);
 }
 
 static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,

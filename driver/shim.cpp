@@ -63,12 +63,13 @@ class PVRTDataset final : public GDALProxyDataset
     ~PVRTDataset() override;
 
     GDALDriver *GetDriver() override { return GDALDataset::GetDriver(); }
+    int CloseDependentDatasets() override;
     const char *GetMetadataItem(const char *name, const char *domain) override;
 
   protected:
     GDALDataset *RefUnderlyingDataset() const override
     {
-        return GDALDataset::FromHandle(h_->primary);
+        return h_ ? GDALDataset::FromHandle(h_->primary) : nullptr;
     }
     void UnrefUnderlyingDataset(GDALDataset *) const override {}
     CPLErr IRasterIO(GDALRWFlag, int, int, int, int, void *, int, int,
@@ -191,19 +192,28 @@ PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
     }
 }
 
-PVRTDataset::~PVRTDataset()
+// Closes bands, clones and primary. GDALDestroyDriverManager calls it
+// before closing datasets left open, in no particular order: afterwards
+// nothing of ours may point at the primary.
+int PVRTDataset::CloseDependentDatasets()
 {
+    if (h_ == nullptr)
+        return FALSE;
     // Our bands' block caches go first, while the primary still exists.
     GDALDataset::FlushCache(true);
     for (int i = 0; i < nBands; i++)
         delete papoBands[i];
     nBands = 0;
     pvrt_dataset_close(h_);
+    h_ = nullptr;
+    return TRUE;
 }
+
+PVRTDataset::~PVRTDataset() { CloseDependentDatasets(); }
 
 const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
 {
-    if (domain && EQUAL(domain, "__DEBUG__") && name)
+    if (h_ && domain && EQUAL(domain, "__DEBUG__") && name)
     {
         if (EQUAL(name, "LAST_READ_TILES"))
             debug_value_.Printf(
@@ -232,6 +242,8 @@ CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
 {
     if (rw != GF_Read)
         return refuse_write();
+    if (h_ == nullptr)
+        return CE_Failure;
     pvrt_request rq = {};
     rq.nbands = nbands;
     rq.bands = bands;
