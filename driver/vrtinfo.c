@@ -146,6 +146,11 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
     } else if (*sub && !EQUAL(sub, "VRTSourcedRasterBand")) {
         info->tile_safe = 0;
     }
+    /* GDAL >= 3.7 can drop sources that miss the request window, so a
+     * derived band sees a different source list for a tile than for the
+     * whole window. */
+    if (CPLTestBool(CPLGetXMLValue(band, "SkipNonContributingSources", "NO")))
+        info->tile_safe = 0;
     for (CPLXMLNode *c = band->psChild; c; c = c->psNext) {
         if (c->eType != CXT_Element)
             continue;
