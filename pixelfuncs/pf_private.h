@@ -91,6 +91,11 @@ void pvrt__sort(double *v, int n);
 double pvrt__min(const double *v, int n);
 double pvrt__max(const double *v, int n);
 
+/* expr_func.c: pvrt_expr; pvrt__expr_cleanup frees its compile cache. */
+CPLErr pvrt__expr(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__expr_meta[];
+void pvrt__expr_cleanup(void);
+
 #ifdef __cplusplus
 }
 #endif

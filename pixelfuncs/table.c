@@ -22,6 +22,7 @@ static const pixelfunc_entry pixelfunc_table[] = {
     {"pvrt_reduce", pvrt__reduce, pvrt__reduce_meta},
     {"pvrt_reclass", pvrt__reclass, pvrt__reclass_meta},
     {"pvrt_index", pvrt__index, pvrt__index_meta},
+    {"pvrt_expr", pvrt__expr, pvrt__expr_meta},
     /* pvrt-table-end: families add their rows above this line */
 };
 
@@ -43,6 +44,7 @@ int pvrt_pixelfuncs_register(void)
 
 void pvrt_pixelfuncs_cleanup(void)
 {
+    pvrt__expr_cleanup();
     /* pvrt-cleanup-end: families that cache add their cleanup calls above */
 }
 
