@@ -11,6 +11,8 @@
 
 #include <gdal_proxy.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <vector>
@@ -37,6 +39,12 @@ class PVRTBand final : public GDALProxyRasterBand
     {
         return GDALRasterBand::GetRasterSampleOverview(pixels);
     }
+    // GDAL computes a derived band's statistics with GDALRasterBand's own
+    // block loop; running that loop here reads our blocks, in parallel.
+    CPLErr ComputeStatistics(int approx, double *mn, double *mx, double *mean,
+                             double *sd, GDALProgressFunc progress,
+                             void *data) override;
+    CPLErr ComputeRasterMinMax(int approx, double *minmax) override;
 
   protected:
     GDALRasterBand *RefUnderlyingRasterBand() const override { return under_; }
@@ -48,10 +56,14 @@ class PVRTBand final : public GDALProxyRasterBand
                      GDALRasterIOExtraArg *) override;
 
   private:
+    bool derived_main() const;
+    bool read_ahead(int bx, int by, void *data, CPLErr *err);
+
     PVRTDataset *ds_;
     pvrt_dataset *h_;
     pvrt_band_path path_;
     GDALRasterBand *under_;
+    int last_bx_ = -2, last_by_ = -2; // last block read, for read-ahead
     std::vector<std::unique_ptr<PVRTBand>> overviews_;
     std::unique_ptr<PVRTBand> mask_;
 };
@@ -100,6 +112,8 @@ PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h,
     eDataType = under->GetRasterDataType();
     under->GetBlockSize(&nBlockXSize, &nBlockYSize);
     eAccess = GA_ReadOnly;
+    // Descriptions are not virtual: copy the VRT's own.
+    GDALMajorObject::SetDescription(under->GetDescription());
 }
 
 GDALRasterBand *PVRTBand::GetOverview(int i)
@@ -162,8 +176,111 @@ CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
     return pvrt_read(h_, &rq);
 }
 
+bool PVRTBand::derived_main() const
+{
+    return path_.overview < 0 && !path_.mask && h_->bands != nullptr &&
+           path_.band <= h_->nbands && h_->bands[path_.band - 1].derived;
+}
+
+CPLErr PVRTBand::ComputeStatistics(int approx, double *mn, double *mx,
+                                   double *mean, double *sd,
+                                   GDALProgressFunc progress, void *data)
+{
+    if (derived_main())
+        return GDALRasterBand::ComputeStatistics(approx, mn, mx, mean, sd,
+                                                 progress, data);
+    return GDALProxyRasterBand::ComputeStatistics(approx, mn, mx, mean, sd,
+                                                  progress, data);
+}
+
+CPLErr PVRTBand::ComputeRasterMinMax(int approx, double *minmax)
+{
+    if (derived_main())
+        return GDALRasterBand::ComputeRasterMinMax(approx, minmax);
+    return GDALProxyRasterBand::ComputeRasterMinMax(approx, minmax);
+}
+
+// Block-by-block readers (statistics, GDALReadBlock loops) ask for one block
+// at a time, too little to split. When blocks come in row order, the rest
+// of the block row is read at once, in parallel, and its blocks are put in
+// GDAL's block cache (as GTiff does for interleaved bands). Returns false
+// when it did not apply; then *err is untouched.
+bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
+{
+    const bool sequential = (by == last_by_ && bx == last_bx_ + 1) ||
+                            (bx == 0 && by == last_by_ + 1);
+    last_bx_ = bx;
+    last_by_ = by;
+    const int nbx = (nRasterXSize + nBlockXSize - 1) / nBlockXSize;
+    if (!sequential || !h_->tile_safe || h_->threads < 2 || bx + 1 >= nbx)
+        return false;
+    const int size = GDALGetDataTypeSizeBytes(eDataType);
+    const int x0 = bx * nBlockXSize, y0 = by * nBlockYSize;
+    const int h = std::min(nBlockYSize, nRasterYSize - y0);
+    // At most 64 MB of read-ahead.
+    const GIntBig row_bytes = static_cast<GIntBig>(nBlockXSize) * h * size;
+    int nblocks = nbx - bx;
+    if (row_bytes * nblocks > 64 * 1024 * 1024)
+        nblocks = static_cast<int>(std::max<GIntBig>(1, 64 * 1024 * 1024 / row_bytes));
+    if (nblocks < 2)
+        return false;
+    const int w = std::min(nblocks * nBlockXSize, nRasterXSize - x0);
+    std::vector<GByte> span;
+    try
+    {
+        span.resize(static_cast<size_t>(w) * h * size);
+    }
+    catch (const std::exception &)
+    {
+        return false;
+    }
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    *err = IRasterIO(GF_Read, x0, y0, w, h, span.data(), w, h, eDataType, size,
+                     static_cast<GSpacing>(w) * size, &extra);
+    if (*err != CE_None)
+        return true;
+    for (int i = 0; i < nblocks; i++)
+    {
+        const int bw = std::min(nBlockXSize, w - i * nBlockXSize);
+        GByte *dst = nullptr;
+        GDALRasterBlock *block = nullptr;
+        if (i == 0)
+        {
+            dst = static_cast<GByte *>(data);
+        }
+        else
+        {
+            GDALRasterBlock *cached = TryGetLockedBlockRef(bx + i, by);
+            if (cached != nullptr)
+            {
+                cached->DropLock(); // already in the cache: keep it
+                continue;
+            }
+            block = GetLockedBlockRef(bx + i, by, TRUE);
+            if (block == nullptr)
+                continue;
+            dst = static_cast<GByte *>(block->GetDataRef());
+        }
+        if (bw < nBlockXSize || h < nBlockYSize)
+            memset(dst, 0, static_cast<size_t>(nBlockXSize) * nBlockYSize * size);
+        for (int r = 0; r < h; r++)
+            memcpy(dst + static_cast<size_t>(r) * nBlockXSize * size,
+                   span.data() + (static_cast<size_t>(r) * w + i * nBlockXSize) * size,
+                   static_cast<size_t>(bw) * size);
+        if (block)
+            block->DropLock();
+    }
+    last_bx_ = bx + nblocks - 1;
+    return true;
+}
+
 CPLErr PVRTBand::IReadBlock(int bx, int by, void *data)
 {
+    CPLErr ahead = CE_None;
+    if (read_ahead(bx, by, data, &ahead))
+        return ahead;
+
     const int x = bx * nBlockXSize, y = by * nBlockYSize;
     const int w = std::min(nBlockXSize, nRasterXSize - x);
     const int h = std::min(nBlockYSize, nRasterYSize - y);

@@ -137,6 +137,7 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
                   "Python"))
             info->has_python = 1;
         if (bi) {
+            bi->derived = 1;
             const char *tt = CPLGetXMLValue(band, "SourceTransferType", NULL);
             bi->transfer_size =
                 tt ? GDALGetDataTypeSizeBytes(GDALGetDataTypeByName(tt)) : 0;

@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 typedef struct pvrt_band_info {
+    int derived;       /* a VRTDerivedRasterBand */
     int nsources;      /* sources a derived band reads per request */
     int transfer_size; /* bytes per source pixel; 0: the buffer type's */
 } pvrt_band_info;
