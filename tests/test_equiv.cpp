@@ -538,17 +538,13 @@ TEST(Equiv, DatasetLevelLayoutsAndBandLists)
 
 // The layouts where GDAL 3.6.2's derived-band zero-fill overruns (see
 // gdal_zero_fill_overruns): line-interleaved dataset reads and band reads
-// with padded lines, against GDAL's band-by-band result.
-// DISABLED: fails with the driver of this commit, and not the same way for
-// every configuration. Reads PVRT splits give the band-by-band bytes;
-// reads it serves inline (NUM_THREADS=1, or a window smaller than one tile)
-// give GDAL's overrun bytes: window 0,0 263x177, Byte buffer, bands 1 2 3,
-// spacing 1/789/263, NUM_THREADS=1: byte 789 is 0, expected 255. So the same
-// request's bytes depend on NUM_THREADS and TILE_SIZE. Enable once the
-// driver gives one answer for these layouts (this test wants GDAL's pixels
-// without the overrun; if the lead decides to reproduce the overrun
-// instead, compare with do_read(oracle) here and keep the test).
-TEST(Equiv, DISABLED_LayoutsWhereGdalZeroFillOverruns)
+// with padded lines, against GDAL's band-by-band result, for every
+// configuration: reads PVRT serves inline (NUM_THREADS=1, windows smaller
+// than a tile) and reads it splits must give the same bytes. (Before the
+// driver packed such windows, inline reads gave GDAL's overrun: window 0,0
+// 263x177, Byte buffer, bands 1 2 3, spacing 1/789/263, NUM_THREADS=1: byte
+// 789 was 0 instead of 255.)
+TEST(Equiv, LayoutsWhereGdalZeroFillOverruns)
 {
     const std::string vrt = three_band_vrt();
     std::vector<Read> reads;
