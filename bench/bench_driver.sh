@@ -3,7 +3,7 @@
 # own VRT driver and with PVRT, side by side, and prints the ratios.
 #
 #   bench/bench_driver.sh [reps] [--threads N] [--small] [--cachemax MB]
-#                         [--case sum12|busy] [--keep]
+#                         [--case sum12|busy] [--keep] [--wait-idle SECS]
 #
 # Cases (inputs from bench/make_data.py, run here if they are missing):
 #   sum12  decode-heavy: GDAL's builtin `sum` over 12 DEFLATE-compressed
@@ -18,6 +18,15 @@
 # gdal_translate's default swath size; output is an uncompressed GTiff. Each
 # pair of outputs is compared pixel for pixel (bench/compare_rasters.py).
 # Speed-up is the median of the per-repetition ratios VRT time / PVRT time.
+# The table gives median wall seconds, median CPU seconds (user + system:
+# the work done, which threads should not increase) and the largest peak
+# RSS in MB of each driver.
+#
+# On a shared machine, --wait-idle SECS waits (at most SECS) before each run
+# until the CPUs were at least 85% idle over one second; the idle share seen
+# is printed with each run. Linux autogroup gives each session a fair share
+# whatever its thread count, so while others compute, PVRT's threads cannot
+# show: wait, or read the timings as a floor.
 #
 # The plugin is not built here: it is taken from $PVRT_PLUGIN_DIR (default
 # build/plugins under the repository). Exit status: 0, or 1 if any pair of
@@ -34,6 +43,7 @@ small=0
 cachemax=256
 cases="sum12 busy"
 keep=0
+wait_idle=0
 usage() { sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,6 +53,7 @@ while [ $# -gt 0 ]; do
         --cachemax) cachemax=${2:?--cachemax needs MB}; shift 2 ;;
         --case) cases=${2:?--case needs a name}; shift 2 ;;
         --keep) keep=1; shift ;;
+        --wait-idle) wait_idle=${2:?--wait-idle needs seconds}; shift 2 ;;
         -h|--help) usage ;;
         [0-9]*) reps=$1; shift ;;
         *) echo "bench_driver.sh: unknown argument '$1'" >&2; usage ;;
@@ -97,6 +108,25 @@ raw=$work/raw.tsv
 pvrt_opts=()
 [ -n "$threads" ] && pvrt_opts=(-oo "NUM_THREADS=$threads")
 
+# idle_share: percent of all CPUs idle over the next second.
+idle_share() {
+    local a b
+    a=($(sed -n 's/^cpu  //p' /proc/stat)); sleep 1
+    b=($(sed -n 's/^cpu  //p' /proc/stat))
+    local tot=0 i
+    for i in "${!a[@]}"; do tot=$((tot + b[i] - a[i])); done
+    echo $(( tot > 0 ? 100 * (b[3] + b[4] - a[3] - a[4]) / tot : 0 ))
+}
+
+# wait_quiet: with --wait-idle, waits until idle_share >= 85 (or time out);
+# sets $idle to the last share seen ("-" without --wait-idle).
+idle=-
+wait_quiet() {
+    [ "$wait_idle" -gt 0 ] || return 0
+    local deadline=$((SECONDS + wait_idle))
+    while idle=$(idle_share); [ "$idle" -lt 85 ] && [ $SECONDS -lt $deadline ]; do :; done
+}
+
 # run MODE CASE REP: one timed gdal_translate; appends "case mode rep s KB".
 run() {
     local mode=$1 c=$2 r=$3 out=$work/$2.$1.tif
@@ -107,7 +137,8 @@ run() {
         args+=("${pvrt_opts[@]}")
     fi
     rm -f "$out"
-    if ! /usr/bin/time -f '%e %M' -o "$work/time" \
+    wait_quiet
+    if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time" \
             gdal_translate "${args[@]}" "$data/$c.vrt" "$out" \
             >"$work/log" 2>&1; then
         echo "bench_driver.sh: $mode run of $c failed:" >&2
@@ -117,7 +148,11 @@ run() {
     if [ -s "$work/log" ]; then
         sed "s/^/  [$mode $c] /" "$work/log" >&2
     fi
-    printf '%s\t%s\t%s\t%s\n' "$c" "$mode" "$r" "$(tail -n1 "$work/time" | tr ' ' '\t')" >>"$raw"
+    local t
+    t=($(tail -n1 "$work/time"))
+    # case mode rep wall-s peak-KB cpu-s idle%
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$mode" "$r" "${t[0]}" "${t[1]}" \
+        "$(awk -v u="${t[2]}" -v s="${t[3]}" 'BEGIN{printf "%.2f", u + s}')" "$idle" >>"$raw"
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
@@ -141,24 +176,24 @@ for c in $cases; do
             fi
         fi
         printf '  %-6s rep %d: %s\n' "$c" "$r" \
-            "$(awk -v c="$c" -v r="$r" '$1==c && $3==r {printf "%s %ss %dMB  ", $2, $4, $5/1024}' "$raw")"
+            "$(awk -v c="$c" -v r="$r" '$1==c && $3==r {printf "%s %ss (cpu %ss) %dMB%s  ", $2, $4, $6, $5/1024, ($7 == "-" ? "" : " idle " $7 "%")}' "$raw")"
     done
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # Table: medians over reps; RSS is the largest peak seen per mode.
-printf '%-6s %9s %9s %9s %12s %12s %10s\n' case "VRT s" "PVRT s" speed-up \
-    "VRT RSS MB" "PVRT RSS MB" identical
+printf '%-6s %9s %9s %9s %9s %9s %9s %9s %9s\n' case "VRT s" "PVRT s" speed-up \
+    "VRT cpu" "PVRT cpu" "VRT MB" "PVRT MB" identical
 for c in $cases; do
     "$py" - "$raw" "$c" "${same[$c]}" <<'EOF'
 import statistics, sys
 raw, case, same = sys.argv[1:4]
 runs = {}
 for line in open(raw):
-    c, mode, rep, secs, kb = line.split()
+    c, mode, rep, secs, kb, cpu, _idle = line.split()
     if c == case:
-        runs.setdefault(mode, {})[int(rep)] = (float(secs), int(kb))
+        runs.setdefault(mode, {})[int(rep)] = (float(secs), int(kb), float(cpu))
 vrt, pvrt = runs.get("vrt", {}), runs.get("pvrt", {})
 reps = sorted(set(vrt) & set(pvrt))
 if not reps:
@@ -170,7 +205,10 @@ tp = med([pvrt[r][0] for r in reps])
 ratio = med([vrt[r][0] / pvrt[r][0] for r in reps])
 mv = max(vrt[r][1] for r in reps) / 1024
 mp = max(pvrt[r][1] for r in reps) / 1024
-print(f"{case:<6} {tv:9.2f} {tp:9.2f} {ratio:8.2f}x {mv:12.0f} {mp:12.0f} {same:>10}")
+cv = med([vrt[r][2] for r in reps])
+cp = med([pvrt[r][2] for r in reps])
+print(f"{case:<6} {tv:9.2f} {tp:9.2f} {ratio:8.2f}x {cv:9.2f} {cp:9.2f} "
+      f"{mv:9.0f} {mp:9.0f} {same:>9}")
 EOF
 done
 [ "$keep" = 1 ] && echo "outputs and raw timings kept in $work"
