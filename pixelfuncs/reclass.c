@@ -293,7 +293,8 @@ static int table_parse(const char *text, int has_nodata, double nodata,
                  fn);
         return -1;
     }
-    qsort(t->maps, (size_t)t->nmaps, sizeof(interval_map), cmp_lo);
+    if (t->nmaps > 1)
+        qsort(t->maps, (size_t)t->nmaps, sizeof(interval_map), cmp_lo);
     for (int i = 1; i < t->nmaps; i++) {
         if (t->maps[i].lo <= t->maps[i - 1].hi) {
             char a[80], b[80];

@@ -9,3 +9,5 @@ pvrt_add_gtest(test_index SOURCES test_index.cpp
                LIBS pvrt_pixelfuncs LABELS quick)
 pvrt_add_gtest(test_reduce_badinput SOURCES test_reduce_badinput.cpp
                LIBS pvrt_pixelfuncs LABELS quick badinput)
+pvrt_add_gtest(test_reduce_examples SOURCES test_reduce_examples.cpp
+               LIBS pvrt_pixelfuncs LABELS quick e2e)

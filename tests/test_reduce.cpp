@@ -313,7 +313,7 @@ struct OracleRun
         manifest.close();
         std::string output;
         const int rc = pvrt_test::run_command(
-            "'" + pvrt_test::python() + "' '" + pvrt_test::source_dir() +
+            "GDAL_DRIVER_PATH=disable '" + pvrt_test::python() + "' '" + pvrt_test::source_dir() +
                 "/tests/oracles/reduce_oracle.py' '" + dir + "'",
             &output);
         if (rc != 0)

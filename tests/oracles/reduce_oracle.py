@@ -6,7 +6,8 @@ the nodata value as the source type holds it, the skip values) and every op
 is computed with numpy's nan-aware functions (nanmedian, nanpercentile,
 nanmin, nanmax, nanargmin, nanargmax, nansum, nanmean, unique for the mode).
 
-Usage: reduce_oracle.py DIR
+Usage: reduce_oracle.py DIR          (test cases, below)
+       reduce_oracle.py examples DIR (the vrt-examples, see examples())
 DIR/cases.txt has one case per line, whitespace-separated:
   name op q min_count nodata skip src_type nsrc npix out_float
 where nodata and skip are '-' when absent (skip is comma-separated), q is
@@ -89,7 +90,51 @@ def reduce_case(a, op, q, min_count, nodata, skip, src_type, out_float):
     return np.asarray(r, dtype=np.float64)
 
 
+def read(path):
+    from osgeo import gdal
+    ds = gdal.Open(path)
+    return ds.GetRasterBand(1).ReadAsArray().astype(np.float64)
+
+
+def examples(d):
+    """numpy's results for the vrt-examples of pvrt_reduce, pvrt_reclass and
+    pvrt_index, from their input GeoTIFFs in d, as float64 .raw files."""
+    # median_composite.vrt: median of the dates that are not 0; 0 where
+    # none is; Float32 out.
+    scenes = np.stack([read(os.path.join(d, "scene_%02d.tif" % i)) for i in range(1, 7)])
+    scenes[scenes == 0] = np.nan
+    med = np.nanmedian(scenes, axis=0)
+    med = np.where(np.isnan(med), 0.0, med).astype(np.float32).astype(np.float64)
+    med.tofile(os.path.join(d, "median_composite.expected"))
+
+    # landcover_reclass.vrt: a lookup of every code; Byte out.
+    lc = read(os.path.join(d, "landcover.tif"))
+    table = {0: 0, 10: 1, 20: 2, 30: 2, 100: 2, 40: 3, 50: 4, 60: 5, 70: 6,
+             80: 7, 90: 7, 95: 7}
+    out = np.full(lc.shape, -1.0)
+    for code, cls in table.items():
+        out[lc == code] = cls
+    if (out < 0).any():
+        raise SystemExit("landcover.tif holds a code the example does not map")
+    out.tofile(os.path.join(d, "landcover_reclass.expected"))
+
+    # evi.vrt: Huete et al. 2002 on L2A reflectances; 0 where a DN is 0 or
+    # the denominator is 0; Float32 out. Same operation order as
+    # docs/reduce.md states.
+    b02, b04, b08 = (read(os.path.join(d, n)) for n in ("s2_B02.tif", "s2_B04.tif", "s2_B08.tif"))
+    blue, red, nir = (x * 0.0001 + -0.1 for x in (b02, b04, b08))
+    den = nir + 6.0 * red - 7.5 * blue + 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        evi = 2.5 * (nir - red) / den
+    bad = (b02 == 0) | (b04 == 0) | (b08 == 0) | (den == 0) | np.isnan(evi)
+    evi = np.where(bad, 0.0, evi).astype(np.float32).astype(np.float64)
+    evi.tofile(os.path.join(d, "evi.expected"))
+
+
 def main():
+    if sys.argv[1] == "examples":
+        examples(sys.argv[2])
+        return
     d = sys.argv[1]
     warnings.simplefilter("ignore")
     with open(os.path.join(d, "cases.txt")) as f:
