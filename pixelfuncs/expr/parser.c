@@ -20,10 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Stack the parser may use, measured from its entry (bytes): room for the
- * depth limit at any frame size seen so far, well inside a 256 KiB thread
- * stack. */
-#define PARSER_STACK_BUDGET (96 * 1024)
+/* Stack the parser may use, measured from its entry (bytes). Optimised
+ * builds need about 70 KiB at the depth limit, clang ASan builds about
+ * 110 KiB; 128 KiB leaves half of a 256 KiB thread stack to the caller.
+ * Builds with larger frames (-O0 with sanitizers) hit this before the
+ * depth limit and report it instead: an error, never an overflow. */
+#define PARSER_STACK_BUDGET (128 * 1024)
 
 typedef struct {
     const char *text; /* points into the expression text or the names copy */
@@ -95,14 +97,13 @@ static const function *find_function(const char *s, size_t len)
     return NULL;
 }
 
-static int find_constant(const char *s, size_t len, double *value)
+/* The constant's value, or NULL. */
+static const double *find_constant(const char *s, size_t len)
 {
     for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++)
-        if (name_is(s, len, constants[i].name)) {
-            *value = constants[i].value;
-            return 1;
-        }
-    return 0;
+        if (name_is(s, len, constants[i].name))
+            return &constants[i].value;
+    return NULL;
 }
 
 /* B followed by digits: returns the number (0 when it does not fit or has
@@ -125,8 +126,7 @@ static long band_number(const char *s, size_t len)
 
 static int reserved(const char *s, size_t len)
 {
-    double v;
-    return find_function(s, len) || find_constant(s, len, &v) ||
+    return find_function(s, len) || find_constant(s, len) ||
            band_number(s, len) >= 0;
 }
 
@@ -217,30 +217,34 @@ static int enter(parser *p, int column)
 static int32_t parse_ternary(parser *p);
 static int32_t parse_unary(parser *p);
 
-/* Binary operators and their precedence, loosest 1 to tightest 9. */
-static int binary_op(int tok, int *op)
+/* Binary operators: precedence (loosest 1 to tightest 9) * 256 + opcode,
+ * or 0. Returned packed, so callers keep no address-taken locals (which
+ * sanitizers pad, inflating the recursive frames). */
+static int binary_op(int tok)
 {
+#define BIN(prec, op) ((prec) * 256 + (op))
     switch (tok) {
-    case PVRT_TOK_OROR: *op = PVRT_OP_LOR; return 1;
-    case PVRT_TOK_ANDAND: *op = PVRT_OP_LAND; return 2;
-    case PVRT_TOK_LT: *op = PVRT_OP_LT; return 3;
-    case PVRT_TOK_LE: *op = PVRT_OP_LE; return 3;
-    case PVRT_TOK_GT: *op = PVRT_OP_GT; return 3;
-    case PVRT_TOK_GE: *op = PVRT_OP_GE; return 3;
-    case PVRT_TOK_EQ: *op = PVRT_OP_EQ; return 3;
-    case PVRT_TOK_NE: *op = PVRT_OP_NE; return 3;
-    case PVRT_TOK_PIPE: *op = PVRT_OP_BOR; return 4;
-    case PVRT_TOK_CARET: *op = PVRT_OP_BXOR; return 5;
-    case PVRT_TOK_AMP: *op = PVRT_OP_BAND; return 6;
-    case PVRT_TOK_SHL: *op = PVRT_OP_SHL; return 7;
-    case PVRT_TOK_SHR: *op = PVRT_OP_SHR; return 7;
-    case PVRT_TOK_PLUS: *op = PVRT_OP_ADD; return 8;
-    case PVRT_TOK_MINUS: *op = PVRT_OP_SUB; return 8;
-    case PVRT_TOK_STAR: *op = PVRT_OP_MUL; return 9;
-    case PVRT_TOK_SLASH: *op = PVRT_OP_DIV; return 9;
-    case PVRT_TOK_PERCENT: *op = PVRT_OP_MOD; return 9;
+    case PVRT_TOK_OROR: return BIN(1, PVRT_OP_LOR);
+    case PVRT_TOK_ANDAND: return BIN(2, PVRT_OP_LAND);
+    case PVRT_TOK_LT: return BIN(3, PVRT_OP_LT);
+    case PVRT_TOK_LE: return BIN(3, PVRT_OP_LE);
+    case PVRT_TOK_GT: return BIN(3, PVRT_OP_GT);
+    case PVRT_TOK_GE: return BIN(3, PVRT_OP_GE);
+    case PVRT_TOK_EQ: return BIN(3, PVRT_OP_EQ);
+    case PVRT_TOK_NE: return BIN(3, PVRT_OP_NE);
+    case PVRT_TOK_PIPE: return BIN(4, PVRT_OP_BOR);
+    case PVRT_TOK_CARET: return BIN(5, PVRT_OP_BXOR);
+    case PVRT_TOK_AMP: return BIN(6, PVRT_OP_BAND);
+    case PVRT_TOK_SHL: return BIN(7, PVRT_OP_SHL);
+    case PVRT_TOK_SHR: return BIN(7, PVRT_OP_SHR);
+    case PVRT_TOK_PLUS: return BIN(8, PVRT_OP_ADD);
+    case PVRT_TOK_MINUS: return BIN(8, PVRT_OP_SUB);
+    case PVRT_TOK_STAR: return BIN(9, PVRT_OP_MUL);
+    case PVRT_TOK_SLASH: return BIN(9, PVRT_OP_DIV);
+    case PVRT_TOK_PERCENT: return BIN(9, PVRT_OP_MOD);
     default: return 0;
     }
+#undef BIN
 }
 
 /* call := NAME '(' [ternary {',' ternary}] ')'   (current token: NAME) */
@@ -254,7 +258,7 @@ static int32_t parse_call(parser *p)
         return fail(p, column, "unknown function '%.*s'", name_len, name);
     if (advance(p) || advance(p)) /* NAME, '(' */
         return -1;
-    int32_t args[3] = {-1, -1, -1};
+    int32_t arg0 = -1, arg1 = -1, arg2 = -1; /* not an array: see binary_op */
     int nargs = 0;
     int32_t chain = -1; /* min/max fold their arguments as they come */
     if (p->tok.kind != PVRT_TOK_RPAREN) {
@@ -268,8 +272,12 @@ static int32_t parse_call(parser *p)
                                               arg, -1, column);
                 if (chain < 0)
                     return -1;
-            } else if (nargs < 3) {
-                args[nargs] = arg;
+            } else if (nargs == 0) {
+                arg0 = arg;
+            } else if (nargs == 1) {
+                arg1 = arg;
+            } else if (nargs == 2) {
+                arg2 = arg;
             }
             nargs++;
             if (p->tok.kind == PVRT_TOK_COMMA) {
@@ -299,18 +307,18 @@ static int32_t parse_call(parser *p)
         return -1;
     if (fn->max_args < 0)
         return chain;
-    return add_node(p, PVRT_NODE_OP, fn->op, args[0], args[1], args[2],
-                    column);
+    return add_node(p, PVRT_NODE_OP, fn->op, arg0, arg1, arg2, column);
 }
 
-/* A name that is not a call: local, names= entry, Bn, or a constant. */
-static int32_t parse_name(parser *p)
+/* A name that is not a call: local, names= entry, Bn, or a constant.
+ * Not recursive, so kept out of the recursive frames (noinline). */
+static __attribute__((noinline)) int32_t parse_name(parser *p)
 {
     const int column = p->tok.column;
     const char *s = tok_text(p);
     const size_t len = p->tok.len;
     int32_t node = -1;
-    double value;
+    const double *value;
     long band;
     for (int i = p->nlocals - 1; i >= 0; i--)
         if (p->locals[i].len == len && memcmp(p->locals[i].text, s, len) == 0) {
@@ -344,10 +352,10 @@ static int32_t parse_name(parser *p)
         }
         goto done;
     }
-    if (find_constant(s, len, &value)) {
+    if ((value = find_constant(s, len)) != NULL) {
         node = add_node(p, PVRT_NODE_CONST, 0, -1, -1, -1, column);
         if (node >= 0)
-            p->ast->nodes[node].value = value;
+            p->ast->nodes[node].value = *value;
         goto done;
     }
     if (find_function(s, len))
@@ -437,8 +445,8 @@ static int32_t parse_binary(parser *p, int min_prec)
 {
     int32_t left = parse_unary(p);
     while (left >= 0) {
-        int op;
-        const int prec = binary_op(p->tok.kind, &op);
+        const int packed = binary_op(p->tok.kind);
+        const int prec = packed / 256, op = packed % 256;
         if (prec == 0 || prec < min_prec)
             break;
         const int column = p->tok.column;

@@ -98,11 +98,11 @@ PVRT__SC pvrt__sc_EQ(double a, double b) { return a == b ? 1.0 : 0.0; }
 PVRT__SC pvrt__sc_NE(double a, double b) { return a != b ? 1.0 : 0.0; }
 PVRT__SC pvrt__sc_LAND(double a, double b)
 {
-    return (a != 0) & (b != 0) ? 1.0 : 0.0;
+    return ((a != 0) & (b != 0)) ? 1.0 : 0.0;
 }
 PVRT__SC pvrt__sc_LOR(double a, double b)
 {
-    return (a != 0) | (b != 0) ? 1.0 : 0.0;
+    return ((a != 0) | (b != 0)) ? 1.0 : 0.0;
 }
 PVRT__SC pvrt__sc_SELECT(double c, double a, double b)
 {

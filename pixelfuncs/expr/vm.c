@@ -71,9 +71,8 @@ void pvrt__expr_vm_load_constants(const pvrt__expr_program *prog,
 void pvrt__expr_vm_run(const pvrt__expr_program *prog, double *regs, int n,
                        const pvrt__expr_vm_ctx *ctx)
 {
-    const pvrt__expr_insn *in = prog->code;
-    const pvrt__expr_insn *const end = in + prog->ncode;
-    for (; in < end; in++) {
+    for (int pc = 0; pc < prog->ncode; pc++) {
+        const pvrt__expr_insn *in = &prog->code[pc];
         double *restrict d = REG(in->dst);
         switch (in->op) {
 #define PVRT_OP(name, text, kind, pure)                                       \
