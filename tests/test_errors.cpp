@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,6 +119,18 @@ Read whole()
     return r;
 }
 
+// libtiff's read errors name the TIFF handle's current row and column
+// ("TIFFFillTile:Read error at row 32, col 128, tile 29; ..."), which
+// depend on what that handle read before, not on the failing tile: a
+// worker's clone has another history than the oracle's handle (seen under
+// ASan: "row 0, col 96, tile 29" for the same tile). Those two numbers are
+// masked; everything else in the message must match.
+std::string without_handle_position(std::string msg)
+{
+    static const std::regex pos("at row [0-9]+, col [0-9]+");
+    return std::regex_replace(msg, pos, "at row _, col _");
+}
+
 // Reads `r` with the oracle, then with PVRT under each thread count; both
 // must fail, PVRT with the oracle's first failure, all on this thread.
 void expect_same_failure(const std::string &vrt, const Read &r,
@@ -174,7 +187,9 @@ void expect_same_failure(const std::string &vrt, const Read &r,
         ASSERT_NE(f, nullptr) << where << ": no CPLError reached the caller";
         EXPECT_EQ(f->cls, want.cls) << where;
         EXPECT_EQ(f->num, want.num) << where;
-        EXPECT_EQ(f->msg, want.msg) << where;
+        EXPECT_EQ(without_handle_position(f->msg),
+                  without_handle_position(want.msg))
+            << where;
         EXPECT_EQ(f->thread, std::this_thread::get_id()) << where;
         EXPECT_EQ(CPLGetLastErrorType(), CE_Failure) << where;
         EXPECT_NE(std::string(CPLGetLastErrorMsg()), "") << where;

@@ -213,6 +213,12 @@ int run_command(const std::string &cmd, std::string *output)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::string host_env()
+{
+    const char *e = getenv("PVRT_HOST_ENV");
+    return e && *e ? std::string("env ") + e + " " : "";
+}
+
 std::string python()
 {
     const char *p = getenv("PVRT_PYTHON");

@@ -84,6 +84,13 @@ std::string driver_name(GDALDatasetH ds);
 // and stderr) if given.
 int run_command(const std::string &cmd, std::string *output = nullptr);
 
+// What a command line must start with to run an uninstrumented host
+// program (gdalinfo, gdal_translate, python3) that loads this build's
+// plugin: "" in a plain build; in a sanitizer build, assignments giving the
+// host the sanitizer's shared runtime (environment PVRT_HOST_ENV, set by
+// tests/driver.cmake), followed by a space.
+std::string host_env();
+
 // The Python interpreter that imports osgeo and numpy, or "" if none.
 std::string python();
 
