@@ -258,7 +258,9 @@ TEST(ExprFold, ConstantsFoldAway)
               "k0 = 6\nt0 = add B2 k0\nresult t0\n");
     EXPECT_EQ(disasm_of("-inf"), "k0 = -inf\nresult k0\n");
     EXPECT_EQ(disasm_of("1 / -0"), "k0 = -inf\nresult k0\n");
-    EXPECT_EQ(disasm_of("0 / 0 + B1"), "k0 = nan\nt0 = add k0 B1\nresult t0\n");
+    const std::string nan_listing = disasm_of("0 / 0 + B1");  // "nan" or "-nan"
+    EXPECT_NE(nan_listing.find("nan\nt0 = add k0 B1\nresult t0\n"), std::string::npos)
+        << nan_listing;
 }
 
 TEST(ExprFold, UnfoldedKeepsInstructions)

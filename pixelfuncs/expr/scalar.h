@@ -42,13 +42,13 @@ PVRT__SC pvrt__sc_POW(double a, double b) { return pow(a, b); }
 PVRT__SC pvrt__sc_MUL(double a, double b) { return a * b; }
 PVRT__SC pvrt__sc_DIV(double a, double b)
 {
-    /* Written as selects around a division that never sees zero, so the
-     * loop vectorises and UBSan's float-divide-by-zero stays quiet. */
-    const int zero = b == 0;
-    const double q = a / (zero ? 1.0 : b);
-    const double inf = copysign(INFINITY, a) * copysign(1.0, b);
-    const double special = (a == 0 || a != a) ? NAN : inf;
-    return zero ? special : q;
+    /* a / +-0 is a * +-inf in IEEE arithmetic (+-inf, or NaN for 0 and
+     * NaN). Written as selects around a division that never sees zero, so
+     * the loop vectorises and UBSan's float-divide-by-zero stays quiet. */
+    const double zero = b == 0 ? 1.0 : 0.0;
+    const double q = a / (b + zero); /* b, or 1 where b is 0 */
+    const double z = a * copysign(INFINITY, b);
+    return zero != 0 ? z : q;
 }
 PVRT__SC pvrt__sc_MOD(double a, double b) { return fmod(a, b); }
 PVRT__SC pvrt__sc_ADD(double a, double b) { return a + b; }
