@@ -32,6 +32,8 @@ typedef struct pvrt_dataset {
     int grid_x, grid_y, grid_off_x, grid_off_y; /* alignment grid */
     int nbands;
     pvrt_band_info *bands;   /* per band, nbands entries (may be NULL) */
+    char **warm_sources;     /* remote sources to open once, in parallel,
+                                before the first split read (then NULL) */
     int last_tiles;          /* (atomic) tiles of the last read */
     int last_threads;        /* (atomic) threads allowed for it */
 } pvrt_dataset;

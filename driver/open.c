@@ -383,6 +383,10 @@ pvrt_dataset *pvrt_dataset_open(const char *filename,
     ds->nbands = info.nbands;
     ds->bands = info.bands;
     info.bands = NULL;
+    if (ds->threads > 1) {
+        ds->warm_sources = info.remote_sources;
+        info.remote_sources = NULL;
+    }
     pvrt_vrtinfo_clear(&info);
 
     ds->clones = pvrt_clones_new(path, allowed, inner_oo, ds->threads - 1);
@@ -405,6 +409,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
     if (ds->primary)
         GDALClose(ds->primary);
     CPLFree(ds->bands);
+    CSLDestroy(ds->warm_sources);
     CPLFree(ds);
 }
 

@@ -109,23 +109,44 @@ static CPLErr read_window(const pvrt_dataset *ds, GDALDatasetH h,
     return err;
 }
 
+/* What a worker swaps in for a job of another thread's request. */
+typedef struct job_scope {
+    char **saved_config;
+    int saved_depth;
+    pvrt_errcap cap;
+} job_scope;
+
+/* On a worker, the caller's thread-local options (credentials, cache
+ * settings) and nesting depth apply for the job; errors are captured. */
+static void job_enter(job_scope *js, const read_job *job, int index, int worker)
+{
+    js->saved_config = NULL;
+    js->saved_depth = tls_depth;
+    if (worker >= 0) {
+        js->saved_config = CPLGetThreadLocalConfigOptions();
+        CPLSetThreadLocalConfigOptions((const char *const *)job->config);
+        tls_depth = job->depth;
+    }
+    pvrt_errcap_begin(&js->cap, job->log, index);
+}
+
+static void job_leave(job_scope *js, int worker)
+{
+    pvrt_errcap_end(&js->cap);
+    if (worker >= 0) {
+        CPLSetThreadLocalConfigOptions((const char *const *)js->saved_config);
+        CSLDestroy(js->saved_config);
+        tls_depth = js->saved_depth;
+    }
+}
+
 static int tile_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
     const pvrt_request *rq = job->rq;
     const pvrt_rect *t = &job->tiles[index];
-
-    char **saved_config = NULL;
-    const int saved_depth = tls_depth;
-    if (worker >= 0) {
-        /* The caller's thread-local options (credentials, cache settings)
-         * apply to this job; the worker's own come back afterwards. */
-        saved_config = CPLGetThreadLocalConfigOptions();
-        CPLSetThreadLocalConfigOptions((const char *const *)job->config);
-        tls_depth = job->depth;
-    }
-    pvrt_errcap cap;
-    pvrt_errcap_begin(&cap, job->log, index);
+    job_scope js;
+    job_enter(&js, job, index, worker);
 
     CPLErr err = CE_Failure;
     GDALDatasetH h = worker < 0 ? job->ds->primary
@@ -141,13 +162,44 @@ static int tile_job(void *ctx, int index, int worker)
                           t->h, buf, t->w, t->h, &extra);
     }
 
-    pvrt_errcap_end(&cap);
-    if (worker >= 0) {
-        CPLSetThreadLocalConfigOptions((const char *const *)saved_config);
-        CSLDestroy(saved_config);
-        tls_depth = saved_depth;
-    }
+    job_leave(&js, worker);
     return err == CE_None ? 0 : -1;
+}
+
+/* GDAL 3.6 opens VRT sources under one process-wide lock (its source
+ * pool), so the clones' first opens of remote sources would wait on each
+ * other's round trips. Opening each remote source once, in parallel and
+ * outside that lock, fills /vsicurl/'s caches (file size, header bytes), and
+ * the locked opens that follow are served from memory. Errors are left for
+ * the real read to report. */
+static int warm_job(void *ctx, int index, int worker)
+{
+    read_job *job = (read_job *)ctx;
+    job_scope js;
+    job_enter(&js, job, index, worker);
+    GDALDatasetH h = GDALOpenEx(job->ds->warm_sources[index],
+                                GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL,
+                                NULL);
+    if (h)
+        GDALClose(h);
+    job_leave(&js, worker);
+    return 0;
+}
+
+static void warm_sources(pvrt_dataset *ds, read_job *job)
+{
+    const int n = CSLCount(ds->warm_sources);
+    pvrt_batch_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.njobs = n;
+    spec.max_workers = ds->threads - 1 < n ? ds->threads - 1 : n;
+    spec.fn = warm_job;
+    spec.ctx = job;
+    pvrt_batch_run(&spec);
+    pvrt_errlog_free(job->log);
+    job->log = pvrt_errlog_new(); /* warming errors are not the read's */
+    CSLDestroy(ds->warm_sources);
+    ds->warm_sources = NULL;
 }
 
 static int job_progress(void *ctx, double fraction)
@@ -204,6 +256,14 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     job.log = pvrt_errlog_new();
     job.progress = rq->extra ? rq->extra->pfnProgress : NULL;
     job.progress_data = rq->extra ? rq->extra->pProgressData : NULL;
+    if (job.log == NULL) {
+        CSLDestroy(job.config);
+        CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: out of memory");
+        return CE_Failure;
+    }
+
+    if (ds->warm_sources)
+        warm_sources(ds, &job);
     if (job.log == NULL) {
         CSLDestroy(job.config);
         CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: out of memory");

@@ -103,14 +103,12 @@ static void inspect_nested(walk *w, const char *path)
     CPLXMLNode *tree = NULL;
     if (STARTS_WITH(p, "<VRTDataset"))
         tree = CPLParseXMLString(p);
-    else if (ends_with_ci(p, ".vrt") && !pvrt_path_is_network(p)) {
+    else if (ends_with_ci(p, ".vrt")) {
+        /* A small file (one request when remote): GDAL opens it anyway. */
         CPLPushErrorHandler(CPLQuietErrorHandler);
         tree = CPLParseXMLFile(p);
         CPLPopErrorHandler();
         CPLErrorReset();
-    } else if (ends_with_ci(p, ".vrt")) {
-        w->info->tile_safe = 0; /* remote VRT: do not fetch it at open */
-        return;
     }
     if (tree == NULL)
         return; /* a missing file fails the read in GDAL and in PVRT alike */
@@ -174,8 +172,12 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
         char *path = source_path(c, vrt_path);
         if (path == NULL)
             continue;
-        if (pvrt_path_is_network(path))
+        if (pvrt_path_is_network(path)) {
             info->network = 1;
+            if (w->depth == 0 && path[0] != '<' &&
+                CSLFindString(info->remote_sources, path) < 0)
+                info->remote_sources = CSLAddString(info->remote_sources, path);
+        }
         if (w->depth == 0 && info->grid_x == 0 && info->probe_path == NULL &&
             info->tile_safe) {
             CPLXMLNode *props = CPLGetXMLNode(c, "SourceProperties");
@@ -256,5 +258,6 @@ void pvrt_vrtinfo_clear(pvrt_vrtinfo *info)
         return;
     CPLFree(info->probe_path);
     CPLFree(info->bands);
+    CSLDestroy(info->remote_sources);
     memset(info, 0, sizeof *info);
 }

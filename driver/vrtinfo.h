@@ -32,6 +32,7 @@ typedef struct pvrt_vrtinfo {
     int probe_off_x, probe_off_y;
     int nbands;
     pvrt_band_info *bands;
+    char **remote_sources; /* distinct remote source paths (CSL list) */
 } pvrt_vrtinfo;
 
 /* Inspects serialized VRT XML; `vrt_path` is the VRT's file name ("" for
