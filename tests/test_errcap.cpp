@@ -53,9 +53,13 @@ class Errcap : public ::testing::Test
   protected:
     void SetUp() override
     {
-        std::lock_guard<std::mutex> g(g_lock);
-        g_threads.clear();
-        g_records.clear();
+        {
+            std::lock_guard<std::mutex> g(g_lock);
+            g_threads.clear();
+            g_records.clear();
+        }
+        // Not under g_lock: GDAL calls global_handler holding its own error
+        // mutex, which CPLSetErrorHandler takes too.
         previous_ = CPLSetErrorHandler(global_handler);
         CPLErrorReset();
     }

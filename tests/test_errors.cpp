@@ -301,12 +301,13 @@ TEST_F(Errors, CancellationStopsWithinAboutOneTile)
         GDALRasterBandH band = GDALGetRasterBand(ds, 1);
         std::vector<uint16_t> buf((size_t)W * H);
 
-        // One tile's time: a 32x32 read (inline, unsplit).
+        // One tile's time: a 32x32 read (inline, unsplit), mean of three.
         const Clock::time_point t0 = Clock::now();
-        ASSERT_EQ(GDALRasterIO(band, GF_Read, 0, 0, 32, 32, buf.data(), 32, 32,
-                               GDT_UInt16, 0, 0),
-                  CE_None);
-        const double tile_ms = ms(Clock::now() - t0);
+        for (int k = 0; k < 3; k++)
+            ASSERT_EQ(GDALRasterIO(band, GF_Read, 32 * k, 0, 32, 32,
+                                   buf.data(), 32, 32, GDT_UInt16, 0, 0),
+                      CE_None);
+        const double tile_ms = ms(Clock::now() - t0) / 3;
 
         CancelProbe probe;
         probe.caller = std::this_thread::get_id();
@@ -338,8 +339,10 @@ TEST_F(Errors, CancellationStopsWithinAboutOneTile)
             << "cancel took " << after_ms << " ms; one tile takes " << tile_ms
             << " ms; the whole read " << ms(t2 - t1) << " ms";
         // The whole read (54 tiles) would take 54 / min(threads, cpus) tile
-        // times; a cancelled one a small part of that.
-        EXPECT_LT(ms(t2 - t1), 54.0 / std::min(threads, cpus) * tile_ms / 3);
+        // times; the cancelled one, clearly less (the first callback comes
+        // after the caller's first tile, which shares the cores with the
+        // other threads' tiles: up to `rounds` tile times).
+        EXPECT_LT(ms(t2 - t1), 54.0 / std::min(threads, cpus) * tile_ms * 0.6);
         GDALClose(ds);
     }
 }
