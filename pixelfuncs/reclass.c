@@ -126,8 +126,16 @@ static int fits_type(double v, GDALDataType type)
     case GDT_Int32:
     case GDT_CInt32:
         return v >= -2147483648.0 && v <= 2147483647.0;
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
+    case GDT_Int8:
+        return v >= -128 && v <= 127;
+#endif
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 5, 0)
+    case GDT_UInt64:
+        return v >= 0 && v < 18446744073709551616.0;
+#endif
     default:
-        /* 64-bit integers (GDAL 3.5+): integral values within +-2^63. */
+        /* Int64 (GDAL 3.5+). */
         return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
     }
 }

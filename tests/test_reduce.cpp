@@ -526,6 +526,37 @@ TEST(Reduce, Semantics)
     EXPECT_EQ(one_pixel({1, 2, 3, 4}, op_args("median"), GDT_Int16), want);
 }
 
+// Ten thousand sources, one row: the median against a sort.
+TEST(Reduce, TenThousandSources)
+{
+    const int nsrc = 10000, w = 3;
+    Rng rng(99);
+    std::vector<std::vector<double>> src(nsrc, std::vector<double>(w));
+    std::vector<void *> ptrs(nsrc);
+    for (int s = 0; s < nsrc; s++)
+    {
+        for (int x = 0; x < w; x++)
+            src[s][x] = x == 2 && s % 3 == 0 ? NAN : rng.uniform() * 1000 - 500;
+        ptrs[s] = src[s].data();
+    }
+    double out[w];
+    CPLStringList args = op_args("median");
+    ASSERT_EQ(reduce_fn()(ptrs.data(), nsrc, out, w, 1, GDT_Float64, GDT_Float64, 8, 8 * w,
+                          args.List()),
+              CE_None);
+    for (int x = 0; x < w; x++)
+    {
+        std::vector<double> v;
+        for (int s = 0; s < nsrc; s++)
+            if (!std::isnan(src[s][x]))
+                v.push_back(src[s][x]);
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        const double want = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        EXPECT_EQ(out[x], want) << x;
+    }
+}
+
 // A Float32 source holds nodata 0.1 as the float nearest to 0.1.
 TEST(Reduce, Float32NodataMatchesAsHeld)
 {
