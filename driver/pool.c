@@ -210,6 +210,14 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
             }
         }
     }
+    /* A job may have ended while the caller was in the callback: the last
+     * fraction (1.0 when all ran) is reported before returning. */
+    if (spec->progress && !b.stop && b.done != reported) {
+        reported = b.done;
+        pthread_mutex_unlock(&pool.lock);
+        spec->progress(spec->progress_ctx, (double)reported / spec->njobs);
+        pthread_mutex_lock(&pool.lock);
+    }
     if (b.prev)
         b.prev->next_batch = b.next_batch;
     else

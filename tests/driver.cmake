@@ -4,46 +4,8 @@
 # Labels: quick, equiv, badinput, stress, concurrency (CI also runs these
 # under TSan), e2e. docs/testing.md says what each proves.
 
-# ---- Host programs in sanitizer builds ----
-# gdalinfo, gdal_translate and python3 are not instrumented: to load an
-# instrumented plugin they need the sanitizer's shared runtime preloaded.
-# Test executables already carry the static runtime, so they get the
-# assignments in PVRT_HOST_ENV and prefix their child commands with them
-# (testutil's host_env()); script tests get them as their own environment.
-# Leak checking stays with the test executables (hosts' own allocations at
-# exit are not ours).
-set(PVRT_HOST_ENV "")
-if(PVRT_SANITIZE)
-  if(PVRT_SANITIZE STREQUAL "address")
-    set(_rt_clang libclang_rt.asan-x86_64.so)
-    set(_rt_gcc libasan.so)
-    set(_host_opts "ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1")
-  else()
-    set(_rt_clang libclang_rt.tsan-x86_64.so)
-    set(_rt_gcc libtsan.so)
-    set(_host_opts "TSAN_OPTIONS=halt_on_error=1:report_bugs=1:suppressions=${CMAKE_CURRENT_SOURCE_DIR}/sanitizers/tsan.supp")
-  endif()
-  if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-    set(_rt_name ${_rt_clang})
-  else()
-    set(_rt_name ${_rt_gcc})
-  endif()
-  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=${_rt_name}
-                  OUTPUT_VARIABLE _rt OUTPUT_STRIP_TRAILING_WHITESPACE)
-  set(PVRT_HOST_ENV "LD_PRELOAD=${_rt} ${_host_opts}")
-  set(PVRT_HOST_ENV_LIST "LD_PRELOAD=${_rt}" "${_host_opts}")
-endif()
-
-# tests/CMakeLists.txt points ASAN_OPTIONS' suppressions at lsan.supp, whose
-# leak: lines ASan refuses ("failed to parse suppressions", every test
-# aborts). Until it points at asan.supp, this fragment's tests set their
-# own ASAN_OPTIONS (CTest applies the later assignment).
-function(pvrt_driver_env name)
-  if(PVRT_SANITIZE STREQUAL "address")
-    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
-      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:suppressions=${CMAKE_CURRENT_SOURCE_DIR}/sanitizers/asan.supp")
-  endif()
-endfunction()
+# Sanitizer environments (PVRT_HOST_ENV for commands run by tests) come
+# from tests/CMakeLists.txt.
 
 # ---- Unit tests of the C core (own executables: they own global state) ----
 pvrt_add_gtest(test_pool SOURCES test_pool.cpp LIBS pvrt_core
@@ -82,8 +44,6 @@ endforeach()
 pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS equiv TIMEOUT 300)
 pvrt_add_gtest(test_equiv_info SOURCES test_equiv_info.cpp LABELS equiv
                TIMEOUT 300)
-set_property(TEST test_equiv_info APPEND PROPERTY ENVIRONMENT
-             "PVRT_HOST_ENV=${PVRT_HOST_ENV}")
 
 # ---- Bad inputs: failing sources, cancellation, recursion ----
 pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS badinput TIMEOUT 300)
@@ -98,13 +58,4 @@ if(PVRT_PYTHON)
   pvrt_add_script_test(e2e_examples
     COMMAND ${PVRT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/run_examples.py
     LABELS e2e TIMEOUT 600 RUN_SERIAL)
-  if(PVRT_HOST_ENV_LIST)
-    set_property(TEST e2e_examples APPEND PROPERTY ENVIRONMENT
-                 ${PVRT_HOST_ENV_LIST})
-  endif()
 endif()
-
-foreach(t test_pool test_tiles test_errcap test_equiv test_equiv_info
-          test_errors test_stress)
-  pvrt_driver_env(${t})
-endforeach()

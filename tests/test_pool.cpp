@@ -238,7 +238,7 @@ TEST(Pool, ProgressOnCallerThreadNonDecreasing)
 // the caller is unlocked in the callback, then the caller sees running == 0
 // and leaves the loop without reporting done == njobs (fractions: {0.5}).
 // Enable once pvrt_batch_run reports the final fraction before returning.
-TEST(Pool, DISABLED_ProgressEndsAtOneWhenLastJobEndsDuringCallback)
+TEST(Pool, ProgressEndsAtOneWhenLastJobEndsDuringCallback)
 {
     struct Ctx
     {
