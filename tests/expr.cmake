@@ -2,6 +2,12 @@
 # a differential test against an independent evaluator, the vrt-examples.
 pvrt_add_gtest(test_expr SOURCES test_expr.cpp
                LIBS pvrt_pixelfuncs LABELS quick badinput TIMEOUT 300)
+# The cache shared by threads and the small-stack parse, for the TSan run.
+add_test(NAME test_expr_concurrency
+         COMMAND test_expr --gtest_filter=ExprCache.*:ExprStack.*)
+set_tests_properties(test_expr_concurrency PROPERTIES
+                     ENVIRONMENT "${PVRT_TEST_ENV}" TIMEOUT 120
+                     LABELS "concurrency")
 pvrt_add_gtest(test_expr_diff SOURCES test_expr_diff.cpp
                LIBS pvrt_pixelfuncs LABELS quick TIMEOUT 300)
 pvrt_add_gtest(test_expr_examples SOURCES test_expr_examples.cpp
