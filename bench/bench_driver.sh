@@ -17,16 +17,21 @@
 # peak RSS. Both get the same GDAL_CACHEMAX (default 256 MB) and
 # gdal_translate's default swath size; output is an uncompressed GTiff. Each
 # pair of outputs is compared pixel for pixel (bench/compare_rasters.py).
-# Speed-up is the median of the per-repetition ratios VRT time / PVRT time.
+# Speed-up is the median of the per-repetition ratios VRT time / PVRT time
+# (over quiet pairs, see below).
 # The table gives median wall seconds, median CPU seconds (user + system:
 # the work done, which threads should not increase) and the largest peak
 # RSS in MB of each driver.
 #
-# On a shared machine, --wait-idle SECS waits (at most SECS) before each run
-# until the CPUs were at least 85% idle over one second; the idle share seen
-# is printed with each run. Linux autogroup gives each session a fair share
-# whatever its thread count, so while others compute, PVRT's threads cannot
-# show: wait, or read the timings as a floor.
+# Shared machines: Linux autogroup gives each session a fair share of the
+# CPUs whatever its thread count, so while others compute PVRT's threads
+# cannot show. Each run therefore also records how many cores other
+# processes used during it ("others", from /proc/stat minus the run's own
+# CPU time). A pair is "quiet" when others used under 0.15 cores during both
+# runs; the speed-up is the median over quiet pairs when there are any (the
+# table says how many), else over all pairs, marked "(busy)".
+# --wait-idle SECS waits (at most SECS) before each run until the CPUs were
+# at least 85% idle over one second, to collect quiet pairs.
 #
 # The plugin is not built here: it is taken from $PVRT_PLUGIN_DIR (default
 # build/plugins under the repository). Exit status: 0, or 1 if any pair of
@@ -118,14 +123,18 @@ idle_share() {
     echo $(( tot > 0 ? 100 * (b[3] + b[4] - a[3] - a[4]) / tot : 0 ))
 }
 
-# wait_quiet: with --wait-idle, waits until idle_share >= 85 (or time out);
-# sets $idle to the last share seen ("-" without --wait-idle).
-idle=-
+# wait_quiet: with --wait-idle, waits until idle_share >= 85 (or time out).
 wait_quiet() {
     [ "$wait_idle" -gt 0 ] || return 0
     local deadline=$((SECONDS + wait_idle))
-    while idle=$(idle_share); [ "$idle" -lt 85 ] && [ $SECONDS -lt $deadline ]; do :; done
+    while [ "$(idle_share)" -lt 85 ] && [ $SECONDS -lt $deadline ]; do :; done
 }
+
+# busy_ticks: CPU ticks spent not idle, all CPUs, since boot.
+busy_ticks() {
+    awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+clk_tck=$(getconf CLK_TCK)
 
 # run MODE CASE REP: one timed gdal_translate; appends "case mode rep s KB".
 run() {
@@ -138,6 +147,8 @@ run() {
     fi
     rm -f "$out"
     wait_quiet
+    local b0 b1
+    b0=$(busy_ticks)
     if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time" \
             gdal_translate "${args[@]}" "$data/$c.vrt" "$out" \
             >"$work/log" 2>&1; then
@@ -145,14 +156,18 @@ run() {
         cat "$work/log" "$work/time" >&2
         return 1
     fi
+    b1=$(busy_ticks)
     if [ -s "$work/log" ]; then
         sed "s/^/  [$mode $c] /" "$work/log" >&2
     fi
     local t
     t=($(tail -n1 "$work/time"))
-    # case mode rep wall-s peak-KB cpu-s idle%
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$mode" "$r" "${t[0]}" "${t[1]}" \
-        "$(awk -v u="${t[2]}" -v s="${t[3]}" 'BEGIN{printf "%.2f", u + s}')" "$idle" >>"$raw"
+    # case mode rep wall-s peak-KB cpu-s others-cores
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$mode" "$r" "${t[0]}" "${t[1]}" \
+        "$(awk -v u="${t[2]}" -v s="${t[3]}" -v w="${t[0]}" -v d=$((b1 - b0)) \
+               -v hz="$clk_tck" 'BEGIN {
+                   o = w > 0 ? (d / hz - u - s) / w : 0; if (o < 0) o = 0
+                   printf "%.2f\t%.2f", u + s, o }')" >>"$raw"
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
@@ -176,29 +191,36 @@ for c in $cases; do
             fi
         fi
         printf '  %-6s rep %d: %s\n' "$c" "$r" \
-            "$(awk -v c="$c" -v r="$r" '$1==c && $3==r {printf "%s %ss (cpu %ss) %dMB%s  ", $2, $4, $6, $5/1024, ($7 == "-" ? "" : " idle " $7 "%")}' "$raw")"
+            "$(awk -v c="$c" -v r="$r" '$1==c && $3==r {printf "%s %ss (cpu %ss, others %s) %dMB  ", $2, $4, $6, $7, $5/1024}' "$raw")"
     done
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # Table: medians over reps; RSS is the largest peak seen per mode.
-printf '%-6s %9s %9s %9s %9s %9s %9s %9s %9s\n' case "VRT s" "PVRT s" speed-up \
-    "VRT cpu" "PVRT cpu" "VRT MB" "PVRT MB" identical
+printf '%-6s %9s %9s %9s %9s %9s %9s %9s %9s %s\n' case "VRT s" "PVRT s" speed-up \
+    "VRT cpu" "PVRT cpu" "VRT MB" "PVRT MB" identical " quiet pairs"
 for c in $cases; do
     "$py" - "$raw" "$c" "${same[$c]}" <<'EOF'
 import statistics, sys
 raw, case, same = sys.argv[1:4]
 runs = {}
 for line in open(raw):
-    c, mode, rep, secs, kb, cpu, _idle = line.split()
+    c, mode, rep, secs, kb, cpu, others = line.split()
     if c == case:
-        runs.setdefault(mode, {})[int(rep)] = (float(secs), int(kb), float(cpu))
+        runs.setdefault(mode, {})[int(rep)] = (float(secs), int(kb),
+                                               float(cpu), float(others))
 vrt, pvrt = runs.get("vrt", {}), runs.get("pvrt", {})
 reps = sorted(set(vrt) & set(pvrt))
 if not reps:
     print(f"{case:<6} no complete pair of runs")
     sys.exit(0)
+quiet = [r for r in reps if vrt[r][3] < 0.15 and pvrt[r][3] < 0.15]
+note = f"{len(quiet)}/{len(reps)}"
+if quiet:
+    reps = quiet
+else:
+    note += " (busy)"
 med = lambda xs: statistics.median(xs)
 tv = med([vrt[r][0] for r in reps])
 tp = med([pvrt[r][0] for r in reps])
@@ -208,7 +230,7 @@ mp = max(pvrt[r][1] for r in reps) / 1024
 cv = med([vrt[r][2] for r in reps])
 cp = med([pvrt[r][2] for r in reps])
 print(f"{case:<6} {tv:9.2f} {tp:9.2f} {ratio:8.2f}x {cv:9.2f} {cp:9.2f} "
-      f"{mv:9.0f} {mp:9.0f} {same:>9}")
+      f"{mv:9.0f} {mp:9.0f} {same:>9}  {note}")
 EOF
 done
 [ "$keep" = 1 ] && echo "outputs and raw timings kept in $work"
