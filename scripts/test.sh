@@ -47,7 +47,7 @@ run_ctest release build
 
 if [ "${PVRT_TEST_QUICK:-0}" != 1 ]; then
   echo "== building with ASan+UBSan (clang-14)"
-  CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DPVRT_SANITIZE=address >/dev/null && cmake --build build-asan -j"$jobs" >/dev/null \
     && run_ctest asan build-asan -LE "bench" \
     || { echo "pvrt: ASan build failed" >&2; failed=$((failed + 1)); }
