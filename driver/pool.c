@@ -17,9 +17,18 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Jobs are dealt out in contiguous ranges, one per participant (the caller
+ * is participant 0, worker w is w + 1): a participant takes from the front
+ * of its own range, and when that is empty steals from the back of the
+ * fullest. Consecutive requests of the same shape (gdal_translate's swaths)
+ * thus send the same columns to the same thread, whose clone still has the
+ * source blocks the previous swath decoded in its block cache. */
 typedef struct batch {
     const pvrt_batch_spec *spec;
-    int next;      /* next job to start (guarded by pool.lock) */
+    int nparts;                      /* participants: max_workers + 1 */
+    int lo[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
+    int hi[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
+    int left;      /* jobs not yet started (guarded by pool.lock) */
     int running;   /* jobs started, not finished (guarded by pool.lock) */
     int done;      /* jobs finished (guarded by pool.lock) */
     int stop;      /* no new job may start (guarded by pool.lock) */
@@ -78,9 +87,24 @@ static void register_atfork(void) { pthread_atfork(NULL, NULL, atfork_child); }
 static batch *find_work(int id)
 {
     for (batch *b = pool.head; b; b = b->next_batch)
-        if (!b->stop && b->next < b->spec->njobs && id < b->spec->max_workers)
+        if (!b->stop && b->left > 0 && id < b->spec->max_workers)
             return b;
     return NULL;
+}
+
+/* The next job for participant p, or -1. Caller holds pool.lock. */
+static int take_job(batch *b, int p)
+{
+    if (b->stop || b->left == 0)
+        return -1;
+    b->left--;
+    if (b->lo[p] < b->hi[p])
+        return b->lo[p]++;
+    int fullest = 0;
+    for (int q = 1; q < b->nparts; q++)
+        if (b->hi[q] - b->lo[q] > b->hi[fullest] - b->lo[fullest])
+            fullest = q;
+    return --b->hi[fullest];
 }
 
 /* Ends job bookkeeping for one job of b. Caller holds pool.lock. */
@@ -105,7 +129,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&pool.work, &pool.lock);
             continue;
         }
-        const int index = b->next++;
+        const int index = take_job(b, id + 1);
         b->running++;
         pthread_mutex_unlock(&pool.lock); /* never call jobs locked */
         const int delay =
@@ -174,6 +198,14 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
     batch b;
     memset(&b, 0, sizeof b);
     b.spec = spec;
+    b.nparts = spec->max_workers + 1;
+    if (b.nparts > PVRT_MAX_WORKERS + 1)
+        b.nparts = PVRT_MAX_WORKERS + 1;
+    for (int p = 0; p < b.nparts; p++) {
+        b.lo[p] = (int)((long long)spec->njobs * p / b.nparts);
+        b.hi[p] = (int)((long long)spec->njobs * (p + 1) / b.nparts);
+    }
+    b.left = spec->njobs;
     pthread_cond_init(&b.finished, NULL);
     b.prev = pool.tail;
     if (pool.tail)
@@ -185,9 +217,9 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
 
     int reported = 0;
     for (;;) {
-        if (!b.stop && b.next < spec->njobs) {
+        if (!b.stop && b.left > 0) {
             /* The caller works too: it runs the next job of its own batch. */
-            const int index = b.next++;
+            const int index = take_job(&b, 0);
             b.running++;
             pthread_mutex_unlock(&pool.lock);
             const int rc = spec->fn(spec->ctx, index, -1);

@@ -273,6 +273,9 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     int workers = ds->threads - 1;
     if (workers > ntiles - 1)
         workers = ntiles - 1;
+    CPLDebug("PVRT", "read %d,%d %dx%d of %s: %d tiles, %d workers", rq->x,
+             rq->y, rq->w, rq->h, GDALGetDescription(ds->primary), ntiles,
+             workers);
     __atomic_store_n(&ds->last_tiles, ntiles, __ATOMIC_RELAXED);
 
     pvrt_batch_spec spec;
