@@ -85,8 +85,10 @@ extern const char pvrt__index_meta[];
 /* select.c: order statistics of n >= 1 doubles, none NaN, in place.
  * pvrt__select puts the k-th smallest (0-based) at v[k], smaller or equal
  * values before it, greater or equal after; pvrt__sort sorts ascending
- * (-0 before +0). */
+ * (-0 before +0); pvrt__select_pair gives the k-th and (k+1)-th smallest
+ * (*hi = *lo when k = n - 1) and may reorder v. */
 void pvrt__select(double *v, int n, int k);
+void pvrt__select_pair(double *v, int n, int k, double *lo, double *hi);
 void pvrt__sort(double *v, int n);
 double pvrt__min(const double *v, int n);
 double pvrt__max(const double *v, int n);

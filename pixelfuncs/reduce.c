@@ -91,16 +91,14 @@ static double as_source_value(double v, GDALDataType type)
     return v;
 }
 
+/* Without branches on the data: holes come at random places, and a
+ * mispredicted branch per hole costs more than the comparisons. */
 static int is_missing(const reduce_params *p, double v)
 {
-    if (isnan(v))
-        return 1;
-    if (p->has_nodata && v == p->nodata_in)
-        return 1;
+    int missing = (v != v) | (p->has_nodata & (v == p->nodata_in));
     for (int i = 0; i < p->nskip; i++)
-        if (v == p->skip[i])
-            return 1;
-    return 0;
+        missing |= v == p->skip[i];
+    return missing;
 }
 
 /* numpy's linear interpolation (numpy.lib.function_base._lerp): from the
@@ -189,24 +187,19 @@ static double reduce_values(const reduce_params *p, double *v, const int *idx,
         }
     }
     case OP_MEDIAN: {
-        const int h = k / 2;
-        if (k % 2 == 1) {
-            pvrt__select(v, k, h);
-            return v[h];
-        }
-        pvrt__select(v, k, h - 1);
-        return midpoint(v[h - 1], pvrt__min(v + h, k - h));
+        double a, b;
+        pvrt__select_pair(v, k, k % 2 == 1 ? k / 2 : k / 2 - 1, &a, &b);
+        return k % 2 == 1 ? a : midpoint(a, b);
     }
     case OP_PERCENTILE: {
         /* numpy's default 'linear' method: virtual index (n - 1) * q. */
         const double vi = (double)(k - 1) * p->quantile;
-        if (vi >= (double)(k - 1)) {
+        if (vi >= (double)(k - 1))
             return pvrt__max(v, k);
-        }
         const double lo = floor(vi);
-        const int j = (int)lo;
-        pvrt__select(v, k, j);
-        return lerp(v[j], pvrt__min(v + j + 1, k - j - 1), vi - lo);
+        double a, b;
+        pvrt__select_pair(v, k, (int)lo, &a, &b);
+        return lerp(a, b, vi - lo);
     }
     case OP_MODE: {
         /* Sorted, the longest run wins; the first such run holds the
@@ -363,12 +356,11 @@ CPLErr pvrt__reduce(void **sources, int nsources, void *out, int width,
             for (int x = 0; x < n; x++) {
                 int k = 0;
                 for (int s = 0; s < nsources; s++) {
+                    /* Stored always, kept when valid. */
                     const double v = chunk[(size_t)s * REDUCE_CHUNK + x];
-                    if (!is_missing(&p, v)) {
-                        vals[k] = v;
-                        idx[k] = s;
-                        k++;
-                    }
+                    vals[k] = v;
+                    idx[k] = s;
+                    k += !is_missing(&p, v);
                 }
                 double r;
                 if (p.op == OP_COUNT)

@@ -633,7 +633,7 @@ TEST(Select, KthMatchesNthElement)
 {
     Rng rng(3);
     for (int kind = 0; kind < 7; kind++)
-        for (int n : {1, 2, 3, 7, 8, 9, 10, 17, 64, 257, 1000})
+        for (int n : {1, 2, 3, 7, 8, 9, 10, 17, 24, 25, 64, 257, 1000})
             for (int rep = 0; rep < 3; rep++)
             {
                 std::vector<double> base = pattern(kind, n, rng);
@@ -651,6 +651,15 @@ TEST(Select, KthMatchesNthElement)
                     std::vector<double> vs = v;
                     std::sort(vs.begin(), vs.end());
                     ASSERT_EQ(vs, sorted);  // a permutation
+                }
+                for (int k = 0; k < n; k++)
+                {
+                    std::vector<double> v = base;
+                    double lo = 0, hi = 0;
+                    pvrt__select_pair(v.data(), n, k, &lo, &hi);
+                    ASSERT_EQ(lo, sorted[k]) << "pair kind " << kind << " n " << n << " k " << k;
+                    ASSERT_EQ(hi, sorted[k + 1 < n ? k + 1 : k])
+                        << "pair kind " << kind << " n " << n << " k " << k;
                 }
                 std::vector<double> s = base;
                 pvrt__sort(s.data(), n);
