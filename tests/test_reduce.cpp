@@ -197,8 +197,10 @@ std::vector<double> reference_moments(const Case &c)
     return r;
 }
 
-const GDALDataType kSrcTypes[] = {GDT_Byte,  GDT_UInt16,  GDT_Int16,  GDT_UInt32,
-                                  GDT_Int32, GDT_Float32, GDT_Float64};
+// Int64/UInt64 (GDAL 3.5+) with values exact in double.
+const GDALDataType kSrcTypes[] = {GDT_Byte,    GDT_UInt16,  GDT_Int16, GDT_UInt32,
+                                  GDT_Int32,   GDT_Float32, GDT_Float64, GDT_Int64,
+                                  GDT_UInt64};
 const GDALDataType kOutTypes[] = {GDT_Float32, GDT_Int16, GDT_Byte,
                                   GDT_UInt16,  GDT_Int32, GDT_UInt32};
 
