@@ -1,6 +1,6 @@
 /* errcap.c: see errcap.h. Records are kept in a small array under the log's
  * own mutex (never held while calling GDAL); past PVRT_ERRLOG_MAX records
- * only a count is kept. */
+ * the lowest jobs' records are kept and the rest only counted. */
 #include "errcap.h"
 
 #include <cpl_error.h>
@@ -60,16 +60,30 @@ static void CPL_STDCALL capture_handler(CPLErr cls, CPLErrorNum num,
     pvrt_errlog *log = cap->log;
     char *copy = CPLStrdup(msg ? msg : "");
     pthread_mutex_lock(&log->lock);
-    if (log->nrecs < PVRT_ERRLOG_MAX && copy) {
-        record *r = &log->recs[log->nrecs++];
+    record *r = NULL;
+    if (log->nrecs < PVRT_ERRLOG_MAX) {
+        r = &log->recs[log->nrecs++];
+    } else {
+        /* Full: the records of the lowest jobs are the ones replayed first,
+         * so a lower job's record replaces the highest job's. */
+        record *last = &log->recs[0];
+        for (int i = 1; i < log->nrecs; i++)
+            if (log->recs[i].job > last->job ||
+                (log->recs[i].job == last->job && log->recs[i].seq > last->seq))
+                last = &log->recs[i];
+        log->dropped++;
+        if (cap->job < last->job) {
+            CPLFree(last->msg);
+            r = last;
+        }
+    }
+    if (r) {
         r->job = cap->job;
         r->seq = log->seq++;
         r->cls = cls;
         r->num = num;
         r->msg = copy;
         copy = NULL;
-    } else {
-        log->dropped++;
     }
     pthread_mutex_unlock(&log->lock);
     CPLFree(copy);
@@ -111,8 +125,8 @@ int pvrt_errlog_replay(pvrt_errlog *log)
     }
     log->nrecs = 0;
     if (log->dropped > 0) {
-        CPLError(CE_Warning, CPLE_AppDefined,
-                 "PVRT: %d more messages from worker threads were dropped",
+        /* A debug note, so the last error stays the read's own. */
+        CPLDebug("PVRT", "%d more messages from worker threads were dropped",
                  log->dropped);
         log->dropped = 0;
     }

@@ -28,10 +28,10 @@ typedef struct batch {
     int nparts;                      /* participants: max_workers + 1 */
     int lo[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
     int hi[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
-    int left;      /* jobs not yet started (guarded by pool.lock) */
+    int limit;     /* jobs from this index on never start: njobs, the
+                      lowest failed job, or 0 once cancelled (guarded) */
     int running;   /* jobs started, not finished (guarded by pool.lock) */
     int done;      /* jobs finished (guarded by pool.lock) */
-    int stop;      /* no new job may start (guarded by pool.lock) */
     int failed;    /* a job returned -1 (guarded by pool.lock) */
     int cancelled; /* progress returned 0 (guarded by pool.lock) */
     pthread_cond_t finished; /* a job of this batch ended */
@@ -83,38 +83,62 @@ static void atfork_child(void)
 
 static void register_atfork(void) { pthread_atfork(NULL, NULL, atfork_child); }
 
+/* Jobs participant q may still start. Caller holds pool.lock. */
+static int range_left(const batch *b, int q)
+{
+    const int hi = b->hi[q] < b->limit ? b->hi[q] : b->limit;
+    return hi > b->lo[q] ? hi - b->lo[q] : 0;
+}
+
+/* The next job for participant p (own range first, then the back of the
+ * fullest), or -1 when none may start. Caller holds pool.lock. */
+static int take_job(batch *b, int p)
+{
+    if (range_left(b, p) > 0)
+        return b->lo[p]++;
+    int fullest = -1, most = 0;
+    for (int q = 0; q < b->nparts; q++) {
+        const int n = range_left(b, q);
+        if (n > most) {
+            most = n;
+            fullest = q;
+        }
+    }
+    if (fullest < 0)
+        return -1;
+    b->hi[fullest] = b->lo[fullest] + most; /* drop jobs past the limit */
+    return --b->hi[fullest];
+}
+
+static int has_work(const batch *b)
+{
+    for (int q = 0; q < b->nparts; q++)
+        if (range_left(b, q) > 0)
+            return 1;
+    return 0;
+}
+
 /* The oldest batch worker `id` may take a job from. Caller holds pool.lock. */
 static batch *find_work(int id)
 {
     for (batch *b = pool.head; b; b = b->next_batch)
-        if (!b->stop && b->left > 0 && id < b->spec->max_workers)
+        if (id < b->spec->max_workers && has_work(b))
             return b;
     return NULL;
 }
 
-/* The next job for participant p, or -1. Caller holds pool.lock. */
-static int take_job(batch *b, int p)
-{
-    if (b->stop || b->left == 0)
-        return -1;
-    b->left--;
-    if (b->lo[p] < b->hi[p])
-        return b->lo[p]++;
-    int fullest = 0;
-    for (int q = 1; q < b->nparts; q++)
-        if (b->hi[q] - b->lo[q] > b->hi[fullest] - b->lo[fullest])
-            fullest = q;
-    return --b->hi[fullest];
-}
-
-/* Ends job bookkeeping for one job of b. Caller holds pool.lock. */
-static void job_ended(batch *b, int rc)
+/* Ends job bookkeeping for job `index` of b. A failure stops the jobs
+ * after it, while those before it still run: the lowest failing job, whose
+ * errors are replayed first, is the same whatever the thread count.
+ * Caller holds pool.lock. */
+static void job_ended(batch *b, int index, int rc)
 {
     b->running--;
     b->done++;
     if (rc != 0) {
         b->failed = 1;
-        b->stop = 1;
+        if (index < b->limit)
+            b->limit = index;
     }
 }
 
@@ -138,7 +162,7 @@ static void *worker_main(void *arg)
             usleep((useconds_t)delay);
         const int rc = b->spec->fn(b->spec->ctx, index, id);
         pthread_mutex_lock(&pool.lock);
-        job_ended(b, rc);
+        job_ended(b, index, rc);
         /* b may vanish as soon as the lock is released: touch it no more. */
         pthread_cond_signal(&b->finished);
     }
@@ -205,7 +229,7 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
         b.lo[p] = (int)((long long)spec->njobs * p / b.nparts);
         b.hi[p] = (int)((long long)spec->njobs * (p + 1) / b.nparts);
     }
-    b.left = spec->njobs;
+    b.limit = spec->njobs;
     pthread_cond_init(&b.finished, NULL);
     b.prev = pool.tail;
     if (pool.tail)
@@ -217,20 +241,21 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
 
     int reported = 0;
     for (;;) {
-        if (!b.stop && b.left > 0) {
+        const int index = take_job(&b, 0);
+        if (index >= 0) {
             /* The caller works too: it runs the next job of its own batch. */
-            const int index = take_job(&b, 0);
             b.running++;
             pthread_mutex_unlock(&pool.lock);
             const int rc = spec->fn(spec->ctx, index, -1);
             pthread_mutex_lock(&pool.lock);
-            job_ended(&b, rc);
+            job_ended(&b, index, rc);
         } else if (b.running == 0) {
             break;
         } else {
             pthread_cond_wait(&b.finished, &pool.lock);
         }
-        if (spec->progress && b.done != reported && !b.stop) {
+        if (spec->progress && b.done != reported && !b.failed &&
+            !b.cancelled) {
             reported = b.done;
             pthread_mutex_unlock(&pool.lock); /* user code runs unlocked */
             const int go =
@@ -238,13 +263,13 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
             pthread_mutex_lock(&pool.lock);
             if (!go && b.done < spec->njobs) {
                 b.cancelled = 1;
-                b.stop = 1;
+                b.limit = 0;
             }
         }
     }
     /* A job may have ended while the caller was in the callback: the last
      * fraction (1.0 when all ran) is reported before returning. */
-    if (spec->progress && !b.stop && b.done != reported) {
+    if (spec->progress && !b.failed && !b.cancelled && b.done != reported) {
         reported = b.done;
         pthread_mutex_unlock(&pool.lock);
         spec->progress(spec->progress_ctx, (double)reported / spec->njobs);
