@@ -1,15 +1,20 @@
 #!/bin/bash
-# bench_driver.sh: times gdal_translate of the two benchmark VRTs with GDAL's
+# bench_driver.sh: times gdal_translate of the benchmark VRTs with GDAL's
 # own VRT driver and with PVRT, side by side, and prints the ratios.
 #
 #   bench/bench_driver.sh [reps] [--threads N] [--small] [--cachemax MB]
-#                         [--case sum12|busy] [--keep] [--wait-idle SECS]
+#                         [--case NAME] [--keep] [--wait-idle SECS]
 #
 # Cases (inputs from bench/make_data.py, run here if they are missing):
 #   sum12  decode-heavy: GDAL's builtin `sum` over 12 DEFLATE-compressed
 #          4096x4096 UInt16 GeoTIFFs, Float32 output.
+#   sum12_b128  the same VRT with 128x128 band blocks (GDAL's default) over
+#          256x256 source blocks: gdal_translate's swaths are then 128 rows
+#          high and cut every source block row in two.
 #   busy   CPU-heavy: pvrt_busy (600 dependent floating-point operations
 #          per pixel) over one 4096x4096 source, UInt16 output.
+#
+# --case NAME (repeatable) runs only the named cases.
 #
 # Each repetition runs the VRT driver (`--config PVRT_CLAIM NONE`: the plugin
 # stays loaded so pvrt_* pixel functions work, GDAL's VRT driver reads) and
@@ -46,7 +51,8 @@ reps=3
 threads=
 small=0
 cachemax=256
-cases="sum12 busy"
+cases="sum12 sum12_b128 busy"
+chosen=
 keep=0
 wait_idle=0
 usage() { sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -56,7 +62,7 @@ while [ $# -gt 0 ]; do
         --threads=*) threads=${1#*=}; shift ;;
         --small) small=1; shift ;;
         --cachemax) cachemax=${2:?--cachemax needs MB}; shift 2 ;;
-        --case) cases=${2:?--case needs a name}; shift 2 ;;
+        --case) chosen="$chosen ${2:?--case needs a name}"; shift 2 ;;
         --keep) keep=1; shift ;;
         --wait-idle) wait_idle=${2:?--wait-idle needs seconds}; shift 2 ;;
         -h|--help) usage ;;
@@ -65,6 +71,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+[ -n "$chosen" ] && cases=$chosen
 plugin_dir=${PVRT_PLUGIN_DIR:-$repo/build/plugins}
 if [ ! -f "$plugin_dir/gdal_PVRT.so" ]; then
     echo "bench_driver.sh: no gdal_PVRT.so in $plugin_dir" >&2
@@ -190,7 +197,7 @@ for c in $cases; do
                 [ "$keep" = 1 ] && cp "$work/$c.pvrt.tif" "$work/$c.pvrt.rep$r.tif"
             fi
         fi
-        printf '  %-6s rep %d: %s\n' "$c" "$r" \
+        printf '  %-10s rep %d: %s\n' "$c" "$r" \
             "$(awk -v c="$c" -v r="$r" '$1==c && $3==r {printf "%s %ss (cpu %ss, others %s) %dMB  ", $2, $4, $6, $7, $5/1024}' "$raw")"
     done
 done
@@ -198,7 +205,7 @@ echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # Table: medians over reps; RSS is the largest peak seen per mode.
-printf '%-6s %9s %9s %9s %9s %9s %9s %9s %9s %s\n' case "VRT s" "PVRT s" speed-up \
+printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s %s\n' case "VRT s" "PVRT s" speed-up \
     "VRT cpu" "PVRT cpu" "VRT MB" "PVRT MB" identical " quiet pairs"
 for c in $cases; do
     "$py" - "$raw" "$c" "${same[$c]}" <<'EOF'
@@ -213,7 +220,7 @@ for line in open(raw):
 vrt, pvrt = runs.get("vrt", {}), runs.get("pvrt", {})
 reps = sorted(set(vrt) & set(pvrt))
 if not reps:
-    print(f"{case:<6} no complete pair of runs")
+    print(f"{case:<10} no complete pair of runs")
     sys.exit(0)
 quiet = [r for r in reps if vrt[r][3] < 0.15 and pvrt[r][3] < 0.15]
 note = f"{len(quiet)}/{len(reps)}"
@@ -229,7 +236,7 @@ mv = max(vrt[r][1] for r in reps) / 1024
 mp = max(pvrt[r][1] for r in reps) / 1024
 cv = med([vrt[r][2] for r in reps])
 cp = med([pvrt[r][2] for r in reps])
-print(f"{case:<6} {tv:9.2f} {tp:9.2f} {ratio:8.2f}x {cv:9.2f} {cp:9.2f} "
+print(f"{case:<10} {tv:9.2f} {tp:9.2f} {ratio:8.2f}x {cv:9.2f} {cp:9.2f} "
       f"{mv:9.0f} {mp:9.0f} {same:>9}  {note}")
 EOF
 done

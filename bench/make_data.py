@@ -15,6 +15,10 @@ Writes, into bench/data/ (or bench/data/small/ with --small, or --out DIR):
                           compress about 2x (DEFLATE) but never trivially.
   sum12.vrt               (a) decode-heavy: one Float32 derived band, GDAL's
                           builtin `sum` over the 12 sources.
+  sum12_b128.vrt          (a') the same with the VRT's default 128x128
+                          band blocks, half the sources' block size: block
+                          readers (gdal_translate's swaths follow the band's
+                          block height) then cut source blocks in two.
   busy.vrt                (b) CPU-heavy: one UInt16 derived band, pvrt_busy
                           over src01.tif; its output equals src01.tif.
 
@@ -110,16 +114,15 @@ def simple_source(name, n):
             '    </SimpleSource>\n')
 
 
-def sum12_vrt(n):
+def sum12_vrt(n, block=BLOCK):
     sources = "".join(simple_source(source_name(i), n)
                       for i in range(NSOURCES))
     return (vrt_header(n) +
             '  <VRTRasterBand dataType="Float32" band="1" '
+            f'blockXSize="{block}" blockYSize="{block}" '
             'subClass="VRTDerivedRasterBand">\n'
             f'    <Description>sum of {NSOURCES} sources</Description>\n'
-            '    <PixelFunctionType>sum</PixelFunctionType>\n'
-            f'    <BlockXSize>{BLOCK}</BlockXSize>\n'
-            f'    <BlockYSize>{BLOCK}</BlockYSize>\n' +
+            '    <PixelFunctionType>sum</PixelFunctionType>\n' +
             sources +
             '  </VRTRasterBand>\n'
             '</VRTDataset>\n')
@@ -128,12 +131,11 @@ def sum12_vrt(n):
 def busy_vrt(n, iterations):
     return (vrt_header(n) +
             '  <VRTRasterBand dataType="UInt16" band="1" '
+            f'blockXSize="{BLOCK}" blockYSize="{BLOCK}" '
             'subClass="VRTDerivedRasterBand">\n'
             '    <Description>pvrt_busy over src01</Description>\n'
             '    <PixelFunctionType>pvrt_busy</PixelFunctionType>\n'
-            f'    <PixelFunctionArguments iterations="{iterations}"/>\n'
-            f'    <BlockXSize>{BLOCK}</BlockXSize>\n'
-            f'    <BlockYSize>{BLOCK}</BlockYSize>\n' +
+            f'    <PixelFunctionArguments iterations="{iterations}"/>\n' +
             simple_source(source_name(0), n) +
             '  </VRTRasterBand>\n'
             '</VRTDataset>\n')
@@ -197,6 +199,7 @@ def main():
         write_source(path, n, terrain, i)
 
     for name, text in (("sum12.vrt", sum12_vrt(n)),
+                       ("sum12_b128.vrt", sum12_vrt(n, 128)),
                        ("busy.vrt", busy_vrt(n, args.busy_iterations))):
         path = os.path.join(out, name)
         if write_text_if_changed(path, text):

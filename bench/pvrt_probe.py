@@ -4,10 +4,10 @@
 Usage: GDAL_DRIVER_PATH=build/plugins /usr/bin/python3 bench/pvrt_probe.py \
            VRT [--threads N] [--lines L] [--swaths K]
 
-Reads the first K swaths (full width, L lines each; default: the swath
-gdal_translate picks for an uncompressed strip GTiff, i.e. ~10 MB of
-output rounded down to whole source block rows) of band 1, in the band's
-type, once with GDAL's VRT driver (PVRT_CLAIM=NONE) and once with PVRT,
+Reads the first K swaths (full width, L lines each; default: the band's
+block height, which is what gdal_translate 3.6 reads per swath into an
+uncompressed strip GTiff here: check with CPL_DEBUG=ON, it logs
+"GDALDatasetCopyWholeRaster(): WxH swaths") of band 1, in the band's type, once with GDAL's VRT driver (PVRT_CLAIM=NONE) and once with PVRT,
 and prints per swath the time of each, the PVRT debug items
 (LAST_READ_TILES, LAST_READ_THREADS) and whether the bytes are equal.
 A diagnosis aid for bench_driver.sh, not a benchmark.
@@ -23,12 +23,7 @@ gdal.UseExceptions()
 
 
 def default_lines(band):
-    line_bytes = band.XSize * gdal.GetDataTypeSize(band.DataType) // 8
-    lines = max(1, 10 * 1000 * 1000 // line_bytes)
-    bh = band.GetBlockSize()[1]
-    if lines >= bh:
-        lines -= lines % bh
-    return min(lines, band.YSize)
+    return min(band.GetBlockSize()[1], band.YSize)
 
 
 def main():
