@@ -111,6 +111,6 @@ print(f"  GDAL VRT driver (serial): {statistics.median(tv):6.2f} s"
 print(f"  PVRT (all cores):         {statistics.median(tp):6.2f} s"
       f"   (runs: {', '.join(f'{t:.2f}' for t in tp)})")
 print(f"  speed-up:                 {ratio:6.2f}x")
-print(f"  outputs identical:        {same}")
+print(f"  outputs identical:        {same:>6}")
 EOF
 [ "$same" = yes ]
