@@ -8,7 +8,7 @@
 
 struct pvrt_clones {
     char *path;
-    char **allowed;      /* NULL: any driver */
+    char **allowed; /* NULL: any driver */
     char **open_options;
     int nslots;
     GDALDatasetH *slots; /* slot k: owned by worker k */
@@ -63,8 +63,7 @@ GDALDatasetH pvrt_clones_get(pvrt_clones *c, int worker)
             c->path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
             (const char *const *)c->allowed,
             (const char *const *)c->open_options, NULL);
-        if (c->slots[worker] == NULL &&
-            CPLGetLastErrorType() < CE_Failure)
+        if (c->slots[worker] == NULL && CPLGetLastErrorType() < CE_Failure)
             CPLError(CE_Failure, CPLE_OpenFailed,
                      "PVRT: worker %d could not open its clone of %s", worker,
                      c->path);

@@ -31,20 +31,19 @@ typedef struct pvrt_dataset {
     int pack;                /* tiles read into a packed buffer first */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* alignment grid */
     int nbands;
-    pvrt_band_info *bands;   /* per band, nbands entries (may be NULL) */
-    char **warm_sources;     /* remote sources to open once, in parallel,
-                                before the first split read (then NULL) */
-    int last_tiles;          /* (atomic) tiles of the last read */
-    int last_threads;        /* (atomic) threads allowed for it */
+    pvrt_band_info *bands; /* per band, nbands entries (may be NULL) */
+    char **warm_sources;   /* remote sources to open once, in parallel,
+                              before the first split read (then NULL) */
+    int last_tiles;        /* (atomic) tiles of the last read */
+    int last_threads;      /* (atomic) threads allowed for it */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL
  * with *declined = 1 when the file is not ours (quietly: another driver may
  * take it), or NULL with *declined = 0 after a CPLError when it is ours but
  * broken. */
-pvrt_dataset *pvrt_dataset_open(const char *filename,
-                                CSLConstList open_options, int update,
-                                int *declined);
+pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
+                                int update, int *declined);
 /* Closes the clones, then the primary. Accepts NULL. No read may be in
  * flight. */
 void pvrt_dataset_close(pvrt_dataset *ds);

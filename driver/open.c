@@ -94,8 +94,7 @@ static int parse_int_option(const char *name, const char *text, int lo,
     long long v = strtoll(text, &end, 10);
     if (end == text || *end != '\0' || v < lo) {
         CPLError(CE_Failure, CPLE_IllegalArg,
-                 "PVRT: %s must be an integer >= %d, got '%s'", name, lo,
-                 text);
+                 "PVRT: %s must be an integer >= %d, got '%s'", name, lo, text);
         return -1;
     }
     *out = v;
@@ -103,8 +102,7 @@ static int parse_int_option(const char *name, const char *text, int lo,
 }
 
 /* An option from the open options, else from a config option. */
-static const char *option(CSLConstList oo, const char *name,
-                          const char *config)
+static const char *option(CSLConstList oo, const char *name, const char *config)
 {
     const char *v = CSLFetchNameValue(oo, name);
     return v ? v : CPLGetConfigOption(config, NULL);
@@ -137,11 +135,13 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     /* Every thread's clone opens every source through GDAL's source pool
      * and holds a file descriptor per source: cap threads so the pool does
      * not thrash and descriptors do not run out. */
-    const int pool = atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
+    const int pool =
+        atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
     struct rlimit rl;
-    const long fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                         ? (long)rl.rlim_cur
-                         : 1024;
+    const long fds =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+            ? (long)rl.rlim_cur
+            : 1024;
     const int per_thread = total_sources > 0 ? total_sources : 1;
     int cap = pool / per_thread;
     const long fd_cap = (fds - 64) / per_thread;
@@ -180,7 +180,8 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     ds->tile_budget = mb * 1024 * 1024;
     ds->min_tile_pixels = DEFAULT_MIN_TILE_PIXELS;
     const char *mp = option(oo, "MIN_TILE_PIXELS", "PVRT_MIN_TILE_PIXELS");
-    if (mp && parse_int_option("MIN_TILE_PIXELS", mp, 1, &ds->min_tile_pixels) != 0)
+    if (mp &&
+        parse_int_option("MIN_TILE_PIXELS", mp, 1, &ds->min_tile_pixels) != 0)
         return -1;
     return 0;
 }
@@ -189,8 +190,8 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
 static int probe_blocks(const char *path, int band, int *bx, int *by)
 {
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH h = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
-                                NULL, NULL);
+    GDALDatasetH h =
+        GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     int ok = 0;
     if (h) {
         GDALRasterBandH b = GDALGetRasterBand(h, band);
@@ -207,8 +208,8 @@ static int probe_blocks(const char *path, int band, int *bx, int *by)
 
 static int is_our_option(const char *kv)
 {
-    static const char *const ours[] = {"NUM_THREADS=", "TILE_SIZE=",
-                                       "TILE_MEMORY_MB=", "MIN_TILE_PIXELS="};
+    static const char *const ours[] = {
+        "NUM_THREADS=", "TILE_SIZE=", "TILE_MEMORY_MB=", "MIN_TILE_PIXELS="};
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
         if (STARTS_WITH_CI(kv, ours[i]))
             return 1;
@@ -257,9 +258,8 @@ static GDALDatasetH open_primary(const char *path, const char *const *allowed,
     return h;
 }
 
-pvrt_dataset *pvrt_dataset_open(const char *filename,
-                                CSLConstList open_options, int update,
-                                int *declined)
+pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
+                                int update, int *declined)
 {
     *declined = 1;
     const int explicit_prefix = STARTS_WITH_CI(filename, PREFIX);
@@ -300,7 +300,8 @@ pvrt_dataset *pvrt_dataset_open(const char *filename,
     const char *const vrt_only[] = {"VRT", NULL};
     const char *const *allowed = vrt ? vrt_only : NULL;
 
-    GDALDatasetH primary = open_primary(path, allowed, inner_oo, explicit_prefix);
+    GDALDatasetH primary =
+        open_primary(path, allowed, inner_oo, explicit_prefix);
     if (primary == NULL) {
         CSLDestroy(inner_oo);
         *declined = !explicit_prefix;
@@ -315,7 +316,8 @@ pvrt_dataset *pvrt_dataset_open(const char *filename,
     if (is_vrt) {
         char **xml = GDALGetMetadata(primary, "xml:VRT");
         if (xml == NULL || xml[0] == NULL ||
-            pvrt_vrtinfo_inspect(xml[0], path[0] == '<' ? "" : path, &info) != 0) {
+            pvrt_vrtinfo_inspect(xml[0], path[0] == '<' ? "" : path, &info) !=
+                0) {
             info.tile_safe = 0;
         }
     }
@@ -327,11 +329,14 @@ pvrt_dataset *pvrt_dataset_open(const char *filename,
             CSLDestroy(inner_oo);
             return NULL;
         }
-        CPLDebug("PVRT", "%s uses a Python pixel function: reads run serially "
-                 "in the calling thread", path);
+        CPLDebug("PVRT",
+                 "%s uses a Python pixel function: reads run serially "
+                 "in the calling thread",
+                 path);
         serial = 1;
     }
-    if (!explicit_prefix && claim_mode() == CLAIM_DERIVED && !info.has_derived) {
+    if (!explicit_prefix && claim_mode() == CLAIM_DERIVED &&
+        !info.has_derived) {
         pvrt_vrtinfo_clear(&info);
         GDALClose(primary);
         CSLDestroy(inner_oo);

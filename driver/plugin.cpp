@@ -44,8 +44,7 @@ int Identify(GDALOpenInfo *info)
     int r = pvrt_identify(info->pszFilename,
                           reinterpret_cast<const char *>(info->pabyHeader),
                           info->nHeaderBytes, update);
-    if (r == 2)
-    {
+    if (r == 2) {
         // The header says <VRTDataset but not yet whether a band is derived.
         info->TryToIngest(1024 * 1024);
         r = pvrt_identify(info->pszFilename,
@@ -60,9 +59,9 @@ GDALDataset *Open(GDALOpenInfo *info)
     if (!Identify(info))
         return nullptr;
     int declined = 0;
-    pvrt_dataset *h = pvrt_dataset_open(info->pszFilename,
-                                        info->papszOpenOptions,
-                                        info->eAccess == GA_Update, &declined);
+    pvrt_dataset *h =
+        pvrt_dataset_open(info->pszFilename, info->papszOpenOptions,
+                          info->eAccess == GA_Update, &declined);
     if (h == nullptr)
         return nullptr;
     return pvrt_shim_new_dataset(h, info->pszFilename);
@@ -74,7 +73,7 @@ void Unload(GDALDriver *)
     pvrt_pixelfuncs_cleanup();
 }
 
-}  // namespace
+} // namespace
 
 PVRT_EXPORT void GDALRegister_PVRT()
 {
@@ -99,4 +98,7 @@ PVRT_EXPORT void GDALRegister_PVRT()
     GetGDALDriverManager()->RegisterDriver(driver);
 }
 
-PVRT_EXPORT void GDALRegisterMe() { GDALRegister_PVRT(); }
+PVRT_EXPORT void GDALRegisterMe()
+{
+    GDALRegister_PVRT();
+}

@@ -25,35 +25,44 @@
  * source blocks the previous swath decoded in its block cache. */
 typedef struct batch {
     const pvrt_batch_spec *spec;
-    int nparts;                      /* participants: max_workers + 1 */
-    int lo[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
-    int hi[PVRT_MAX_WORKERS + 1];    /* (guarded by pool.lock) */
+    int nparts;                   /* participants: max_workers + 1 */
+    int lo[PVRT_MAX_WORKERS + 1]; /* (guarded by pool.lock) */
+    int hi[PVRT_MAX_WORKERS + 1]; /* (guarded by pool.lock) */
     int limit;     /* jobs from this index on never start: njobs, the
                       lowest failed job, or 0 once cancelled (guarded) */
     int running;   /* jobs started, not finished (guarded by pool.lock) */
     int done;      /* jobs finished (guarded by pool.lock) */
     int failed;    /* a job returned -1 (guarded by pool.lock) */
     int cancelled; /* progress returned 0 (guarded by pool.lock) */
-    pthread_cond_t finished; /* a job of this batch ended */
+    pthread_cond_t finished;         /* a job of this batch ended */
     struct batch *prev, *next_batch; /* open batches (guarded by pool.lock) */
 } batch;
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t work;     /* a batch was added, or shutdown */
-    batch *head, *tail;      /* open batches, oldest first (guarded) */
+    pthread_cond_t work; /* a batch was added, or shutdown */
+    batch *head, *tail;  /* open batches, oldest first (guarded) */
     pthread_t threads[PVRT_MAX_WORKERS]; /* (guarded) */
-    int nthreads;            /* workers alive (guarded) */
-    int create_failed;       /* stop trying to start threads (guarded) */
-    int shutdown;            /* workers must exit (guarded) */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-          {0}, 0, 0, 0};
+    int nthreads;                        /* workers alive (guarded) */
+    int create_failed; /* stop trying to start threads (guarded) */
+    int shutdown;      /* workers must exit (guarded) */
+} pool = {PTHREAD_MUTEX_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          NULL,
+          NULL,
+          {0},
+          0,
+          0,
+          0};
 
 static int worker_delay_usec[PVRT_MAX_WORKERS]; /* (atomic) test knob */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static _Thread_local int tls_worker = -1;
 
-int pvrt_pool_in_worker(void) { return tls_worker >= 0; }
+int pvrt_pool_in_worker(void)
+{
+    return tls_worker >= 0;
+}
 
 void pvrt_pool_set_delay(int worker, int usec)
 {
@@ -81,7 +90,10 @@ static void atfork_child(void)
     pool.shutdown = 0;
 }
 
-static void register_atfork(void) { pthread_atfork(NULL, NULL, atfork_child); }
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
 
 /* Jobs participant q may still start. Caller holds pool.lock. */
 static int range_left(const batch *b, int q)
@@ -254,12 +266,11 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
         } else {
             pthread_cond_wait(&b.finished, &pool.lock);
         }
-        if (spec->progress && b.done != reported && !b.failed &&
-            !b.cancelled) {
+        if (spec->progress && b.done != reported && !b.failed && !b.cancelled) {
             reported = b.done;
             pthread_mutex_unlock(&pool.lock); /* user code runs unlocked */
-            const int go =
-                spec->progress(spec->progress_ctx, (double)reported / spec->njobs);
+            const int go = spec->progress(spec->progress_ctx,
+                                          (double)reported / spec->njobs);
             pthread_mutex_lock(&pool.lock);
             if (!go && b.done < spec->njobs) {
                 b.cancelled = 1;

@@ -31,7 +31,8 @@ typedef int (*pvrt_batch_progress_fn)(void *ctx, double fraction);
 
 typedef struct pvrt_batch_spec {
     int njobs;
-    int max_workers; /* pool workers 0..max_workers-1 may help; 0: caller only */
+    int max_workers; /* pool workers 0..max_workers-1 may help; 0: caller only
+                      */
     pvrt_job_fn fn;
     void *ctx;
     pvrt_batch_progress_fn progress; /* may be NULL */

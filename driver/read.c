@@ -31,8 +31,8 @@ typedef struct read_job {
     pvrt_dataset *ds;
     const pvrt_request *rq;
     const pvrt_rect *tiles;
-    char **config;       /* the caller's thread-local config options */
-    int depth;           /* the caller's nesting depth */
+    char **config; /* the caller's thread-local config options */
+    int depth;     /* the caller's nesting depth */
     pvrt_errlog *log;
     GDALProgressFunc progress;
     void *progress_data;
@@ -68,8 +68,8 @@ static CPLErr read_raw(GDALDatasetH h, const pvrt_request *rq, int x, int y,
                               rq->buf_type, ps, ls, extra);
     }
     return GDALDatasetRasterIOEx(h, GF_Read, x, y, w, h_, buf, buf_w, buf_h,
-                                 rq->buf_type, rq->nbands, (int *)rq->bands,
-                                 ps, ls, bs, extra);
+                                 rq->buf_type, rq->nbands, (int *)rq->bands, ps,
+                                 ls, bs, extra);
 }
 
 /* Reads one window of the request into dst with the request's strides.
@@ -88,8 +88,7 @@ static CPLErr read_window(const pvrt_dataset *ds, GDALDatasetH h,
     const int nb = rq->path ? 1 : rq->nbands;
     const GSpacing line = (GSpacing)bw * size;
     if (!ds->pack || rq->pixel_space != size ||
-        (rq->line_space == line &&
-         (nb == 1 || rq->band_space == line * bh)))
+        (rq->line_space == line && (nb == 1 || rq->band_space == line * bh)))
         return read_raw(h, rq, x, y, w, h_, dst, bw, bh, rq->pixel_space,
                         rq->line_space, rq->band_space, extra);
 
@@ -177,9 +176,9 @@ static int warm_job(void *ctx, int index, int worker)
     read_job *job = (read_job *)ctx;
     job_scope js;
     job_enter(&js, job, index, worker);
-    GDALDatasetH h = GDALOpenEx(job->ds->warm_sources[index],
-                                GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL,
-                                NULL);
+    GDALDatasetH h =
+        GDALOpenEx(job->ds->warm_sources[index],
+                   GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (h)
         GDALClose(h);
     job_leave(&js, worker);
@@ -296,8 +295,7 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     }
     if (rc == PVRT_BATCH_FAILED) {
         if (failures == 0)
-            CPLError(CE_Failure, CPLE_AppDefined,
-                     "PVRT: reading %s failed",
+            CPLError(CE_Failure, CPLE_AppDefined, "PVRT: reading %s failed",
                      GDALGetDescription(ds->primary));
         return CE_Failure;
     }

@@ -25,7 +25,7 @@ typedef struct pvrt_request {
     const pvrt_band_path *path; /* band-level; NULL: dataset-level */
     int nbands;                 /* dataset-level band list */
     const int *bands;
-    int x, y, w, h;             /* window */
+    int x, y, w, h; /* window */
     void *buf;
     int buf_w, buf_h;
     GDALDataType buf_type;

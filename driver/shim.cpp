@@ -9,6 +9,7 @@
 // is never claimed. No C++ exception leaves this file.
 #include "shim.hpp"
 
+#include <cpl_string.h>
 #include <gdal_proxy.h>
 
 #include <algorithm>
@@ -47,7 +48,10 @@ class PVRTBand final : public GDALProxyRasterBand
     CPLErr ComputeRasterMinMax(int approx, double *minmax) override;
 
   protected:
-    GDALRasterBand *RefUnderlyingRasterBand() const override { return under_; }
+    GDALRasterBand *RefUnderlyingRasterBand() const override
+    {
+        return under_;
+    }
     void UnrefUnderlyingRasterBand(GDALRasterBand *) const override {}
     CPLErr IReadBlock(int bx, int by, void *data) override;
     CPLErr IWriteBlock(int, int, void *) override;
@@ -74,9 +78,13 @@ class PVRTDataset final : public GDALProxyDataset
     PVRTDataset(pvrt_dataset *h, const char *filename);
     ~PVRTDataset() override;
 
-    GDALDriver *GetDriver() override { return GDALDataset::GetDriver(); }
+    GDALDriver *GetDriver() override
+    {
+        return GDALDataset::GetDriver();
+    }
     int CloseDependentDatasets() override;
     const char *GetMetadataItem(const char *name, const char *domain) override;
+    char **GetMetadata(const char *domain) override;
 
   protected:
     GDALDataset *RefUnderlyingDataset() const override
@@ -91,6 +99,7 @@ class PVRTDataset final : public GDALProxyDataset
   private:
     pvrt_dataset *h_;
     CPLString debug_value_;
+    CPLStringList debug_list_;
 };
 
 CPLErr refuse_write()
@@ -100,8 +109,8 @@ CPLErr refuse_write()
     return CE_Failure;
 }
 
-PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h,
-                   const pvrt_band_path &path, GDALRasterBand *under)
+PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
+                   GDALRasterBand *under)
     : ds_(ds), h_(h), path_(path), under_(under)
 {
     const bool main_band = path.overview < 0 && !path.mask;
@@ -124,8 +133,7 @@ GDALRasterBand *PVRTBand::GetOverview(int i)
         return nullptr;
     if (overviews_.size() <= static_cast<size_t>(i))
         overviews_.resize(i + 1);
-    if (!overviews_[i])
-    {
+    if (!overviews_[i]) {
         GDALRasterBand *ov = under_->GetOverview(i);
         if (ov == nullptr)
             return nullptr;
@@ -142,8 +150,7 @@ GDALRasterBand *PVRTBand::GetMaskBand()
     // Masks of masks, and masks that are constant, stay the VRT's own.
     if (m == nullptr || path_.mask || (under_->GetMaskFlags() & GMF_ALL_VALID))
         return m;
-    if (!mask_)
-    {
+    if (!mask_) {
         pvrt_band_path p = path_;
         p.mask = 1;
         mask_.reset(new (std::nothrow) PVRTBand(ds_, h_, p, m));
@@ -153,10 +160,9 @@ GDALRasterBand *PVRTBand::GetMaskBand()
     return mask_.get();
 }
 
-CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
-                           void *buf, int bw, int bh, GDALDataType type,
-                           GSpacing ps, GSpacing ls,
-                           GDALRasterIOExtraArg *extra)
+CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *buf,
+                           int bw, int bh, GDALDataType type, GSpacing ps,
+                           GSpacing ls, GDALRasterIOExtraArg *extra)
 {
     if (rw != GF_Read)
         return refuse_write();
@@ -221,17 +227,15 @@ bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
     const GIntBig row_bytes = static_cast<GIntBig>(nBlockXSize) * h * size;
     int nblocks = nbx - bx;
     if (row_bytes * nblocks > 64 * 1024 * 1024)
-        nblocks = static_cast<int>(std::max<GIntBig>(1, 64 * 1024 * 1024 / row_bytes));
+        nblocks = static_cast<int>(
+            std::max<GIntBig>(1, 64 * 1024 * 1024 / row_bytes));
     if (nblocks < 2)
         return false;
     const int w = std::min(nblocks * nBlockXSize, nRasterXSize - x0);
     std::vector<GByte> span;
-    try
-    {
+    try {
         span.resize(static_cast<size_t>(w) * h * size);
-    }
-    catch (const std::exception &)
-    {
+    } catch (const std::exception &) {
         return false;
     }
     GDALRasterIOExtraArg extra;
@@ -240,20 +244,15 @@ bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
                      static_cast<GSpacing>(w) * size, &extra);
     if (*err != CE_None)
         return true;
-    for (int i = 0; i < nblocks; i++)
-    {
+    for (int i = 0; i < nblocks; i++) {
         const int bw = std::min(nBlockXSize, w - i * nBlockXSize);
         GByte *dst = nullptr;
         GDALRasterBlock *block = nullptr;
-        if (i == 0)
-        {
+        if (i == 0) {
             dst = static_cast<GByte *>(data);
-        }
-        else
-        {
+        } else {
             GDALRasterBlock *cached = TryGetLockedBlockRef(bx + i, by);
-            if (cached != nullptr)
-            {
+            if (cached != nullptr) {
                 cached->DropLock(); // already in the cache: keep it
                 continue;
             }
@@ -263,10 +262,12 @@ bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
             dst = static_cast<GByte *>(block->GetDataRef());
         }
         if (bw < nBlockXSize || h < nBlockYSize)
-            memset(dst, 0, static_cast<size_t>(nBlockXSize) * nBlockYSize * size);
+            memset(dst, 0,
+                   static_cast<size_t>(nBlockXSize) * nBlockYSize * size);
         for (int r = 0; r < h; r++)
             memcpy(dst + static_cast<size_t>(r) * nBlockXSize * size,
-                   span.data() + (static_cast<size_t>(r) * w + i * nBlockXSize) * size,
+                   span.data() +
+                       (static_cast<size_t>(r) * w + i * nBlockXSize) * size,
                    static_cast<size_t>(bw) * size);
         if (block)
             block->DropLock();
@@ -293,7 +294,10 @@ CPLErr PVRTBand::IReadBlock(int bx, int by, void *data)
                      static_cast<GSpacing>(size) * nBlockXSize, &extra);
 }
 
-CPLErr PVRTBand::IWriteBlock(int, int, void *) { return refuse_write(); }
+CPLErr PVRTBand::IWriteBlock(int, int, void *)
+{
+    return refuse_write();
+}
 
 PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
 {
@@ -302,8 +306,7 @@ PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
     nRasterYSize = primary->GetRasterYSize();
     eAccess = GA_ReadOnly;
     SetDescription(filename);
-    for (int i = 1; i <= primary->GetRasterCount(); i++)
-    {
+    for (int i = 1; i <= primary->GetRasterCount(); i++) {
         pvrt_band_path p = {i, -1, 0};
         SetBand(i, new PVRTBand(this, h, p, primary->GetRasterBand(i)));
     }
@@ -326,12 +329,14 @@ int PVRTDataset::CloseDependentDatasets()
     return TRUE;
 }
 
-PVRTDataset::~PVRTDataset() { CloseDependentDatasets(); }
+PVRTDataset::~PVRTDataset()
+{
+    CloseDependentDatasets();
+}
 
 const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
 {
-    if (h_ && domain && EQUAL(domain, "__DEBUG__") && name)
-    {
+    if (h_ && domain && EQUAL(domain, "__DEBUG__") && name) {
         if (EQUAL(name, "LAST_READ_TILES"))
             debug_value_.Printf(
                 "%d", __atomic_load_n(&h_->last_tiles, __ATOMIC_RELAXED));
@@ -351,11 +356,22 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
     return GDALProxyDataset::GetMetadataItem(name, domain);
 }
 
+char **PVRTDataset::GetMetadata(const char *domain)
+{
+    if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
+        debug_list_.Clear();
+        for (const char *name : {"LAST_READ_TILES", "LAST_READ_THREADS",
+                                 "THREADS", "TILE_SAFE", "CLONES_OPEN"})
+            debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
+        return debug_list_.List();
+    }
+    return GDALProxyDataset::GetMetadata(domain);
+}
+
 CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
                               void *buf, int bw, int bh, GDALDataType type,
-                              int nbands, int *bands, GSpacing ps,
-                              GSpacing ls, GSpacing bs,
-                              GDALRasterIOExtraArg *extra)
+                              int nbands, int *bands, GSpacing ps, GSpacing ls,
+                              GSpacing bs, GDALRasterIOExtraArg *extra)
 {
     if (rw != GF_Read)
         return refuse_write();
@@ -379,16 +395,13 @@ CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
     return pvrt_read(h_, &rq);
 }
 
-}  // namespace
+} // namespace
 
 GDALDataset *pvrt_shim_new_dataset(pvrt_dataset *h, const char *filename)
 {
-    try
-    {
+    try {
         return new PVRTDataset(h, filename);
-    }
-    catch (const std::exception &e)
-    {
+    } catch (const std::exception &e) {
         CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: %s", e.what());
     }
     pvrt_dataset_close(h);

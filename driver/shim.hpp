@@ -1,6 +1,7 @@
-// shim.hpp (C++ only): the C++ classes GDAL requires, hollow: each override forwards to
-// one C function (read.c) or to the primary handle (GDALProxyDataset and
-// GDALProxyRasterBand forward everything that is not pixel reading).
+// shim.hpp (C++ only): the C++ classes GDAL requires, hollow: each override
+// forwards to one C function (read.c) or to the primary handle
+// (GDALProxyDataset and GDALProxyRasterBand forward everything that is not
+// pixel reading).
 #ifndef PVRT_SHIM_H
 #define PVRT_SHIM_H
 

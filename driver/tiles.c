@@ -26,7 +26,10 @@ static int grid_cuts(int start, int len, int cell, int off, int *cuts)
     return n; /* number of cells */
 }
 
-static long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+static long long ceil_div(long long a, long long b)
+{
+    return (a + b - 1) / b;
+}
 
 int pvrt_tiles_plan(const pvrt_tile_params *p, pvrt_rect **tiles)
 {
@@ -34,7 +37,8 @@ int pvrt_tiles_plan(const pvrt_tile_params *p, pvrt_rect **tiles)
     if (p->force_w > 0 && p->force_h > 0) {
         const long long nx = ceil_div(p->win_w, p->force_w);
         const long long ny = ceil_div(p->win_h, p->force_h);
-        pvrt_rect *t = (pvrt_rect *)malloc(sizeof(pvrt_rect) * (size_t)(nx * ny));
+        pvrt_rect *t =
+            (pvrt_rect *)malloc(sizeof(pvrt_rect) * (size_t)(nx * ny));
         if (t == NULL)
             return -1;
         int k = 0;
@@ -43,8 +47,10 @@ int pvrt_tiles_plan(const pvrt_tile_params *p, pvrt_rect **tiles)
                 pvrt_rect *r = &t[k++];
                 r->x = (int)(i * p->force_w);
                 r->y = (int)(j * p->force_h);
-                r->w = p->win_w - r->x < p->force_w ? p->win_w - r->x : p->force_w;
-                r->h = p->win_h - r->y < p->force_h ? p->win_h - r->y : p->force_h;
+                r->w =
+                    p->win_w - r->x < p->force_w ? p->win_w - r->x : p->force_w;
+                r->h =
+                    p->win_h - r->y < p->force_h ? p->win_h - r->y : p->force_h;
             }
         *tiles = t;
         return k;
@@ -69,7 +75,8 @@ int pvrt_tiles_plan(const pvrt_tile_params *p, pvrt_rect **tiles)
     for (;;) {
         const long long px = (long long)gx * tcx * (long long)gy * tcy;
         const long long count = ceil_div(ncx, tcx) * ceil_div(ncy, tcy);
-        const int over_budget = p->budget_bytes > 0 && px * bpp > p->budget_bytes;
+        const int over_budget =
+            p->budget_bytes > 0 && px * bpp > p->budget_bytes;
         const int too_few = count < want && px / 2 >= p->min_pixels;
         if (!(over_budget || too_few) || (tcx == 1 && tcy == 1))
             break;

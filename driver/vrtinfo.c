@@ -20,7 +20,7 @@
 #define MAX_NESTING 8
 
 static const char *const network_prefixes[] = {
-    "/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss",
+    "/vsicurl",  "/vsis3",      "/vsigs",   "/vsiaz",  "/vsiadls", "/vsioss",
     "/vsiswift", "/vsiwebhdfs", "/vsihdfs", "http://", "https://", "ftp://"};
 
 int pvrt_path_is_network(const char *path)
@@ -38,7 +38,10 @@ static int ends_with_ci(const char *s, const char *suffix)
     return n >= m && EQUAL(s + n - m, suffix);
 }
 
-static int is_integral(double v) { return floor(v) == v; }
+static int is_integral(double v)
+{
+    return floor(v) == v;
+}
 
 /* A source maps 1:1 at integer offsets (see the file comment). Sets the
  * grid origin offset (dst - src) when it does. */
@@ -131,8 +134,7 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
     const char *sub = CPLGetXMLValue(band, "subClass", "");
     if (EQUAL(sub, "VRTDerivedRasterBand")) {
         info->has_derived = 1;
-        if (EQUAL(CPLGetXMLValue(band, "PixelFunctionLanguage", "C"),
-                  "Python"))
+        if (EQUAL(CPLGetXMLValue(band, "PixelFunctionLanguage", "C"), "Python"))
             info->has_python = 1;
         if (bi) {
             bi->derived = 1;

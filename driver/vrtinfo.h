@@ -22,10 +22,10 @@ typedef struct pvrt_band_info {
 } pvrt_band_info;
 
 typedef struct pvrt_vrtinfo {
-    int has_derived;  /* at least one VRTDerivedRasterBand */
-    int has_python;   /* a Python pixel function, here or nested */
-    int tile_safe;    /* any window's result is independent of the split */
-    int network;      /* a source path is remote */
+    int has_derived; /* at least one VRTDerivedRasterBand */
+    int has_python;  /* a Python pixel function, here or nested */
+    int tile_safe;   /* any window's result is independent of the split */
+    int network;     /* a source path is remote */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* 0: unknown */
     char *probe_path; /* first source when its block size is unknown */
     int probe_band;

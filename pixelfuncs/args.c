@@ -59,8 +59,8 @@ int pvrt__arg_double(CSLConstList args, const char *fn, const char *name,
     return 0;
 }
 
-int pvrt__arg_int(CSLConstList args, const char *fn, const char *name,
-                  int dflt, int lo, int hi, int *out)
+int pvrt__arg_int(CSLConstList args, const char *fn, const char *name, int dflt,
+                  int lo, int hi, int *out)
 {
     const char *text = CSLFetchNameValue(args, name);
     if (text == NULL) {
@@ -91,8 +91,7 @@ static const char *fetch_exact(CSLConstList args, const char *name)
     return NULL;
 }
 
-int pvrt__arg_nodata(CSLConstList args, const char *fn, int *has,
-                     double *value)
+int pvrt__arg_nodata(CSLConstList args, const char *fn, int *has, double *value)
 {
     *has = 0;
     const char *own = fetch_exact(args, "nodata");
@@ -118,9 +117,9 @@ int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
     const char *text = CSLFetchNameValue(args, name);
     if (text == NULL)
         return 0;
-    char **items = CSLTokenizeString2(text, ",", CSLT_STRIPLEADSPACES |
-                                                     CSLT_STRIPENDSPACES |
-                                                     CSLT_ALLOWEMPTYTOKENS);
+    char **items = CSLTokenizeString2(
+        text, ",",
+        CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES | CSLT_ALLOWEMPTYTOKENS);
     const int count = CSLCount(items);
     if (count == 0) {
         CSLDestroy(items);

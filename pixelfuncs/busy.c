@@ -25,8 +25,8 @@ CPLErr pvrt__busy(void **sources, int nsources, void *out, int width,
         return CE_Failure;
     }
     int iterations;
-    if (pvrt__arg_int(args, fn, "iterations", 100, 0, 1000000000,
-                      &iterations) < 0)
+    if (pvrt__arg_int(args, fn, "iterations", 100, 0, 1000000000, &iterations) <
+        0)
         return CE_Failure;
 
     double *row = (double *)VSI_MALLOC2_VERBOSE(sizeof(double), width);
@@ -43,8 +43,7 @@ CPLErr pvrt__busy(void **sources, int nsources, void *out, int width,
             if (t > 3.0)
                 row[x] = t;
         }
-        pvrt__row_write(row, out, out_type, pixel_space, line_space, width,
-                        y);
+        pvrt__row_write(row, out, out_type, pixel_space, line_space, width, y);
     }
     VSIFree(row);
     return CE_None;

@@ -46,8 +46,8 @@ typedef struct cache_entry {
     struct cache_entry *next; /* (guarded by cache_mutex) */
     uint64_t hash;
     int nsources;
-    char *text;  /* expression, NUL-terminated */
-    char *names; /* names= argument, or NULL */
+    char *text;               /* expression, NUL-terminated */
+    char *names;              /* names= argument, or NULL */
     pvrt__expr_program *prog; /* immutable once cached */
     int refs; /* users + 1 while in the list (guarded by cache_mutex) */
 } cache_entry;
@@ -165,8 +165,9 @@ static void report(const char *text, const pvrt__expr_error *err)
     memset(caret, ' ', pad);
     caret[pad] = '^';
     caret[pad + 1] = '\0';
-    CPLError(CE_Failure, CPLE_IllegalArg, "%s: %s at column %d\n  %s%s%s\n  %s%s",
-             fn_name, err->message, err->column, start > 0 ? "..." : "", line,
+    CPLError(CE_Failure, CPLE_IllegalArg,
+             "%s: %s at column %d\n  %s%s%s\n  %s%s", fn_name, err->message,
+             err->column, start > 0 ? "..." : "", line,
              start + shown < len ? "..." : "", start > 0 ? "   " : "", caret);
 }
 
@@ -261,8 +262,7 @@ static int parse_propagate(CSLConstList args, int *propagate)
     *propagate = 1;
     if (v == NULL)
         return 0;
-    if (EQUAL(v, "yes") || EQUAL(v, "true") || EQUAL(v, "on") ||
-        EQUAL(v, "1"))
+    if (EQUAL(v, "yes") || EQUAL(v, "true") || EQUAL(v, "on") || EQUAL(v, "1"))
         return 0;
     if (EQUAL(v, "no") || EQUAL(v, "false") || EQUAL(v, "off") ||
         EQUAL(v, "0")) {
@@ -326,8 +326,8 @@ CPLErr pvrt__expr(void **sources, int nsources, void *out, int width,
     for (int y = 0; y < height; y++) {
         for (int x0 = 0; x0 < width; x0 += block) {
             const int n = width - x0 < block ? width - x0 : block;
-            const size_t offset = ((size_t)y * (size_t)width + (size_t)x0) *
-                                  (size_t)size;
+            const size_t offset =
+                ((size_t)y * (size_t)width + (size_t)x0) * (size_t)size;
             for (int r = 0; r < prog->nused; r++)
                 GDALCopyWords((const GByte *)sources[prog->used[r]] + offset,
                               src_type, size, regs + (size_t)r * block,

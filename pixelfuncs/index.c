@@ -32,8 +32,7 @@ const char pvrt__index_meta[] =
     "<Argument name='L' type='double' description='canopy background "
     "adjustment (EVI, EVI2, SAVI)'/>"
     "<Argument name='nodata' type='double' description='missing input "
-    "value, written where there is no result'/>"
-    PVRT_BUILTIN_NODATA_ARG
+    "value, written where there is no result'/>" PVRT_BUILTIN_NODATA_ARG
     "</PixelFunctionArgumentsList>";
 
 static const char fn[] = "pvrt_index";
@@ -139,8 +138,13 @@ static const index_def indices[] = {
     {"NDMI", 2, {R_NIR, R_SWIR1}, 0, {0}, {0}, f_nd},
     /* Huete et al. 2002, Remote Sens. Environ. 83: G 2.5, C1 6, C2 7.5,
      * L 1. */
-    {"EVI", 3, {R_NIR, R_RED, R_BLUE}, 4, {"G", "C1", "C2", "L"},
-     {2.5, 6.0, 7.5, 1.0}, f_evi},
+    {"EVI",
+     3,
+     {R_NIR, R_RED, R_BLUE},
+     4,
+     {"G", "C1", "C2", "L"},
+     {2.5, 6.0, 7.5, 1.0},
+     f_evi},
     /* Jiang et al. 2008, Remote Sens. Environ. 112: G 2.5, C 2.4, L 1. */
     {"EVI2", 2, {R_NIR, R_RED}, 3, {"G", "C", "L"}, {2.5, 2.4, 1.0}, f_evi2},
     /* Huete 1988, Remote Sens. Environ. 25: L 0.5. */
@@ -199,8 +203,8 @@ static int parse_bands(CSLConstList args, const index_def *d, int nsources,
         return -1;
     }
     char **items = CSLTokenizeString2(
-        text, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES |
-                       CSLT_ALLOWEMPTYTOKENS);
+        text, ",",
+        CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES | CSLT_ALLOWEMPTYTOKENS);
     const int count = CSLCount(items);
     int source_of_role[R_COUNT];
     for (int r = 0; r < R_COUNT; r++)
@@ -273,8 +277,8 @@ static int parse_consts(CSLConstList args, const index_def *d, double *c)
             return -1;
         if (!isfinite(c[i])) {
             CPLError(CE_Failure, CPLE_IllegalArg,
-                     "%s: argument '%s' must be a finite number, got '%s'",
-                     fn, name, CSLFetchNameValue(args, name));
+                     "%s: argument '%s' must be a finite number, got '%s'", fn,
+                     name, CSLFetchNameValue(args, name));
             return -1;
         }
     }
@@ -345,14 +349,14 @@ CPLErr pvrt__index(void **sources, int nsources, void *out, int width,
     double nodata_in = nodata;
     if (src_type == GDT_Float32 && isfinite(nodata) && fabs(nodata) <= FLT_MAX)
         nodata_in = (double)(float)nodata;
-    const double fill = has_nodata                       ? nodata
+    const double fill = has_nodata                         ? nodata
                         : GDALDataTypeIsFloating(out_type) ? NAN
                                                            : 0.0;
 
     double *scale = (double *)VSI_MALLOC2_VERBOSE(sizeof(double), nsources);
     double *offset = (double *)VSI_MALLOC2_VERBOSE(sizeof(double), nsources);
-    double *rows = (double *)VSI_MALLOC3_VERBOSE(sizeof(double), width,
-                                                 d->nroles + 1);
+    double *rows =
+        (double *)VSI_MALLOC3_VERBOSE(sizeof(double), width, d->nroles + 1);
     CPLErr err = CE_Failure;
     if (!scale || !offset || !rows ||
         parse_per_source(args, "scale", 1.0, nsources, scale) < 0 ||

@@ -36,8 +36,8 @@ void pvrt__row_write(const double *row, void *dst, GDALDataType dst_type,
 
 int pvrt__arg_double(CSLConstList args, const char *fn, const char *name,
                      double dflt, double *out);
-int pvrt__arg_int(CSLConstList args, const char *fn, const char *name,
-                  int dflt, int lo, int hi, int *out);
+int pvrt__arg_int(CSLConstList args, const char *fn, const char *name, int dflt,
+                  int lo, int hi, int *out);
 
 /* Parses a whole string as a double ("nan", "inf", "-inf" accepted).
  * Returns 0, or -1 without reporting. */
@@ -58,7 +58,7 @@ int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
  * versions that honour optional='true' (empty on GDAL 3.6, where declaring
  * it makes every band without NoData fail). */
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 10, 0)
-#define PVRT_BUILTIN_NODATA_ARG \
+#define PVRT_BUILTIN_NODATA_ARG                                                \
     "<Argument type='builtin' value='NoData' optional='true'/>"
 #else
 #define PVRT_BUILTIN_NODATA_ARG ""
@@ -66,9 +66,9 @@ int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
 
 /* ---- Entry points listed in table.c ------------------------------------ */
 
-#define PVRT_PIXELFUNC_ARGS                                                  \
-    void **sources, int nsources, void *out, int width, int height,          \
-        GDALDataType src_type, GDALDataType out_type, int pixel_space,       \
+#define PVRT_PIXELFUNC_ARGS                                                    \
+    void **sources, int nsources, void *out, int width, int height,            \
+        GDALDataType src_type, GDALDataType out_type, int pixel_space,         \
         int line_space, CSLConstList args
 
 CPLErr pvrt__busy(PVRT_PIXELFUNC_ARGS);

@@ -25,8 +25,7 @@ const char pvrt__reclass_meta[] =
     "GDAL reclassify: FROM a value, [a,b), (a,b], NO_DATA, NAN or DEFAULT; "
     "TO a value, NO_DATA or PASS_THROUGH'/>"
     "<Argument name='nodata' type='double' "
-    "description='the NO_DATA value of the mapping'/>"
-    PVRT_BUILTIN_NODATA_ARG
+    "description='the NO_DATA value of the mapping'/>" PVRT_BUILTIN_NODATA_ARG
     "</PixelFunctionArgumentsList>";
 
 static const char fn[] = "pvrt_reclass";
@@ -102,41 +101,41 @@ static int fits_type(double v, GDALDataType type)
     if (isnan(v) || isinf(v))
         return GDALDataTypeIsFloating(type);
     switch (type) {
-    case GDT_Float64:
-    case GDT_CFloat64:
-        return 1;
-    case GDT_Float32:
-    case GDT_CFloat32:
-        return fabs(v) <= FLT_MAX && (double)(float)v == v;
-    default:
-        break;
+        case GDT_Float64:
+        case GDT_CFloat64:
+            return 1;
+        case GDT_Float32:
+        case GDT_CFloat32:
+            return fabs(v) <= FLT_MAX && (double)(float)v == v;
+        default:
+            break;
     }
     if (v != floor(v))
         return 0;
     switch (type) {
-    case GDT_Byte:
-        return v >= 0 && v <= 255;
-    case GDT_UInt16:
-        return v >= 0 && v <= 65535;
-    case GDT_Int16:
-    case GDT_CInt16:
-        return v >= -32768 && v <= 32767;
-    case GDT_UInt32:
-        return v >= 0 && v <= 4294967295.0;
-    case GDT_Int32:
-    case GDT_CInt32:
-        return v >= -2147483648.0 && v <= 2147483647.0;
+        case GDT_Byte:
+            return v >= 0 && v <= 255;
+        case GDT_UInt16:
+            return v >= 0 && v <= 65535;
+        case GDT_Int16:
+        case GDT_CInt16:
+            return v >= -32768 && v <= 32767;
+        case GDT_UInt32:
+            return v >= 0 && v <= 4294967295.0;
+        case GDT_Int32:
+        case GDT_CInt32:
+            return v >= -2147483648.0 && v <= 2147483647.0;
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
-    case GDT_Int8:
-        return v >= -128 && v <= 127;
+        case GDT_Int8:
+            return v >= -128 && v <= 127;
 #endif
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 5, 0)
-    case GDT_UInt64:
-        return v >= 0 && v < 18446744073709551616.0;
+        case GDT_UInt64:
+            return v >= 0 && v < 18446744073709551616.0;
 #endif
-    default:
-        /* Int64 (GDAL 3.5+). */
-        return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
+        default:
+            /* Int64 (GDAL 3.5+). */
+            return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
     }
 }
 
@@ -411,8 +410,7 @@ CPLErr pvrt__reclass(void **sources, int nsources, void *out, int width,
 {
     if (nsources != 1) {
         CPLError(CE_Failure, CPLE_IllegalArg,
-                 "%s: needs exactly one source, the band has %d", fn,
-                 nsources);
+                 "%s: needs exactly one source, the band has %d", fn, nsources);
         return CE_Failure;
     }
     if (GDALDataTypeIsComplex(src_type)) {

@@ -31,9 +31,8 @@ const char pvrt__reduce_meta[] =
     "<Argument name='skip' type='string' "
     "description='comma-separated values treated as missing'/>"
     "<Argument name='nodata' type='double' "
-    "description='value treated as missing and written where no result'/>"
-    PVRT_BUILTIN_NODATA_ARG
-    "</PixelFunctionArgumentsList>";
+    "description='value treated as missing and written where no "
+    "result'/>" PVRT_BUILTIN_NODATA_ARG "</PixelFunctionArgumentsList>";
 
 typedef enum {
     OP_MEAN,
@@ -57,14 +56,11 @@ static const struct {
     const char *name;
     reduce_op op;
 } op_names[] = {
-    {"mean", OP_MEAN},     {"median", OP_MEDIAN},
-    {"min", OP_MIN},       {"max", OP_MAX},
-    {"sum", OP_SUM},       {"count", OP_COUNT},
-    {"std", OP_STD},       {"var", OP_VAR},
-    {"percentile", OP_PERCENTILE}, {"range", OP_RANGE},
-    {"mode", OP_MODE},     {"first", OP_FIRST},
-    {"last", OP_LAST},     {"argmin", OP_ARGMIN},
-    {"argmax", OP_ARGMAX},
+    {"mean", OP_MEAN},   {"median", OP_MEDIAN}, {"min", OP_MIN},
+    {"max", OP_MAX},     {"sum", OP_SUM},       {"count", OP_COUNT},
+    {"std", OP_STD},     {"var", OP_VAR},       {"percentile", OP_PERCENTILE},
+    {"range", OP_RANGE}, {"mode", OP_MODE},     {"first", OP_FIRST},
+    {"last", OP_LAST},   {"argmin", OP_ARGMIN}, {"argmax", OP_ARGMAX},
 };
 
 #define OP_COUNT_NAMES (sizeof(op_names) / sizeof(op_names[0]))
@@ -74,7 +70,7 @@ typedef struct {
     double quantile; /* q / 100, for OP_PERCENTILE */
     int min_count;
     int has_nodata;
-    double nodata_in; /* the nodata value as it reads in the source type */
+    double nodata_in;   /* the nodata value as it reads in the source type */
     const double *skip; /* skip values as they read in the source type */
     int nskip;
     double fill; /* output where fewer than min_count inputs are valid */
@@ -133,92 +129,92 @@ static double reduce_values(const reduce_params *p, double *v, const int *idx,
                             int k)
 {
     switch (p->op) {
-    case OP_COUNT:
-        return (double)k;
-    case OP_FIRST:
-        return v[0];
-    case OP_LAST:
-        return v[k - 1];
-    case OP_SUM:
-    case OP_MEAN:
-    case OP_VAR:
-    case OP_STD: {
-        /* Summation in source order; variance in two passes. */
-        double sum = 0.0;
-        for (int i = 0; i < k; i++)
-            sum += v[i];
-        if (p->op == OP_SUM)
-            return sum;
-        const double mean = sum / k;
-        if (p->op == OP_MEAN)
-            return mean;
-        double ss = 0.0;
-        for (int i = 0; i < k; i++) {
-            const double d = v[i] - mean;
-            ss += d * d;
-        }
-        const double var = ss / k;
-        return p->op == OP_VAR ? var : sqrt(var);
-    }
-    case OP_MIN:
-    case OP_MAX:
-    case OP_RANGE:
-    case OP_ARGMIN:
-    case OP_ARGMAX: {
-        /* Strict comparisons: among equal values the first source wins. */
-        int imin = 0, imax = 0;
-        for (int i = 1; i < k; i++) {
-            if (v[i] < v[imin])
-                imin = i;
-            if (v[i] > v[imax])
-                imax = i;
-        }
-        switch (p->op) {
-        case OP_MIN:
-            return v[imin];
-        case OP_MAX:
-            return v[imax];
-        case OP_ARGMIN:
-            return (double)(idx[imin] + 1);
-        case OP_ARGMAX:
-            return (double)(idx[imax] + 1);
-        default:
-            return v[imax] - v[imin];
-        }
-    }
-    case OP_MEDIAN: {
-        double a, b;
-        pvrt__select_pair(v, k, k % 2 == 1 ? k / 2 : k / 2 - 1, &a, &b);
-        return k % 2 == 1 ? a : midpoint(a, b);
-    }
-    case OP_PERCENTILE: {
-        /* numpy's default 'linear' method: virtual index (n - 1) * q. */
-        const double vi = (double)(k - 1) * p->quantile;
-        if (vi >= (double)(k - 1))
-            return pvrt__max(v, k);
-        const double lo = floor(vi);
-        double a, b;
-        pvrt__select_pair(v, k, (int)lo, &a, &b);
-        return lerp(a, b, vi - lo);
-    }
-    case OP_MODE: {
-        /* Sorted, the longest run wins; the first such run holds the
-         * smallest value. */
-        pvrt__sort(v, k);
-        double best = v[0];
-        int best_len = 0;
-        for (int i = 0; i < k;) {
-            int j = i + 1;
-            while (j < k && v[j] == v[i])
-                j++;
-            if (j - i > best_len) {
-                best_len = j - i;
-                best = v[i];
+        case OP_COUNT:
+            return (double)k;
+        case OP_FIRST:
+            return v[0];
+        case OP_LAST:
+            return v[k - 1];
+        case OP_SUM:
+        case OP_MEAN:
+        case OP_VAR:
+        case OP_STD: {
+            /* Summation in source order; variance in two passes. */
+            double sum = 0.0;
+            for (int i = 0; i < k; i++)
+                sum += v[i];
+            if (p->op == OP_SUM)
+                return sum;
+            const double mean = sum / k;
+            if (p->op == OP_MEAN)
+                return mean;
+            double ss = 0.0;
+            for (int i = 0; i < k; i++) {
+                const double d = v[i] - mean;
+                ss += d * d;
             }
-            i = j;
+            const double var = ss / k;
+            return p->op == OP_VAR ? var : sqrt(var);
         }
-        return best;
-    }
+        case OP_MIN:
+        case OP_MAX:
+        case OP_RANGE:
+        case OP_ARGMIN:
+        case OP_ARGMAX: {
+            /* Strict comparisons: among equal values the first source wins. */
+            int imin = 0, imax = 0;
+            for (int i = 1; i < k; i++) {
+                if (v[i] < v[imin])
+                    imin = i;
+                if (v[i] > v[imax])
+                    imax = i;
+            }
+            switch (p->op) {
+                case OP_MIN:
+                    return v[imin];
+                case OP_MAX:
+                    return v[imax];
+                case OP_ARGMIN:
+                    return (double)(idx[imin] + 1);
+                case OP_ARGMAX:
+                    return (double)(idx[imax] + 1);
+                default:
+                    return v[imax] - v[imin];
+            }
+        }
+        case OP_MEDIAN: {
+            double a, b;
+            pvrt__select_pair(v, k, k % 2 == 1 ? k / 2 : k / 2 - 1, &a, &b);
+            return k % 2 == 1 ? a : midpoint(a, b);
+        }
+        case OP_PERCENTILE: {
+            /* numpy's default 'linear' method: virtual index (n - 1) * q. */
+            const double vi = (double)(k - 1) * p->quantile;
+            if (vi >= (double)(k - 1))
+                return pvrt__max(v, k);
+            const double lo = floor(vi);
+            double a, b;
+            pvrt__select_pair(v, k, (int)lo, &a, &b);
+            return lerp(a, b, vi - lo);
+        }
+        case OP_MODE: {
+            /* Sorted, the longest run wins; the first such run holds the
+             * smallest value. */
+            pvrt__sort(v, k);
+            double best = v[0];
+            int best_len = 0;
+            for (int i = 0; i < k;) {
+                int j = i + 1;
+                while (j < k && v[j] == v[i])
+                    j++;
+                if (j - i > best_len) {
+                    best_len = j - i;
+                    best = v[i];
+                }
+                i = j;
+            }
+            return best;
+        }
     }
     return NAN; /* not reached: every op is handled above */
 }
@@ -284,8 +280,7 @@ static int parse_params(CSLConstList args, int nsources, GDALDataType src_type,
         return -1;
     }
 
-    if (pvrt__arg_int(args, fn, "min_count", 1, 1, nsources, &p->min_count) <
-        0)
+    if (pvrt__arg_int(args, fn, "min_count", 1, 1, nsources, &p->min_count) < 0)
         return -1;
 
     double nodata = 0;
@@ -331,8 +326,8 @@ CPLErr pvrt__reduce(void **sources, int nsources, void *out, int width,
         return CE_Failure;
 
     const int src_size = GDALGetDataTypeSizeBytes(src_type);
-    double *chunk = (double *)VSI_MALLOC3_VERBOSE(sizeof(double), REDUCE_CHUNK,
-                                                  nsources);
+    double *chunk =
+        (double *)VSI_MALLOC3_VERBOSE(sizeof(double), REDUCE_CHUNK, nsources);
     double *vals = (double *)VSI_MALLOC2_VERBOSE(sizeof(double), nsources);
     int *idx = (int *)VSI_MALLOC2_VERBOSE(sizeof(int), nsources);
     double *row = (double *)VSI_MALLOC2_VERBOSE(sizeof(double), width);

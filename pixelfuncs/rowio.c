@@ -11,14 +11,13 @@ void pvrt__row_read(const void *src, GDALDataType src_type, int width, int y,
 {
     const int size = GDALGetDataTypeSizeBytes(src_type);
     const GByte *row = (const GByte *)src + (size_t)y * (size_t)width * size;
-    GDALCopyWords(row, src_type, size, out, GDT_Float64, sizeof(double),
-                  width);
+    GDALCopyWords(row, src_type, size, out, GDT_Float64, sizeof(double), width);
 }
 
 void pvrt__row_write(const double *row, void *dst, GDALDataType dst_type,
                      int pixel_space, int line_space, int width, int y)
 {
     GByte *line = (GByte *)dst + (size_t)y * (size_t)line_space;
-    GDALCopyWords(row, GDT_Float64, sizeof(double), line, dst_type,
-                  pixel_space, width);
+    GDALCopyWords(row, GDT_Float64, sizeof(double), line, dst_type, pixel_space,
+                  width);
 }

@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 
-packages=(cmake make gcc g++ clang-14 libclang-rt-14-dev libgdal-dev gdal-bin
-          python3-gdal python3-numpy libgtest-dev)
+packages=(cmake make gcc g++ clang-14 clang-format-14 libclang-rt-14-dev libgdal-dev gdal-bin time
+          python3-gdal python3-numpy python3-rasterio libgtest-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

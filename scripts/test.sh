@@ -4,7 +4,8 @@
 #   1. release build (gcc): the whole suite through CTest;
 #   2. ASan+UBSan build (clang-14): the whole suite again;
 #   3. TSan build (clang-14): the concurrency tests;
-#   4. the expression fuzzer: corpus replay plus a bounded run.
+#   4. the expression fuzzer: corpus replay plus a bounded run;
+# and checks that the sources are clang-formatted.
 # Ends with one line "pvrt: N passed, M failed" and exits non-zero on any
 # failure or sanitizer report. PVRT_TEST_QUICK=1 runs step 1 only.
 set -uo pipefail
@@ -44,6 +45,22 @@ run_ctest() {
 }
 
 run_ctest release build
+
+# The committed .clang-format is how the code reads: check it.
+if command -v clang-format-14 >/dev/null; then
+  unformatted=$(git ls-files '*.c' '*.h' '*.cpp' '*.hpp' 2>/dev/null |
+    while read -r f; do
+      clang-format-14 --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+    done)
+  if [ -n "$unformatted" ]; then
+    echo "pvrt: not clang-formatted (run clang-format-14 -i on them):" >&2
+    echo "$unformatted" >&2
+    failed=$((failed + 1))
+  else
+    echo "== clang-format: clean"
+    passed=$((passed + 1))
+  fi
+fi
 
 if [ "${PVRT_TEST_QUICK:-0}" != 1 ]; then
   echo "== building with ASan+UBSan (clang-14)"

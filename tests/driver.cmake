@@ -59,3 +59,12 @@ if(PVRT_PYTHON)
     COMMAND ${PVRT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/run_examples.py
     LABELS e2e TIMEOUT 600 RUN_SERIAL)
 endif()
+
+# ---- valgrind: no leak, no live pool thread after GDAL unloads the driver
+# (release builds only; sanitizer builds have their own checkers) ----
+find_program(PVRT_VALGRIND valgrind)
+if(PVRT_VALGRIND AND NOT PVRT_SANITIZE)
+  pvrt_add_script_test(valgrind_unload
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/valgrind_unload.sh
+    LABELS e2e TIMEOUT 300)
+endif()

@@ -14,4 +14,7 @@
 
 /* A TU must declare something (ISO C); one symbol per compiled header. */
 int pvrt_header_compiled_from_c(void);
-int pvrt_header_compiled_from_c(void) { return 1; }
+int pvrt_header_compiled_from_c(void)
+{
+    return 1;
+}

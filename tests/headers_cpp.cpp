@@ -10,7 +10,10 @@
 #endif
 
 #include PVRT_HEADER
-#include PVRT_HEADER  // twice: the include guard must hold
+#include PVRT_HEADER // twice: the include guard must hold
 
 int pvrt_header_compiled_from_cpp();
-int pvrt_header_compiled_from_cpp() { return 1; }
+int pvrt_header_compiled_from_cpp()
+{
+    return 1;
+}

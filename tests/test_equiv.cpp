@@ -39,11 +39,13 @@ namespace
 const int W = 263, H = 177;
 
 // Thread and tile configurations, as open options.
-struct Config
-{
+struct Config {
     int threads;
-    const char *tile;  // "AUTO" or WxH
-    int tile_w() const { return strcmp(tile, "AUTO") ? atoi(tile) : 0; }
+    const char *tile; // "AUTO" or WxH
+    int tile_w() const
+    {
+        return strcmp(tile, "AUTO") ? atoi(tile) : 0;
+    }
     int tile_h() const
     {
         const char *x = strchr(tile, 'x');
@@ -54,7 +56,7 @@ struct Config
         std::vector<std::string> o = {"NUM_THREADS=" + std::to_string(threads),
                                       std::string("TILE_SIZE=") + tile};
         if (!strcmp(tile, "AUTO"))
-            o.push_back("MIN_TILE_PIXELS=256");  // split small test rasters
+            o.push_back("MIN_TILE_PIXELS=256"); // split small test rasters
         return o;
     }
     std::string describe() const
@@ -63,16 +65,14 @@ struct Config
     }
 };
 
-const Config kConfigs[] = {{1, "AUTO"}, {2, "1x1"},  {3, "7x5"},
-                           {8, "64x64"}, {2, "AUTO"}, {8, "AUTO"},
-                           {3, "64x64"}, {8, "7x5"}};
+const Config kConfigs[] = {{1, "AUTO"}, {2, "1x1"},  {3, "7x5"},   {8, "64x64"},
+                           {2, "AUTO"}, {8, "AUTO"}, {3, "64x64"}, {8, "7x5"}};
 
 // Windows touching every edge of a W x H raster, and one inside.
 std::vector<Read> edge_windows(int w, int h)
 {
     std::vector<Read> out;
-    auto add = [&](int x, int y, int ww, int hh)
-    {
+    auto add = [&](int x, int y, int ww, int hh) {
         Read r;
         r.x = x;
         r.y = y;
@@ -80,15 +80,15 @@ std::vector<Read> edge_windows(int w, int h)
         r.h = hh;
         out.push_back(r);
     };
-    add(0, 0, w, h);                   // everything
-    add(0, 0, 37, 29);                 // top-left corner
-    add(w - 41, 0, 41, 23);            // top-right
-    add(0, h - 19, 53, 19);            // bottom-left
-    add(w - 33, h - 27, 33, 27);       // bottom-right
-    add(0, 11, w, 13);                 // a full-width swath
-    add(17, 0, 9, h);                  // a full-height column
-    add(w - 1, h - 1, 1, 1);           // the last pixel
-    add(13, 7, 101, 77);               // odd offset inside
+    add(0, 0, w, h);             // everything
+    add(0, 0, 37, 29);           // top-left corner
+    add(w - 41, 0, 41, 23);      // top-right
+    add(0, h - 19, 53, 19);      // bottom-left
+    add(w - 33, h - 27, 33, 27); // bottom-right
+    add(0, 11, w, 13);           // a full-width swath
+    add(17, 0, 9, h);            // a full-height column
+    add(w - 1, h - 1, 1, 1);     // the last pixel
+    add(13, 7, 101, 77);         // odd offset inside
     return out;
 }
 
@@ -125,8 +125,7 @@ std::vector<unsigned char> assemble_from_bands(GDALDatasetH ds, const Read &r,
     const GSpacing ps = r.pixel_space ? r.pixel_space : size;
     const GSpacing ls = r.line_space ? r.line_space : ps * bw;
     const GSpacing bs = r.band_space ? r.band_space : ls * bh;
-    for (size_t k = 0; k < bands.size(); k++)
-    {
+    for (size_t k = 0; k < bands.size(); k++) {
         Read one = r;
         one.bands.clear();
         one.band = bands[k];
@@ -158,7 +157,8 @@ std::vector<unsigned char> assemble_from_bands(GDALDatasetH ds, const Read &r,
 // touched, which is what RasterIO promises.
 bool gdal_zero_fill_overruns(const Read &r, GDALDataType band_type)
 {
-    const GDALDataType type = r.buf_type != GDT_Unknown ? r.buf_type : band_type;
+    const GDALDataType type =
+        r.buf_type != GDT_Unknown ? r.buf_type : band_type;
     const GSpacing size = GDALGetDataTypeSizeBytes(type);
     const int bw = r.buf_w ? r.buf_w : r.w;
     const GSpacing ps = r.pixel_space ? r.pixel_space : size;
@@ -177,8 +177,7 @@ void expect_same_read(GDALDatasetH pvrt, GDALDatasetH oracle, const Read &r,
         want = do_read(oracle, r);
         GDALRasterBandH b = read_band(oracle, r);
         if (want.ok && b &&
-            gdal_zero_fill_overruns(r, GDALGetRasterDataType(b)))
-        {
+            gdal_zero_fill_overruns(r, GDALGetRasterDataType(b))) {
             want.bytes = assemble_from_bands(oracle, r, want.bytes.size());
             want.ok = !want.bytes.empty();
             assembled = true;
@@ -190,14 +189,12 @@ void expect_same_read(GDALDatasetH pvrt, GDALDatasetH oracle, const Read &r,
     ASSERT_TRUE(got.ok) << where << ": PVRT failed: " << got.error << " "
                         << r.describe();
     ASSERT_EQ(got.bytes.size(), want.bytes.size());
-    if (memcmp(got.bytes.data(), want.bytes.data(), got.bytes.size()) != 0)
-    {
+    if (memcmp(got.bytes.data(), want.bytes.data(), got.bytes.size()) != 0) {
         size_t i = 0;
         while (got.bytes[i] == want.bytes[i])
             i++;
         std::string hint;
-        if (assembled)
-        {
+        if (assembled) {
             OracleScope scope;
             hint = do_read(oracle, r).bytes == got.bytes
                        ? " (oracle assembled from band reads; PVRT equals "
@@ -206,13 +203,13 @@ void expect_same_read(GDALDatasetH pvrt, GDALDatasetH oracle, const Read &r,
         }
         ADD_FAILURE() << where << ": bytes differ from GDAL's VRT driver, "
                       << r.describe() << ": first at byte " << i
-                      << " (after the 4096-byte canary): "
-                      << (int)got.bytes[i] << " vs " << (int)want.bytes[i]
-                      << hint;
+                      << " (after the 4096-byte canary): " << (int)got.bytes[i]
+                      << " vs " << (int)want.bytes[i] << hint;
     }
-    if (expect_split)
+    if (expect_split) {
         EXPECT_GT(last_read_tiles(pvrt), 1)
             << where << ": read was not split, " << r.describe();
+    }
 }
 
 // Opens path through PVRT (asserting PVRT claimed it) and the oracle, and
@@ -231,8 +228,7 @@ void check_vrt(const std::string &path, const Config &cfg,
     ASSERT_NE(oracle, nullptr) << where;
     EXPECT_EQ(driver_name(pvrt), "PVRT") << where;
     EXPECT_EQ(driver_name(oracle), "VRT") << where;
-    for (const Read &r : reads)
-    {
+    for (const Read &r : reads) {
         // Tile 1x1 means a RasterIO per pixel: keep those reads small.
         if (!strcmp(cfg.tile, "1x1") && (long long)r.w * r.h > 4000)
             continue;
@@ -247,8 +243,8 @@ void check_vrt(const std::string &path, const Config &cfg,
     }
 }
 
-const GDALDataType kTypes[] = {GDT_Byte,   GDT_Int16,   GDT_UInt16,
-                               GDT_Int32,  GDT_UInt32,  GDT_Float32,
+const GDALDataType kTypes[] = {GDT_Byte,    GDT_Int16,  GDT_UInt16,
+                               GDT_Int32,   GDT_UInt32, GDT_Float32,
                                GDT_Float64, GDT_CInt16, GDT_CFloat32};
 const int kNTypes = sizeof kTypes / sizeof *kTypes;
 
@@ -261,8 +257,7 @@ RasterSpec layout(int i, GDALDataType type, int seed)
     s.height = H;
     s.type = type;
     s.seed = seed;
-    switch (i % 4)
-    {
+    switch (i % 4) {
         case 0:
             break;
         case 1:
@@ -291,17 +286,14 @@ std::string name(const std::string &stem, int i)
 TEST(Equiv, DataTypesAsSourceAndBandType)
 {
     int case_no = 0;
-    for (int i = 0; i < kNTypes; i++)
-    {
-        for (int shift : {0, 4})
-        {
+    for (int i = 0; i < kNTypes; i++) {
+        for (int shift : {0, 4}) {
             const GDALDataType src = kTypes[i];
             const GDALDataType band = kTypes[(i + shift) % kNTypes];
             const GDALDataType transfer =
                 case_no % 2 ? kTypes[(i + 2) % kNTypes] : GDT_Unknown;
-            const std::string tif =
-                make_tiff(name("types", case_no) + ".tif",
-                          layout(case_no, src, case_no));
+            const std::string tif = make_tiff(name("types", case_no) + ".tif",
+                                              layout(case_no, src, case_no));
             const std::string vrt = write_file(
                 name("types", case_no) + ".vrt",
                 vrt_dataset(W, H,
@@ -311,8 +303,7 @@ TEST(Equiv, DataTypesAsSourceAndBandType)
             std::vector<Read> reads = edge_windows(W, H);
             // The same windows again into another buffer type.
             const GDALDataType other = kTypes[(i + 5) % kNTypes];
-            for (size_t k = 0; k < 4; k++)
-            {
+            for (size_t k = 0; k < 4; k++) {
                 Read r = reads[k];
                 r.buf_type = other;
                 reads.push_back(r);
@@ -333,16 +324,15 @@ TEST(Equiv, DataTypesAsSourceAndBandType)
 TEST(Equiv, BuiltinFunctionsOverMixedSources)
 {
     const std::string a =
-        make_tiff("mix_a.tif", layout(1, GDT_Byte, 1));   // striped by 7
+        make_tiff("mix_a.tif", layout(1, GDT_Byte, 1)); // striped by 7
     const std::string b =
-        make_tiff("mix_b.tif", layout(2, GDT_Int16, 2));  // tiled 32x16
+        make_tiff("mix_b.tif", layout(2, GDT_Int16, 2)); // tiled 32x16
     const std::string c =
-        make_tiff("mix_c.tif", layout(3, GDT_UInt16, 3));  // tiled 64x64
+        make_tiff("mix_c.tif", layout(3, GDT_UInt16, 3)); // tiled 64x64
     const std::vector<std::string> srcs = {simple_source(a, 1, W, H),
                                            simple_source(b, 1, W, H),
                                            simple_source(c, 1, W, H)};
-    struct Case
-    {
+    struct Case {
         const char *func;
         GDALDataType band, transfer;
         int nsrc;
@@ -352,14 +342,13 @@ TEST(Equiv, BuiltinFunctionsOverMixedSources)
                  {"mul", GDT_Float64, GDT_Float32, 2},
                  {"sum", GDT_Byte, GDT_Int32, 2}};
     int k = 0;
-    for (const Case &cs : cases)
-    {
+    for (const Case &cs : cases) {
         std::vector<std::string> use(srcs.begin(), srcs.begin() + cs.nsrc);
-        const std::string vrt = write_file(
-            name("mix", k) + ".vrt",
-            vrt_dataset(W, H,
-                        {derived_band(1, cs.band, cs.func, use, "",
-                                      cs.transfer)}));
+        const std::string vrt =
+            write_file(name("mix", k) + ".vrt",
+                       vrt_dataset(W, H,
+                                   {derived_band(1, cs.band, cs.func, use, "",
+                                                 cs.transfer)}));
         std::vector<Read> reads = edge_windows(W, H);
         Read r = reads[0];
         r.buf_type = GDT_Float64;
@@ -378,32 +367,36 @@ TEST(Equiv, ResampledReads)
 {
     const std::string tif = make_tiff("rs.tif", layout(2, GDT_UInt16, 7));
     const std::string vrt_int = write_file(
-        "rs_int.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_UInt16, "pvrt_busy",
-                                        {simple_source(tif, 1, W, H)},
-                                        "iterations=\"1\"")}));
+        "rs_int.vrt", vrt_dataset(W, H,
+                                  {derived_band(1, GDT_UInt16, "pvrt_busy",
+                                                {simple_source(tif, 1, W, H)},
+                                                "iterations=\"1\"")}));
     const std::string tif_f = make_tiff("rs_f.tif", layout(3, GDT_Float32, 8));
-    const std::string vrt_float = write_file(
-        "rs_float.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_Float32, "sum",
-                                        {simple_source(tif, 1, W, H),
-                                         simple_source(tif_f, 1, W, H)},
-                                        "", GDT_Float64)}));
-    const GDALRIOResampleAlg algs[] = {
-        GRIORA_NearestNeighbour, GRIORA_Bilinear, GRIORA_Cubic,
-        GRIORA_CubicSpline,      GRIORA_Lanczos,  GRIORA_Average,
-        GRIORA_Mode,             GRIORA_Gauss};
+    const std::string vrt_float =
+        write_file("rs_float.vrt",
+                   vrt_dataset(W, H,
+                               {derived_band(1, GDT_Float32, "sum",
+                                             {simple_source(tif, 1, W, H),
+                                              simple_source(tif_f, 1, W, H)},
+                                             "", GDT_Float64)}));
+    const GDALRIOResampleAlg algs[] = {GRIORA_NearestNeighbour,
+                                       GRIORA_Bilinear,
+                                       GRIORA_Cubic,
+                                       GRIORA_CubicSpline,
+                                       GRIORA_Lanczos,
+                                       GRIORA_Average,
+                                       GRIORA_Mode,
+                                       GRIORA_Gauss};
     std::vector<Read> reads;
-    for (GDALRIOResampleAlg alg : algs)
-    {
-        Read down;  // the whole raster into a smaller buffer
+    for (GDALRIOResampleAlg alg : algs) {
+        Read down; // the whole raster into a smaller buffer
         down.w = W;
         down.h = H;
         down.buf_w = 100;
         down.buf_h = 67;
         down.resample = alg;
         reads.push_back(down);
-        Read edge = down;  // bottom-right corner, shrunk unevenly
+        Read edge = down; // bottom-right corner, shrunk unevenly
         edge.x = W - 90;
         edge.y = H - 61;
         edge.w = 90;
@@ -411,7 +404,7 @@ TEST(Equiv, ResampledReads)
         edge.buf_w = 29;
         edge.buf_h = 40;
         reads.push_back(edge);
-        Read up;  // a small window into a larger buffer
+        Read up; // a small window into a larger buffer
         up.x = 11;
         up.y = 5;
         up.w = 30;
@@ -420,7 +413,7 @@ TEST(Equiv, ResampledReads)
         up.buf_h = 53;
         up.resample = alg;
         reads.push_back(up);
-        Read fl = down;  // a floating-point window
+        Read fl = down; // a floating-point window
         fl.x = 10;
         fl.y = 20;
         fl.w = 120;
@@ -450,17 +443,16 @@ std::string three_band_vrt()
     s.bands = 3;
     const std::string tif = make_tiff("ds.tif", s);
     const std::string vrt = write_file(
-        "ds.vrt",
-        vrt_dataset(
-            W, H,
-            {derived_band(1, GDT_UInt16, "pvrt_busy",
-                          {simple_source(tif, 1, W, H)}, "iterations=\"1\""),
-             derived_band(2, GDT_UInt16, "sum",
-                          {simple_source(tif, 2, W, H),
-                           simple_source(tif, 3, W, H)}),
-             derived_band(3, GDT_UInt16, "pvrt_busy",
-                          {simple_source(tif, 3, W, H)}, "iterations=\"2\"",
-                          GDT_Float32)}));
+        "ds.vrt", vrt_dataset(W, H,
+                              {derived_band(1, GDT_UInt16, "pvrt_busy",
+                                            {simple_source(tif, 1, W, H)},
+                                            "iterations=\"1\""),
+                               derived_band(2, GDT_UInt16, "sum",
+                                            {simple_source(tif, 2, W, H),
+                                             simple_source(tif, 3, W, H)}),
+                               derived_band(3, GDT_UInt16, "pvrt_busy",
+                                            {simple_source(tif, 3, W, H)},
+                                            "iterations=\"2\"", GDT_Float32)}));
     return vrt;
 }
 
@@ -468,27 +460,24 @@ std::vector<Read> dataset_level_reads()
 {
     const std::vector<std::vector<int>> lists = {
         {1, 2, 3}, {3, 1}, {2}, {3, 2, 1}, {1, 1, 2}};
-    const GDALDataType types[] = {GDT_UInt16, GDT_Float64, GDT_Byte,
-                                  GDT_Int16, GDT_CFloat32};
+    const GDALDataType types[] = {GDT_UInt16, GDT_Float64, GDT_Byte, GDT_Int16,
+                                  GDT_CFloat32};
     std::vector<Read> reads;
     int k = 0;
-    for (const auto &bands : lists)
-    {
-        for (int layout_kind = 0; layout_kind < 3; layout_kind++)
-        {
+    for (const auto &bands : lists) {
+        for (int layout_kind = 0; layout_kind < 3; layout_kind++) {
             const std::vector<Read> wins = edge_windows(W, H);
             Read r = wins[k % 2 == 0 ? 0 : 1 + k % 8];
             r.bands = bands;
             r.buf_type = types[k % 5];
             const GSpacing size = GDALGetDataTypeSizeBytes(r.buf_type);
             const int nb = (int)bands.size();
-            if (layout_kind == 1)  // pixel-interleaved
+            if (layout_kind == 1) // pixel-interleaved
             {
                 r.pixel_space = size * nb;
                 r.line_space = r.pixel_space * r.w;
                 r.band_space = size;
-            }
-            else if (layout_kind == 2)  // line-interleaved
+            } else if (layout_kind == 2) // line-interleaved
             {
                 r.pixel_space = size;
                 r.line_space = size * r.w * nb;
@@ -521,8 +510,8 @@ std::vector<Read> dataset_level_reads()
     return reads;
 }
 
-const Config kDatasetConfigs[] = {{2, "AUTO"}, {3, "64x64"}, {8, "7x5"},
-                                  {1, "AUTO"}};
+const Config kDatasetConfigs[] = {
+    {2, "AUTO"}, {3, "64x64"}, {8, "7x5"}, {1, "AUTO"}};
 
 TEST(Equiv, DatasetLevelLayoutsAndBandLists)
 {
@@ -551,7 +540,7 @@ TEST(Equiv, LayoutsWhereGdalZeroFillOverruns)
     for (const Read &r : dataset_level_reads())
         if (gdal_zero_fill_overruns(r, GDT_UInt16))
             reads.push_back(r);
-    Read padded = edge_windows(W, H)[0];  // band 2: two sources
+    Read padded = edge_windows(W, H)[0]; // band 2: two sources
     padded.band = 2;
     padded.line_space = 2 * (W + 9);
     reads.push_back(padded);
@@ -560,17 +549,15 @@ TEST(Equiv, LayoutsWhereGdalZeroFillOverruns)
         check_vrt(vrt, cfg, reads, "dataset-level, zero-fill overrun");
 }
 
-
-
 // Every thread count with every tile size on one VRT.
 TEST(Equiv, ThreadCountsAndTileSizes)
 {
     const std::string tif = make_tiff("tt.tif", layout(2, GDT_Int16, 21));
     const std::string vrt = write_file(
-        "tt.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_Float32, "pvrt_busy",
-                                        {simple_source(tif, 1, W, H)},
-                                        "iterations=\"1\"", GDT_Float64)}));
+        "tt.vrt", vrt_dataset(W, H,
+                              {derived_band(1, GDT_Float32, "pvrt_busy",
+                                            {simple_source(tif, 1, W, H)},
+                                            "iterations=\"1\"", GDT_Float64)}));
     for (int threads : {1, 2, 3, 8})
         for (const char *tile : {"AUTO", "1x1", "7x5", "64x64"})
             check_vrt(vrt, {threads, tile}, edge_windows(W, H), "matrix");
@@ -581,21 +568,24 @@ TEST(Equiv, NestedDerivedVrts)
 {
     const std::string tif = make_tiff("nest.tif", layout(2, GDT_Int16, 31));
     const std::string tif2 = make_tiff("nest2.tif", layout(1, GDT_Byte, 32));
-    const std::string inner = write_file(
-        "nest_inner.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_Float32, "pvrt_busy",
-                                        {simple_source(tif, 1, W, H)},
-                                        "iterations=\"1\"")}));
-    const std::string middle = write_file(
-        "nest_middle.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_Float64, "sum",
-                                        {simple_source(inner, 1, W, H),
-                                         simple_source(tif2, 1, W, H)})}));
+    const std::string inner =
+        write_file("nest_inner.vrt",
+                   vrt_dataset(W, H,
+                               {derived_band(1, GDT_Float32, "pvrt_busy",
+                                             {simple_source(tif, 1, W, H)},
+                                             "iterations=\"1\"")}));
+    const std::string middle =
+        write_file("nest_middle.vrt",
+                   vrt_dataset(W, H,
+                               {derived_band(1, GDT_Float64, "sum",
+                                             {simple_source(inner, 1, W, H),
+                                              simple_source(tif2, 1, W, H)})}));
     const std::string outer = write_file(
         "nest_outer.vrt",
-        vrt_dataset(W, H, {derived_band(1, GDT_Float32, "diff",
-                                        {simple_source(middle, 1, W, H),
-                                         simple_source(inner, 1, W, H)})}));
+        vrt_dataset(W, H,
+                    {derived_band(1, GDT_Float32, "diff",
+                                  {simple_source(middle, 1, W, H),
+                                   simple_source(inner, 1, W, H)})}));
     check_vrt(middle, {3, "64x64"}, edge_windows(W, H), "nested 1");
     check_vrt(outer, {8, "7x5"}, edge_windows(W, H), "nested 2");
     check_vrt(outer, {2, "AUTO"}, edge_windows(W, H), "nested 2 auto");
@@ -616,10 +606,10 @@ TEST(Equiv, Overviews)
     s.overviews = true;
     const std::string tif = make_tiff("ovr.tif", s);
     const std::string vrt = write_file(
-        "ovr.vrt",
-        vrt_dataset(OW, OH, {derived_band(1, GDT_Int16, "pvrt_busy",
-                                        {simple_source(tif, 1, OW, OH)},
-                                        "iterations=\"1\"")}));
+        "ovr.vrt", vrt_dataset(OW, OH,
+                               {derived_band(1, GDT_Int16, "pvrt_busy",
+                                             {simple_source(tif, 1, OW, OH)},
+                                             "iterations=\"1\"")}));
     GDALDatasetH pvrt = open_pvrt(vrt, {"NUM_THREADS=3", "TILE_SIZE=16x16"});
     ASSERT_NE(pvrt, nullptr);
     GDALDatasetH oracle;
@@ -632,14 +622,12 @@ TEST(Equiv, Overviews)
     ASSERT_EQ(want_count, 2) << "the oracle should see the source's overviews";
     GDALRasterBandH band = GDALGetRasterBand(pvrt, 1);
     ASSERT_EQ(GDALGetOverviewCount(band), want_count);
-    for (int i = 0; i < want_count; i++)
-    {
+    for (int i = 0; i < want_count; i++) {
         GDALRasterBandH ovr = GDALGetOverview(band, i);
         ASSERT_NE(ovr, nullptr);
         const int ow = GDALGetRasterBandXSize(ovr),
                   oh = GDALGetRasterBandYSize(ovr);
-        for (Read r : edge_windows(ow, oh))
-        {
+        for (Read r : edge_windows(ow, oh)) {
             r.overview = i;
             expect_same_read(pvrt, oracle, r, false,
                              "overview " + std::to_string(i));
@@ -652,10 +640,9 @@ TEST(Equiv, Overviews)
         expect_same_read(pvrt, oracle, whole, ow > 16 || oh > 16,
                          "whole overview " + std::to_string(i));
     }
-    for (GDALRIOResampleAlg alg : {GRIORA_NearestNeighbour, GRIORA_Average,
-                                   GRIORA_Bilinear})
-        for (int f : {2, 3, 4})
-        {
+    for (GDALRIOResampleAlg alg :
+         {GRIORA_NearestNeighbour, GRIORA_Average, GRIORA_Bilinear})
+        for (int f : {2, 3, 4}) {
             Read r;
             r.w = OW;
             r.h = OH;
@@ -684,8 +671,7 @@ TEST(Equiv, MaskBands)
                           {simple_source(tif, 1, W, H)}, "iterations=\"1\"",
                           GDT_Unknown, "<NoDataValue>7</NoDataValue>"),
              derived_band(2, GDT_UInt16, "pvrt_busy",
-                          {simple_source(tif, 1, W, H)},
-                          "iterations=\"1\"")}));
+                          {simple_source(tif, 1, W, H)}, "iterations=\"1\"")}));
     GDALDatasetH pvrt = open_pvrt(vrt, {"NUM_THREADS=3", "TILE_SIZE=32x32"});
     ASSERT_NE(pvrt, nullptr);
     GDALDatasetH oracle;
@@ -693,22 +679,20 @@ TEST(Equiv, MaskBands)
         OracleScope scope;
         oracle = open_oracle(vrt);
     }
-    for (int b = 1; b <= 2; b++)
-    {
+    for (int b = 1; b <= 2; b++) {
         int want_flags;
         {
             OracleScope scope;
             want_flags = GDALGetMaskFlags(GDALGetRasterBand(oracle, b));
         }
         EXPECT_EQ(GDALGetMaskFlags(GDALGetRasterBand(pvrt, b)), want_flags);
-        for (Read r : edge_windows(W, H))
-        {
+        for (Read r : edge_windows(W, H)) {
             r.band = b;
             r.mask = true;
             // The nodata mask is computed from the band's pixels: splitting
             // it is what "read the same parallel way" means.
-            expect_same_read(pvrt, oracle, r,
-                             b == 1 && r.w * r.h > 32 * 32 * 2, "mask");
+            expect_same_read(pvrt, oracle, r, b == 1 && r.w * r.h > 32 * 32 * 2,
+                             "mask");
         }
     }
     // The nodata pixels really are there (else the mask test is vacuous).
@@ -732,17 +716,15 @@ TEST(Equiv, MaskBands)
 TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
 {
     const std::string tif = make_tiff("blk.tif", layout(2, GDT_UInt16, 61));
-    for (const char *blocks : {"", " blockXSize=\"64\" blockYSize=\"48\""})
-    {
-        std::string band = derived_band(1, GDT_Float32, "pvrt_busy",
-                                        {simple_source(tif, 1, W, H)},
-                                        "iterations=\"1\"");
+    for (const char *blocks : {"", " blockXSize=\"64\" blockYSize=\"48\""}) {
+        std::string band =
+            derived_band(1, GDT_Float32, "pvrt_busy",
+                         {simple_source(tif, 1, W, H)}, "iterations=\"1\"");
         band.insert(band.find('>'), blocks);
-        const std::string vrt = write_file(
-            std::string("blk") + (*blocks ? "64" : "") + ".vrt",
-            vrt_dataset(W, H, {band}));
-        for (const Config &cfg : {Config{3, "16x16"}, Config{8, "AUTO"}})
-        {
+        const std::string vrt =
+            write_file(std::string("blk") + (*blocks ? "64" : "") + ".vrt",
+                       vrt_dataset(W, H, {band}));
+        for (const Config &cfg : {Config{3, "16x16"}, Config{8, "AUTO"}}) {
             GDALDatasetH pvrt = open_pvrt(vrt, cfg.options());
             ASSERT_NE(pvrt, nullptr);
             GDALDatasetH oracle;
@@ -759,8 +741,7 @@ TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
             ASSERT_EQ(by, oby);
             const size_t bytes = (size_t)bx * by * 4;
             for (int j = 0; j * by < H; j++)
-                for (int i = 0; i * bx < W; i++)
-                {
+                for (int i = 0; i * bx < W; i++) {
                     std::vector<unsigned char> got(bytes, 0xA5),
                         want(bytes, 0xA5);
                     {
@@ -775,12 +756,10 @@ TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
                     // an undetermined value": compare the pixels inside.
                     const int vw = std::min(bx, W - i * bx);
                     const int vh = std::min(by, H - j * by);
-                    for (int y = 0; y < vh; y++)
-                    {
+                    for (int y = 0; y < vh; y++) {
                         const size_t off = (size_t)y * bx * 4;
                         if (memcmp(got.data() + off, want.data() + off,
-                                   (size_t)vw * 4) != 0)
-                        {
+                                   (size_t)vw * 4) != 0) {
                             ADD_FAILURE()
                                 << "block " << i << "," << j << " of " << bx
                                 << "x" << by << " " << cfg.describe()
@@ -789,9 +768,10 @@ TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
                         }
                     }
                     if (cfg.tile_w() == 16 && (bx > 16 || by > 16) &&
-                        (i + 1) * bx <= W && (j + 1) * by <= H)
+                        (i + 1) * bx <= W && (j + 1) * by <= H) {
                         EXPECT_GT(last_read_tiles(pvrt), 1)
                             << "block " << i << "," << j << " not split";
+                    }
                 }
             GDALClose(pvrt);
             OracleScope scope;
@@ -800,4 +780,4 @@ TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
     }
 }
 
-}  // namespace
+} // namespace

@@ -62,7 +62,8 @@ std::string rich_vrt(std::string *xml_out = nullptr)
         "<CategoryNames><Category>zero</Category><Category>one</Category>"
         "</CategoryNames>"
         "<GDALRasterAttributeTable>"
-        "<FieldDefn index=\"0\"><Name>Value</Name><Type>0</Type><Usage>5</Usage>"
+        "<FieldDefn "
+        "index=\"0\"><Name>Value</Name><Type>0</Type><Usage>5</Usage>"
         "</FieldDefn><FieldDefn index=\"1\"><Name>Name</Name><Type>2</Type>"
         "<Usage>2</Usage></FieldDefn>"
         "<Row index=\"0\"><F>0</F><F>water</F></Row>"
@@ -70,16 +71,18 @@ std::string rich_vrt(std::string *xml_out = nullptr)
         "</GDALRasterAttributeTable>" +
         overview;
     const std::string band2_extra =
-        "<NoDataValue>-9999</NoDataValue><Offset>1.5</Offset><Scale>0.25</Scale>"
+        "<NoDataValue>-9999</NoDataValue><Offset>1.5</Offset><Scale>0.25</"
+        "Scale>"
         "<UnitType>m</UnitType><ColorInterp>Gray</ColorInterp>" +
         overview;
     std::string xml = vrt_dataset(
         W, H,
         {derived_band(1, GDT_Byte, "pvrt_busy", {simple_source(tif, 1, W, H)},
                       "iterations=\"1\"", GDT_Unknown, band1_extra),
-         derived_band(2, GDT_Float32, "sum",
-                      {simple_source(tif, 1, W, H), simple_source(tif, 2, W, H)},
-                      "", GDT_Float64, band2_extra)});
+         derived_band(
+             2, GDT_Float32, "sum",
+             {simple_source(tif, 1, W, H), simple_source(tif, 2, W, H)}, "",
+             GDT_Float64, band2_extra)});
     // Dataset-level SRS and metadata in two domains.
     xml.insert(xml.find("<GeoTransform>"),
                "<SRS dataAxisToSRSAxisMapping=\"1,2\">EPSG:32631</SRS>"
@@ -105,10 +108,8 @@ std::string gdalinfo_json(const std::string &path, const std::string &extra,
     EXPECT_EQ(rc, 0) << cmd << "\n" << out;
     std::istringstream in(out);
     std::string line, kept;
-    while (std::getline(in, line))
-    {
-        if (line.find("\"driverShortName\"") != std::string::npos)
-        {
+    while (std::getline(in, line)) {
+        if (line.find("\"driverShortName\"") != std::string::npos) {
             *driver = line;
             continue;
         }
@@ -157,19 +158,16 @@ TEST(EquivInfo, GdalinfoJsonIdenticalButDriver)
           "\"STATISTICS_MEAN\"", "\"categories\"", "\"unit\"", "\"scale\"",
           "\"custom\"", "\"band_domain\"", "\"classes\""})
         EXPECT_NE(without.find(needle), std::string::npos) << needle;
-    if (with != without)
-    {
+    if (with != without) {
         // Show the first differing line.
         std::istringstream a(with), b(without);
         std::string la, lb;
         int n = 0;
-        while (true)
-        {
+        while (true) {
             const bool ga = (bool)std::getline(a, la),
                        gb = (bool)std::getline(b, lb);
             n++;
-            if (!ga || !gb || la != lb)
-            {
+            if (!ga || !gb || la != lb) {
                 ADD_FAILURE() << "gdalinfo JSON differs at line " << n
                               << ":\n  PVRT: " << (ga ? la : "<end>")
                               << "\n  VRT:  " << (gb ? lb : "<end>");
@@ -190,8 +188,7 @@ TEST(EquivInfo, DomainsAndOverviewChecksums)
     OracleScope scope;
     GDALDatasetH oracle = open_oracle(vrt);
     ASSERT_NE(oracle, nullptr);
-    auto domains = [](GDALMajorObjectH h)
-    {
+    auto domains = [](GDALMajorObjectH h) {
         std::vector<std::string> out;
         char **list = GDALGetMetadataDomainList(h);
         for (char **p = list; p && *p; p++)
@@ -200,14 +197,14 @@ TEST(EquivInfo, DomainsAndOverviewChecksums)
         return out;
     };
     EXPECT_EQ(domains(pvrt), domains(oracle));
-    for (int b = 1; b <= 2; b++)
-    {
+    for (int b = 1; b <= 2; b++) {
         GDALRasterBandH pb = GDALGetRasterBand(pvrt, b),
                         ob = GDALGetRasterBand(oracle, b);
         EXPECT_EQ(domains(pb), domains(ob)) << "band " << b;
         ASSERT_EQ(GDALGetOverviewCount(pb), GDALGetOverviewCount(ob));
         ASSERT_EQ(GDALGetOverviewCount(ob), 1);
-        GDALRasterBandH po = GDALGetOverview(pb, 0), oo = GDALGetOverview(ob, 0);
+        GDALRasterBandH po = GDALGetOverview(pb, 0),
+                        oo = GDALGetOverview(ob, 0);
         EXPECT_EQ(GDALChecksumImage(po, 0, 0, GDALGetRasterBandXSize(po),
                                     GDALGetRasterBandYSize(po)),
                   GDALChecksumImage(oo, 0, 0, GDALGetRasterBandXSize(oo),
@@ -219,4 +216,4 @@ TEST(EquivInfo, DomainsAndOverviewChecksums)
     GDALClose(pvrt);
 }
 
-}  // namespace
+} // namespace

@@ -29,8 +29,7 @@
 namespace
 {
 
-struct Record
-{
+struct Record {
     CPLErr cls;
     CPLErrorNum num;
     std::string msg;
@@ -38,8 +37,8 @@ struct Record
 
 // The process-wide handler: records every call and the calling thread.
 std::mutex g_lock;
-std::vector<std::thread::id> g_threads;  // (guarded by g_lock)
-std::vector<Record> g_records;           // (guarded by g_lock)
+std::vector<std::thread::id> g_threads; // (guarded by g_lock)
+std::vector<Record> g_records;          // (guarded by g_lock)
 
 void CPL_STDCALL global_handler(CPLErr cls, CPLErrorNum num, const char *msg)
 {
@@ -63,14 +62,18 @@ class Errcap : public ::testing::Test
         previous_ = CPLSetErrorHandler(global_handler);
         CPLErrorReset();
     }
-    void TearDown() override { CPLSetErrorHandler(previous_); }
+    void TearDown() override
+    {
+        CPLSetErrorHandler(previous_);
+    }
 
     // Asserts the global handler saw only the main thread.
     void expect_only_main_thread()
     {
         std::lock_guard<std::mutex> g(g_lock);
         for (const auto &id : g_threads)
-            EXPECT_EQ(id, main_) << "process-wide handler called off the main thread";
+            EXPECT_EQ(id, main_)
+                << "process-wide handler called off the main thread";
     }
 
     std::vector<Record> global_records()
@@ -85,7 +88,10 @@ class Errcap : public ::testing::Test
 
 // Job j raises, in order: a warning, `failures(j)` failures, with number
 // 1000 + j*10 + k and a message naming job and step.
-int failures_of(int job) { return job % 3; }
+int failures_of(int job)
+{
+    return job % 3;
+}
 
 void raise_for_job(int job)
 {
@@ -98,12 +104,10 @@ std::vector<Record> expected_records(int njobs)
 {
     std::vector<Record> out;
     char buf[64];
-    for (int j = 0; j < njobs; j++)
-    {
+    for (int j = 0; j < njobs; j++) {
         snprintf(buf, sizeof buf, "job %d step 0 (warning)", j);
         out.push_back({CE_Warning, 1000 + j * 10, buf});
-        for (int k = 1; k <= failures_of(j); k++)
-        {
+        for (int k = 1; k <= failures_of(j); k++) {
             snprintf(buf, sizeof buf, "job %d step %d", j, k);
             out.push_back({CE_Failure, 1000 + j * 10 + k, buf});
         }
@@ -111,11 +115,11 @@ std::vector<Record> expected_records(int njobs)
     return out;
 }
 
-void expect_same(const std::vector<Record> &got, const std::vector<Record> &want)
+void expect_same(const std::vector<Record> &got,
+                 const std::vector<Record> &want)
 {
     ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < want.size(); i++)
-    {
+    for (size_t i = 0; i < want.size(); i++) {
         EXPECT_EQ(got[i].cls, want[i].cls) << "record " << i;
         EXPECT_EQ(got[i].num, want[i].num) << "record " << i;
         EXPECT_EQ(got[i].msg, want[i].msg) << "record " << i;
@@ -136,23 +140,21 @@ TEST_F(Errcap, ThreadsReplayedInJobOrderOnCaller)
     int next_to_run = njobs - 1;
     std::vector<std::thread> threads;
     for (int j = 0; j < njobs; j++)
-        threads.emplace_back(
-            [&, j]
+        threads.emplace_back([&, j] {
             {
-                {
-                    std::unique_lock<std::mutex> lk(m);
-                    cv.wait(lk, [&] { return next_to_run == j; });
-                }
-                pvrt_errcap cap;
-                pvrt_errcap_begin(&cap, log, j);
-                raise_for_job(j);
-                ended[j] = pvrt_errcap_end(&cap);
-                {
-                    std::lock_guard<std::mutex> lk(m);
-                    next_to_run--;
-                }
-                cv.notify_all();
-            });
+                std::unique_lock<std::mutex> lk(m);
+                cv.wait(lk, [&] { return next_to_run == j; });
+            }
+            pvrt_errcap cap;
+            pvrt_errcap_begin(&cap, log, j);
+            raise_for_job(j);
+            ended[j] = pvrt_errcap_end(&cap);
+            {
+                std::lock_guard<std::mutex> lk(m);
+                next_to_run--;
+            }
+            cv.notify_all();
+        });
     for (auto &t : threads)
         t.join();
 
@@ -178,8 +180,7 @@ TEST_F(Errcap, ThreadsReplayedInJobOrderOnCaller)
     pvrt_errlog_free(log);
 }
 
-struct PoolCtx
-{
+struct PoolCtx {
     pvrt_errlog *log;
     std::atomic<int> failures{0};
 };
@@ -190,22 +191,22 @@ int pool_job(void *p, int index, int)
     pvrt_errcap cap;
     pvrt_errcap_begin(&cap, c->log, index);
     // Scramble the finishing order a little.
-    std::this_thread::sleep_for(std::chrono::microseconds((7 - index % 8) * 100));
+    std::this_thread::sleep_for(
+        std::chrono::microseconds((7 - index % 8) * 100));
     raise_for_job(index);
     c->failures += pvrt_errcap_end(&cap);
-    return 0;  // keep going: this test wants every job's records
+    return 0; // keep going: this test wants every job's records
 }
 
 TEST_F(Errcap, PoolWorkersReplayedInJobOrderOnCaller)
 {
-    for (int workers : {1, 3})
-    {
+    for (int workers : {1, 3}) {
         {
             std::lock_guard<std::mutex> g(g_lock);
             g_threads.clear();
             g_records.clear();
         }
-        const int njobs = 12;  // 12 + 12 failures: under the cap of 32
+        const int njobs = 12; // 12 + 12 failures: under the cap of 32
         PoolCtx ctx;
         ctx.log = pvrt_errlog_new();
         pvrt_batch_spec s{};
@@ -227,17 +228,15 @@ TEST_F(Errcap, CapKeepsFirstRecordsAndCountsTheRest)
 {
     pvrt_errlog *log = pvrt_errlog_new();
     int ended = -1;
-    std::thread t(
-        [&]
-        {
-            pvrt_errcap cap;
-            pvrt_errcap_begin(&cap, log, 0);
-            for (int i = 0; i < 40; i++)
-                CPLError(CE_Failure, CPLE_AppDefined, "failure %d", i);
-            ended = pvrt_errcap_end(&cap);
-        });
+    std::thread t([&] {
+        pvrt_errcap cap;
+        pvrt_errcap_begin(&cap, log, 0);
+        for (int i = 0; i < 40; i++)
+            CPLError(CE_Failure, CPLE_AppDefined, "failure %d", i);
+        ended = pvrt_errcap_end(&cap);
+    });
     t.join();
-    EXPECT_EQ(ended, 40);  // the job knows of all its failures
+    EXPECT_EQ(ended, 40); // the job knows of all its failures
     EXPECT_TRUE(global_records().empty());
 
     // The kept records, in order; the dropped count is only a debug note,
@@ -247,8 +246,7 @@ TEST_F(Errcap, CapKeepsFirstRecordsAndCountsTheRest)
     ASSERT_GE(got.size(), 2u);
     EXPECT_EQ(replayed, (int)got.size());
     EXPECT_LT(got.size(), 40u);
-    for (size_t i = 0; i < got.size(); i++)
-    {
+    for (size_t i = 0; i < got.size(); i++) {
         EXPECT_EQ(got[i].cls, CE_Failure);
         EXPECT_EQ(got[i].msg, "failure " + std::to_string(i));
     }
@@ -262,17 +260,14 @@ TEST_F(Errcap, CapKeepsFirstRecordsAndCountsTheRest)
 TEST_F(Errcap, FullLogKeepsTheLowestJobs)
 {
     pvrt_errlog *log = pvrt_errlog_new();
-    std::thread t(
-        [&]
-        {
-            for (int job = 99; job >= 50; job--)
-            {
-                pvrt_errcap cap;
-                pvrt_errcap_begin(&cap, log, job);
-                CPLError(CE_Failure, CPLE_AppDefined, "job %d", job);
-                pvrt_errcap_end(&cap);
-            }
-        });
+    std::thread t([&] {
+        for (int job = 99; job >= 50; job--) {
+            pvrt_errcap cap;
+            pvrt_errcap_begin(&cap, log, job);
+            CPLError(CE_Failure, CPLE_AppDefined, "job %d", job);
+            pvrt_errcap_end(&cap);
+        }
+    });
     t.join();
     pvrt_errlog_replay(log);
     const std::vector<Record> got = global_records();
@@ -286,14 +281,12 @@ TEST_F(Errcap, FullLogKeepsTheLowestJobs)
 TEST_F(Errcap, HandlerIsPoppedAfterEnd)
 {
     pvrt_errlog *log = pvrt_errlog_new();
-    std::thread t(
-        [&]
-        {
-            pvrt_errcap cap;
-            pvrt_errcap_begin(&cap, log, 0);
-            CPLError(CE_Warning, CPLE_AppDefined, "captured");
-            pvrt_errcap_end(&cap);
-        });
+    std::thread t([&] {
+        pvrt_errcap cap;
+        pvrt_errcap_begin(&cap, log, 0);
+        CPLError(CE_Warning, CPLE_AppDefined, "captured");
+        pvrt_errcap_end(&cap);
+    });
     t.join();
     // On this thread no capture is active: the error goes to the global
     // handler directly.
@@ -301,13 +294,16 @@ TEST_F(Errcap, HandlerIsPoppedAfterEnd)
     std::vector<Record> got = global_records();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].msg, "direct");
-    EXPECT_EQ(pvrt_errlog_replay(log), 0);  // a warning is not a failure
+    EXPECT_EQ(pvrt_errlog_replay(log), 0); // a warning is not a failure
     got = global_records();
     ASSERT_EQ(got.size(), 2u);
     EXPECT_EQ(got[1].msg, "captured");
     pvrt_errlog_free(log);
 }
 
-TEST_F(Errcap, FreeAcceptsNull) { pvrt_errlog_free(nullptr); }
+TEST_F(Errcap, FreeAcceptsNull)
+{
+    pvrt_errlog_free(nullptr);
+}
 
-}  // namespace
+} // namespace

@@ -39,8 +39,7 @@ namespace
 
 const int W = 263, H = 177;
 
-struct Record
-{
+struct Record {
     CPLErr cls;
     CPLErrorNum num;
     std::string msg;
@@ -50,7 +49,7 @@ struct Record
 // The process-wide handler for this executable: records everything with
 // the calling thread.
 std::mutex g_lock;
-std::vector<Record> g_records;  // (guarded by g_lock)
+std::vector<Record> g_records; // (guarded by g_lock)
 
 void CPL_STDCALL global_handler(CPLErr cls, CPLErrorNum num, const char *msg)
 {
@@ -75,8 +74,7 @@ class Errors : public ::testing::Test
         std::lock_guard<std::mutex> g(g_lock);
         for (const Record &r : g_records)
             EXPECT_EQ(r.thread, main_)
-                << "process-wide handler called from another thread: "
-                << r.msg;
+                << "process-wide handler called from another thread: " << r.msg;
     }
     static void clear()
     {
@@ -104,11 +102,12 @@ std::string busy_vrt(const std::string &name, const std::string &source,
                      int iterations = 1)
 {
     return write_file(
-        name, vrt_dataset(W, H, {derived_band(1, GDT_UInt16, "pvrt_busy",
-                                              {simple_source(source, 1, W, H)},
-                                              "iterations=\"" +
-                                                  std::to_string(iterations) +
-                                                  "\"")}));
+        name,
+        vrt_dataset(
+            W, H,
+            {derived_band(
+                1, GDT_UInt16, "pvrt_busy", {simple_source(source, 1, W, H)},
+                "iterations=\"" + std::to_string(iterations) + "\"")}));
 }
 
 Read whole()
@@ -151,18 +150,16 @@ void expect_same_failure(const std::string &vrt, const Read &r,
         std::lock_guard<std::mutex> g(g_lock);
         const Record *f = nullptr;
         for (const Record &rec : g_records)
-            if (rec.cls >= CE_Failure)
-            {
+            if (rec.cls >= CE_Failure) {
                 f = &rec;
                 break;
             }
         ASSERT_NE(f, nullptr) << what << ": the oracle raised no failure";
         want = *f;
     }
-    for (int threads : {1, 2, 8})
-    {
-        const std::string where = what + ", NUM_THREADS=" +
-                                  std::to_string(threads);
+    for (int threads : {1, 2, 8}) {
+        const std::string where =
+            what + ", NUM_THREADS=" + std::to_string(threads);
         GDALDatasetH ds = open_pvrt(
             vrt, {"NUM_THREADS=" + std::to_string(threads), "TILE_SIZE=32x32"});
         ASSERT_NE(ds, nullptr) << where;
@@ -179,8 +176,7 @@ void expect_same_failure(const std::string &vrt, const Read &r,
         }();
         const Record *f = nullptr;
         for (const Record &rec : got)
-            if (rec.cls >= CE_Failure)
-            {
+            if (rec.cls >= CE_Failure) {
                 f = &rec;
                 break;
             }
@@ -193,8 +189,7 @@ void expect_same_failure(const std::string &vrt, const Read &r,
         EXPECT_EQ(f->thread, std::this_thread::get_id()) << where;
         EXPECT_EQ(CPLGetLastErrorType(), CE_Failure) << where;
         EXPECT_NE(std::string(CPLGetLastErrorMsg()), "") << where;
-        if (threads > 1)
-        {
+        if (threads > 1) {
             EXPECT_GT(last_read_tiles(ds), 1) << where << ": not split";
         }
         printf("%s: %s\n", where.c_str(), f->msg.c_str());
@@ -263,8 +258,7 @@ TEST_F(Errors, MissingSource)
     expect_same_failure(vrt, corner, "missing source, corner");
 }
 
-struct CancelProbe
-{
+struct CancelProbe {
     std::thread::id caller;
     int calls = 0;
     int wrong_thread = 0;
@@ -290,11 +284,11 @@ TEST_F(Errors, CancellationStopsWithinAboutOneTile)
     const std::string tif = make_tiff("cancel.tif", s);
     const std::string vrt = busy_vrt("cancel.vrt", tif, 20000);
     using Clock = std::chrono::steady_clock;
-    auto ms = [](Clock::duration d)
-    { return std::chrono::duration<double, std::milli>(d).count(); };
+    auto ms = [](Clock::duration d) {
+        return std::chrono::duration<double, std::milli>(d).count();
+    };
 
-    for (int threads : {2, 8})
-    {
+    for (int threads : {2, 8}) {
         GDALDatasetH ds = open_pvrt(
             vrt, {"NUM_THREADS=" + std::to_string(threads), "TILE_SIZE=32x32"});
         ASSERT_NE(ds, nullptr);
@@ -304,8 +298,8 @@ TEST_F(Errors, CancellationStopsWithinAboutOneTile)
         // One tile's time: a 32x32 read (inline, unsplit), mean of three.
         const Clock::time_point t0 = Clock::now();
         for (int k = 0; k < 3; k++)
-            ASSERT_EQ(GDALRasterIO(band, GF_Read, 32 * k, 0, 32, 32,
-                                   buf.data(), 32, 32, GDT_UInt16, 0, 0),
+            ASSERT_EQ(GDALRasterIO(band, GF_Read, 32 * k, 0, 32, 32, buf.data(),
+                                   32, 32, GDT_UInt16, 0, 0),
                       CE_None);
         const double tile_ms = ms(Clock::now() - t0) / 3;
 
@@ -350,31 +344,32 @@ TEST_F(Errors, CancellationStopsWithinAboutOneTile)
 TEST_F(Errors, SelfReferencingVrtFailsWithoutHanging)
 {
     const std::string self = scratch("self.vrt");
-    write_file("self.vrt", vrt_dataset(W, H, {derived_band(
-                                                  1, GDT_Byte, "pvrt_busy",
-                                                  {simple_source(self, 1, W, H)},
-                                                  "iterations=\"1\"")}));
+    write_file("self.vrt",
+               vrt_dataset(W, H,
+                           {derived_band(1, GDT_Byte, "pvrt_busy",
+                                         {simple_source(self, 1, W, H)},
+                                         "iterations=\"1\"")}));
     const std::string a = scratch("cycle_a.vrt"), b = scratch("cycle_b.vrt");
     write_file("cycle_a.vrt",
-               vrt_dataset(W, H, {derived_band(1, GDT_Byte, "pvrt_busy",
-                                               {simple_source(b, 1, W, H)},
-                                               "iterations=\"1\"")}));
+               vrt_dataset(W, H,
+                           {derived_band(1, GDT_Byte, "pvrt_busy",
+                                         {simple_source(b, 1, W, H)},
+                                         "iterations=\"1\"")}));
     write_file("cycle_b.vrt",
-               vrt_dataset(W, H, {derived_band(1, GDT_Byte, "sum",
-                                               {simple_source(a, 1, W, H)})}));
+               vrt_dataset(W, H,
+                           {derived_band(1, GDT_Byte, "sum",
+                                         {simple_source(a, 1, W, H)})}));
     for (const std::string &path : {self, a})
-        for (int threads : {1, 8})
-        {
+        for (int threads : {1, 8}) {
             const std::string where =
                 path + ", NUM_THREADS=" + std::to_string(threads);
             Watchdog dog(60, where);
             clear();
-            GDALDatasetH ds = open_pvrt(
-                path,
-                {"NUM_THREADS=" + std::to_string(threads), "TILE_SIZE=32x32"});
+            GDALDatasetH ds =
+                open_pvrt(path, {"NUM_THREADS=" + std::to_string(threads),
+                                 "TILE_SIZE=32x32"});
             bool failed = ds == nullptr;
-            if (ds)
-            {
+            if (ds) {
                 failed = !do_read(ds, whole()).ok;
                 GDALClose(ds);
             }
@@ -387,4 +382,4 @@ TEST_F(Errors, SelfReferencingVrtFailsWithoutHanging)
         }
 }
 
-}  // namespace
+} // namespace

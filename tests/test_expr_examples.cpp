@@ -70,21 +70,23 @@ class ExprExamples : public ::testing::Test
         dir_ = pvrt_test::scratch("expr_examples");
         if (pvrt_test::python().empty())
             return;
-        const std::string gen = pvrt_test::source_dir() + "/vrt-examples/make_expr_inputs.py";
+        const std::string gen =
+            pvrt_test::source_dir() + "/vrt-examples/make_expr_inputs.py";
         std::string out;
         // The scripts need no plugin: keep them from loading this build's
         // (a sanitizer build's cannot load into python).
         const std::string py = "env -u GDAL_DRIVER_PATH " + pvrt_test::python();
         status_ = pvrt_test::run_command(py + " " + gen + " " + dir_, &out);
-        if (status_ != 0)
-        {
+        if (status_ != 0) {
             log_ = out;
             return;
         }
         pvrt_test::write_file("expr_examples_oracle.py", kOracle);
         out.clear();
         status_ = pvrt_test::run_command(
-            py + " " + pvrt_test::scratch("expr_examples_oracle.py") + " " + dir_, &out);
+            py + " " + pvrt_test::scratch("expr_examples_oracle.py") + " " +
+                dir_,
+            &out);
         log_ = out;
     }
 
@@ -105,18 +107,16 @@ class ExprExamples : public ::testing::Test
                   CE_None)
             << CPLGetLastErrorMsg();
         GDALClose(ds);
-        const std::vector<GByte> want = read_file(dir_ + "/want_" + name + ".bin");
+        const std::vector<GByte> want =
+            read_file(dir_ + "/want_" + name + ".bin");
         ASSERT_EQ(want.size(), got.size());
         int nan_pixels = 0;
-        for (size_t i = 0; i < (size_t)w * h; i++)
-        {
-            if (float_nan_equal)
-            {
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            if (float_nan_equal) {
                 float a, b;
                 memcpy(&a, &got[i * 4], 4);
                 memcpy(&b, &want[i * 4], 4);
-                if (std::isnan(a) && std::isnan(b))
-                {
+                if (std::isnan(a) && std::isnan(b)) {
                     nan_pixels++;
                     continue;
                 }
@@ -124,8 +124,7 @@ class ExprExamples : public ::testing::Test
             ASSERT_EQ(memcmp(&got[i * size], &want[i * size], size), 0)
                 << name << " pixel " << i % w << "," << i / w;
         }
-        if (float_nan_equal)
-        {
+        if (float_nan_equal) {
             EXPECT_EQ(nan_pixels, 400) << "the 20x20 fill corner is 0/0";
         }
     }
@@ -139,9 +138,18 @@ std::string ExprExamples::dir_;
 int ExprExamples::status_ = -1;
 std::string ExprExamples::log_;
 
-TEST_F(ExprExamples, Ndvi) { check("ndvi", GDT_Float32, true); }
-TEST_F(ExprExamples, CloudMask) { check("cloud_mask", GDT_Byte, false); }
-TEST_F(ExprExamples, Classify) { check("classify", GDT_Byte, false); }
+TEST_F(ExprExamples, Ndvi)
+{
+    check("ndvi", GDT_Float32, true);
+}
+TEST_F(ExprExamples, CloudMask)
+{
+    check("cloud_mask", GDT_Byte, false);
+}
+TEST_F(ExprExamples, Classify)
+{
+    check("classify", GDT_Byte, false);
+}
 
 // The oracle's class counts: every class occurs, so the test compares
 // something.
@@ -151,16 +159,16 @@ TEST_F(ExprExamples, InputsCoverEveryCase)
         GTEST_SKIP() << "no python3 with osgeo and numpy";
     ASSERT_EQ(status_, 0) << log_;
     int nan = 0, cls0 = 0, cloud = 0, fill = 0, c[4] = {0, 0, 0, 0};
-    ASSERT_EQ(sscanf(log_.c_str(), "%d %d %d %d %d %d %d %d", &nan, &cls0, &cloud,
-                     &fill, &c[0], &c[1], &c[2], &c[3]),
+    ASSERT_EQ(sscanf(log_.c_str(), "%d %d %d %d %d %d %d %d", &nan, &cls0,
+                     &cloud, &fill, &c[0], &c[1], &c[2], &c[3]),
               8)
         << log_;
     EXPECT_EQ(nan, 400);
-    EXPECT_EQ(cls0, 410);  // the fill corner and the 10-pixel nir gap
+    EXPECT_EQ(cls0, 410); // the fill corner and the 10-pixel nir gap
     EXPECT_GT(cloud, 1000);
     EXPECT_EQ(fill, 400);
     for (int k : c)
         EXPECT_GT(k, 100);
 }
 
-}  // namespace
+} // namespace

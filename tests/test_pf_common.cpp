@@ -41,12 +41,15 @@ TEST(Args, BadIntegerNamesFunctionAndArgument)
     int out = 0;
     CPLErrorReset();
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    EXPECT_EQ(pvrt__arg_int(args.List(), "pvrt_x", "iterations", 1, 0, 100, &out), -1);
+    EXPECT_EQ(
+        pvrt__arg_int(args.List(), "pvrt_x", "iterations", 1, 0, 100, &out),
+        -1);
     CPLPopErrorHandler();
     EXPECT_EQ(CPLGetLastErrorType(), CE_Failure);
     EXPECT_NE(strstr(CPLGetLastErrorMsg(), "pvrt_x"), nullptr);
     EXPECT_NE(strstr(CPLGetLastErrorMsg(), "iterations"), nullptr);
-    EXPECT_EQ(pvrt__arg_int(nullptr, "pvrt_x", "iterations", 7, 0, 100, &out), 1);
+    EXPECT_EQ(pvrt__arg_int(nullptr, "pvrt_x", "iterations", 7, 0, 100, &out),
+              1);
     EXPECT_EQ(out, 7);
 }
 
@@ -89,10 +92,10 @@ TEST(RowIO, WriteMatchesCopyWords)
 {
     const double row[] = {-1.5, -0.5, 0.5, 1.5, 254.5, 255.5, 300, NAN, 1e300};
     const int n = sizeof(row) / sizeof(row[0]);
-    const GDALDataType types[] = {GDT_Byte, GDT_Int16, GDT_UInt16, GDT_Int32,
-                                  GDT_UInt32, GDT_Float32, GDT_Float64};
-    for (GDALDataType t : types)
-    {
+    const GDALDataType types[] = {GDT_Byte,   GDT_Int16,  GDT_UInt16,
+                                  GDT_Int32,  GDT_UInt32, GDT_Float32,
+                                  GDT_Float64};
+    for (GDALDataType t : types) {
         const int size = GDALGetDataTypeSizeBytes(t);
         std::vector<GByte> got(3 * size * n * 2, 0), want(3 * size * n * 2, 0);
         pvrt__row_write(row, got.data(), t, 2 * size, 2 * size * n, n, 1);
@@ -180,4 +183,4 @@ TEST(Busy, WorksInPlainVrt)
                       (float)pvrt_test::pattern_value(GDT_UInt16, x, y, 1, 0));
 }
 
-}  // namespace
+} // namespace

@@ -42,8 +42,7 @@ void within(int seconds, const std::function<void()> &fn)
     std::future<void> done = task.get_future();
     std::thread t(std::move(task));
     if (done.wait_for(std::chrono::seconds(seconds)) !=
-        std::future_status::ready)
-    {
+        std::future_status::ready) {
         fprintf(stderr, "watchdog: no progress in %d s (deadlock?)\n", seconds);
         fflush(stderr);
         std::_Exit(3);
@@ -67,14 +66,13 @@ int live_threads()
 }
 
 // Per-job bookkeeping shared by several tests.
-struct Counts
-{
+struct Counts {
     explicit Counts(int n) : runs(n), worker(n, -2) {}
     std::vector<std::atomic<int>> runs;
-    std::vector<int> worker;  // worker that ran each job (written once)
+    std::vector<int> worker; // worker that ran each job (written once)
     std::atomic<int> started{0};
-    int fail_at = -1;      // job that returns -1
-    int sleep_usec = 0;    // every job sleeps this long
+    int fail_at = -1;   // job that returns -1
+    int sleep_usec = 0; // every job sleeps this long
 };
 
 int count_job(void *ctx, int index, int worker)
@@ -100,17 +98,14 @@ pvrt_batch_spec spec_for(Counts &c, int njobs, int max_workers)
 
 TEST(Pool, EveryJobRunsExactlyOnce)
 {
-    for (int workers : {0, 1, 2, 7})
-    {
-        for (int njobs : {1, 2, 3, 100, 1000})
-        {
+    for (int workers : {0, 1, 2, 7}) {
+        for (int njobs : {1, 2, 3, 100, 1000}) {
             Counts c(njobs);
             pvrt_batch_spec s = spec_for(c, njobs, workers);
             within(30, [&] { EXPECT_EQ(pvrt_batch_run(&s), PVRT_BATCH_OK); });
             for (int i = 0; i < njobs; i++)
-                ASSERT_EQ(c.runs[i].load(), 1)
-                    << "job " << i << " of " << njobs << ", " << workers
-                    << " workers";
+                ASSERT_EQ(c.runs[i].load(), 1) << "job " << i << " of " << njobs
+                                               << ", " << workers << " workers";
             EXPECT_EQ(c.started.load(), njobs);
         }
     }
@@ -127,14 +122,12 @@ TEST(Pool, EmptyBatchIsOk)
 TEST(Pool, OnlyAllowedWorkersHelp)
 {
     // Jobs sleep so that idle workers have time to grab work if they could.
-    for (int workers : {0, 1, 2, 3})
-    {
+    for (int workers : {0, 1, 2, 3}) {
         Counts c(64);
         c.sleep_usec = 500;
         pvrt_batch_spec s = spec_for(c, 64, workers);
         within(30, [&] { EXPECT_EQ(pvrt_batch_run(&s), PVRT_BATCH_OK); });
-        for (int i = 0; i < 64; i++)
-        {
+        for (int i = 0; i < 64; i++) {
             EXPECT_GE(c.worker[i], -1) << "job " << i;
             EXPECT_LT(c.worker[i], workers) << "job " << i;
         }
@@ -155,8 +148,7 @@ TEST(Pool, OnlyAllowedWorkersHelp)
 TEST(Pool, InWorkerOnlyOnWorkers)
 {
     EXPECT_EQ(pvrt_pool_in_worker(), 0);
-    struct Ctx
-    {
+    struct Ctx {
         std::atomic<int> bad{0};
         std::atomic<int> on_workers{0};
     } ctx;
@@ -164,8 +156,7 @@ TEST(Pool, InWorkerOnlyOnWorkers)
     s.njobs = 200;
     s.max_workers = 2;
     s.ctx = &ctx;
-    s.fn = [](void *p, int, int worker) -> int
-    {
+    s.fn = [](void *p, int, int worker) -> int {
         Ctx *c = static_cast<Ctx *>(p);
         if ((worker >= 0) != (pvrt_pool_in_worker() != 0))
             c->bad++;
@@ -179,13 +170,12 @@ TEST(Pool, InWorkerOnlyOnWorkers)
     EXPECT_GT(ctx.on_workers.load(), 0);
 }
 
-struct ProgressLog
-{
+struct ProgressLog {
     std::thread::id caller;
     std::mutex lock;
-    std::vector<double> fractions;  // (guarded by lock)
-    int wrong_thread = 0;           // (guarded by lock)
-    int cancel_after = -1;  // return 0 from this call (0-based) on
+    std::vector<double> fractions; // (guarded by lock)
+    int wrong_thread = 0;          // (guarded by lock)
+    int cancel_after = -1;         // return 0 from this call (0-based) on
     std::atomic<int> started_at_cancel{-1};
     Counts *counts = nullptr;
 };
@@ -197,8 +187,7 @@ int log_progress(void *ctx, double fraction)
     if (std::this_thread::get_id() != p->caller)
         p->wrong_thread++;
     p->fractions.push_back(fraction);
-    if (p->cancel_after >= 0 && (int)p->fractions.size() > p->cancel_after)
-    {
+    if (p->cancel_after >= 0 && (int)p->fractions.size() > p->cancel_after) {
         if (p->started_at_cancel < 0)
             p->started_at_cancel = p->counts->started.load();
         return 0;
@@ -208,8 +197,7 @@ int log_progress(void *ctx, double fraction)
 
 TEST(Pool, ProgressOnCallerThreadNonDecreasing)
 {
-    for (int workers : {0, 1, 3})
-    {
+    for (int workers : {0, 1, 3}) {
         Counts c(300);
         c.sleep_usec = 100;
         ProgressLog p;
@@ -240,22 +228,19 @@ TEST(Pool, ProgressOnCallerThreadNonDecreasing)
 // Enable once pvrt_batch_run reports the final fraction before returning.
 TEST(Pool, ProgressEndsAtOneWhenLastJobEndsDuringCallback)
 {
-    struct Ctx
-    {
+    struct Ctx {
         std::vector<double> fractions;
     } ctx;
     pvrt_batch_spec s{};
     s.njobs = 2;
     s.max_workers = 1;
-    s.fn = [](void *, int, int worker) -> int
-    {
+    s.fn = [](void *, int, int worker) -> int {
         // The worker's job ends while the caller sleeps in the callback.
         if (worker >= 0)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         return 0;
     };
-    s.progress = [](void *p, double fraction) -> int
-    {
+    s.progress = [](void *p, double fraction) -> int {
         static_cast<Ctx *>(p)->fractions.push_back(fraction);
         if (fraction < 1.0)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -269,8 +254,7 @@ TEST(Pool, ProgressEndsAtOneWhenLastJobEndsDuringCallback)
 
 TEST(Pool, ProgressEndsAtOneSerially)
 {
-    for (int workers : {0})
-    {
+    for (int workers : {0}) {
         Counts c(50);
         c.sleep_usec = 200;
         ProgressLog p;
@@ -287,15 +271,14 @@ TEST(Pool, ProgressEndsAtOneSerially)
 
 TEST(Pool, CancellationStopsNewJobs)
 {
-    for (int workers : {0, 1, 3})
-    {
+    for (int workers : {0, 1, 3}) {
         const int njobs = 400;
         Counts c(njobs);
         c.sleep_usec = 1000;
         ProgressLog p;
         p.caller = std::this_thread::get_id();
         p.counts = &c;
-        p.cancel_after = 0;  // the first call returns 0
+        p.cancel_after = 0; // the first call returns 0
         pvrt_batch_spec s = spec_for(c, njobs, workers);
         s.progress = log_progress;
         s.progress_ctx = &p;
@@ -327,8 +310,7 @@ TEST(Pool, FailingJobStopsTheRest)
         EXPECT_EQ(c.started.load(), 6);
     }
     // In parallel: the batch reports failure and most jobs never start.
-    for (int workers : {1, 3})
-    {
+    for (int workers : {1, 3}) {
         const int njobs = 1000;
         Counts c(njobs);
         c.fail_at = 3;
@@ -357,8 +339,7 @@ TEST(Pool, FailureWinsOverProgress)
 
 // An outer batch whose every job starts an inner batch. On a worker the
 // inner batch must run inline (the job sees worker -1 on the same thread).
-struct Nested
-{
+struct Nested {
     int inner_jobs = 4;
     int inner_workers = 1;
     std::atomic<int> inner_runs{0};
@@ -381,8 +362,7 @@ int outer_job(void *ctx, int, int worker)
     const bool on_worker = worker >= 0;
     if (on_worker)
         n->outer_on_worker++;
-    struct Probe
-    {
+    struct Probe {
         Nested *n;
         bool on_worker;
         std::thread::id me;
@@ -392,11 +372,9 @@ int outer_job(void *ctx, int, int worker)
     s.njobs = n->inner_jobs;
     s.max_workers = n->inner_workers;
     s.ctx = &probe;
-    s.fn = [](void *p, int index, int w) -> int
-    {
+    s.fn = [](void *p, int index, int w) -> int {
         Probe *pr = static_cast<Probe *>(p);
-        if (pr->on_worker &&
-            (std::this_thread::get_id() != pr->me || w != -1))
+        if (pr->on_worker && (std::this_thread::get_id() != pr->me || w != -1))
             pr->off_thread++;
         return inner_job(pr->n, index, w);
     };
@@ -425,8 +403,7 @@ TEST(Pool, NestedBatchRunsInlineOnWorkerWithPoolOfOne)
 
 TEST(Pool, NestedBatchesThreeDeep)
 {
-    struct Deep
-    {
+    struct Deep {
         static int job(void *ctx, int, int)
         {
             int depth = *static_cast<int *>(ctx);
@@ -454,30 +431,24 @@ TEST(Pool, ManyCallerThreadsShareThePool)
 {
     const int callers = 8, batches = 40, njobs = 64;
     std::atomic<int> bad{0};
-    within(120,
-           [&]
-           {
-               std::vector<std::thread> threads;
-               for (int t = 0; t < callers; t++)
-                   threads.emplace_back(
-                       [&, t]
-                       {
-                           for (int b = 0; b < batches; b++)
-                           {
-                               Counts c(njobs);
-                               c.sleep_usec = (b % 4 == 0) ? 50 : 0;
-                               pvrt_batch_spec s =
-                                   spec_for(c, njobs, 1 + (t + b) % 4);
-                               if (pvrt_batch_run(&s) != PVRT_BATCH_OK)
-                                   bad++;
-                               for (int i = 0; i < njobs; i++)
-                                   if (c.runs[i].load() != 1)
-                                       bad++;
-                           }
-                       });
-               for (auto &th : threads)
-                   th.join();
-           });
+    within(120, [&] {
+        std::vector<std::thread> threads;
+        for (int t = 0; t < callers; t++)
+            threads.emplace_back([&, t] {
+                for (int b = 0; b < batches; b++) {
+                    Counts c(njobs);
+                    c.sleep_usec = (b % 4 == 0) ? 50 : 0;
+                    pvrt_batch_spec s = spec_for(c, njobs, 1 + (t + b) % 4);
+                    if (pvrt_batch_run(&s) != PVRT_BATCH_OK)
+                        bad++;
+                    for (int i = 0; i < njobs; i++)
+                        if (c.runs[i].load() != 1)
+                            bad++;
+                }
+            });
+        for (auto &th : threads)
+            th.join();
+    });
     EXPECT_EQ(bad.load(), 0);
     EXPECT_LE(pvrt_pool_size(), PVRT_MAX_WORKERS);
 }
@@ -499,7 +470,7 @@ TEST(Pool, ShutdownJoinsAndALaterBatchRestarts)
     pvrt_pool_shutdown();
     EXPECT_EQ(pvrt_pool_size(), 0);
     EXPECT_EQ(live_threads(), baseline) << "workers still alive after shutdown";
-    pvrt_pool_shutdown();  // twice is harmless
+    pvrt_pool_shutdown(); // twice is harmless
     EXPECT_EQ(pvrt_pool_size(), 0);
 
     Counts again(64);
@@ -518,21 +489,18 @@ TEST(Pool, DelayKnobDelaysTheChosenWorker)
     pvrt_pool_shutdown();
     // The caller's job takes long enough that worker 0 gets job 1; the time
     // from the start of the batch to job 1's start includes the delay.
-    struct Ctx
-    {
+    struct Ctx {
         Clock::time_point t0;
         std::atomic<long long> worker_start_ms{-1};
     };
-    auto measure = [](int delay_usec) -> long long
-    {
+    auto measure = [](int delay_usec) -> long long {
         pvrt_pool_set_delay(0, delay_usec);
         Ctx ctx;
         pvrt_batch_spec s{};
         s.njobs = 2;
         s.max_workers = 1;
         s.ctx = &ctx;
-        s.fn = [](void *p, int, int worker) -> int
-        {
+        s.fn = [](void *p, int, int worker) -> int {
             Ctx *c = static_cast<Ctx *>(p);
             if (worker >= 0)
                 c->worker_start_ms =
@@ -552,8 +520,8 @@ TEST(Pool, DelayKnobDelaysTheChosenWorker)
     const long long without = measure(0);
     EXPECT_GE(without, 0) << "worker 0 ran no job";
     EXPECT_LT(without, 300) << "delay still on after resetting it";
-    pvrt_pool_set_delay(-1, 5);                // out of range: ignored
-    pvrt_pool_set_delay(PVRT_MAX_WORKERS, 5);  // ditto
+    pvrt_pool_set_delay(-1, 5);               // out of range: ignored
+    pvrt_pool_set_delay(PVRT_MAX_WORKERS, 5); // ditto
 }
 
-}  // namespace
+} // namespace

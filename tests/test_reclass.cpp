@@ -33,7 +33,8 @@ namespace
 
 GDALDerivedPixelFuncWithArgs reclass_fn()
 {
-    GDALDerivedPixelFuncWithArgs fn = pvrt_pixelfunc_find("pvrt_reclass", nullptr);
+    GDALDerivedPixelFuncWithArgs fn =
+        pvrt_pixelfunc_find("pvrt_reclass", nullptr);
     EXPECT_NE(fn, nullptr);
     return fn;
 }
@@ -47,9 +48,9 @@ bool same(double a, double b)
 
 // Runs pvrt_reclass over `values` (exact in src_type); the output converted
 // back to double, or empty on failure (the CPLError is kept).
-std::vector<double> classify(const std::vector<double> &values, GDALDataType src_type,
-                             GDALDataType out_type, const CPLStringList &args,
-                             int width = 0)
+std::vector<double> classify(const std::vector<double> &values,
+                             GDALDataType src_type, GDALDataType out_type,
+                             const CPLStringList &args, int width = 0)
 {
     const int n = (int)values.size();
     if (width == 0)
@@ -61,8 +62,8 @@ std::vector<double> classify(const std::vector<double> &values, GDALDataType src
     void *ptrs[1] = {src.data()};
     const int os = GDALGetDataTypeSizeBytes(out_type);
     std::vector<GByte> out((size_t)n * os * 2);
-    if (reclass_fn()(ptrs, 1, out.data(), width, height, src_type, out_type, 2 * os,
-                     2 * os * width, args.List()) != CE_None)
+    if (reclass_fn()(ptrs, 1, out.data(), width, height, src_type, out_type,
+                     2 * os, 2 * os * width, args.List()) != CE_None)
         return {};
     std::vector<double> got(n);
     GDALCopyWords(out.data(), out_type, 2 * os, got.data(), GDT_Float64, 8, n);
@@ -75,11 +76,13 @@ std::vector<double> convert(const std::vector<double> &r, GDALDataType t)
     std::vector<GByte> tmp(r.size() * size);
     GDALCopyWords(r.data(), GDT_Float64, 8, tmp.data(), t, size, (int)r.size());
     std::vector<double> back(r.size());
-    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8, (int)r.size());
+    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8,
+                  (int)r.size());
     return back;
 }
 
-CPLStringList mapping_args(const std::string &mapping, const char *nodata = nullptr)
+CPLStringList mapping_args(const std::string &mapping,
+                           const char *nodata = nullptr)
 {
     CPLStringList a;
     a.AddNameValue("mapping", mapping.c_str());
@@ -95,11 +98,10 @@ TEST(Reclass, GdalAutotestCase)
     std::vector<double> data(15);
     for (int i = 0; i < 15; i++)
         data[i] = i;
-    const char *base =
-        " (-inf, 1)=8; 2=9 ; (3,5]=4; NO_DATA=123; [8,9]=PASS_THROUGH; 10=NO_DATA; "
-        "[11, Inf] = 11; default=";
-    struct
-    {
+    const char *base = " (-inf, 1)=8; 2=9 ; (3,5]=4; NO_DATA=123; "
+                       "[8,9]=PASS_THROUGH; 10=NO_DATA; "
+                       "[11, Inf] = 11; default=";
+    struct {
         const char *dflt;
         std::vector<double> want;
     } cases[] = {
@@ -108,34 +110,38 @@ TEST(Reclass, GdalAutotestCase)
         {"NO_DATA", {8, 7, 9, 7, 4, 4, 7, 123, 8, 9, 7, 11, 11, 11, 11}},
         {"PASS_THROUGH", {8, 1, 9, 3, 4, 4, 6, 123, 8, 9, 7, 11, 11, 11, 11}},
     };
-    for (GDALDataType st : {GDT_Byte, GDT_UInt16, GDT_Int16, GDT_UInt32, GDT_Int32,
-                            GDT_Float32, GDT_Float64})
-        for (const auto &c : cases)
-        {
-            auto got = classify(data, st, GDT_Float32,
-                                mapping_args(std::string(base) + c.dflt, "7"), 3);
-            EXPECT_EQ(got, c.want) << GDALGetDataTypeName(st) << " default=" << c.dflt
-                                   << " " << CPLGetLastErrorMsg();
+    for (GDALDataType st : {GDT_Byte, GDT_UInt16, GDT_Int16, GDT_UInt32,
+                            GDT_Int32, GDT_Float32, GDT_Float64})
+        for (const auto &c : cases) {
+            auto got =
+                classify(data, st, GDT_Float32,
+                         mapping_args(std::string(base) + c.dflt, "7"), 3);
+            EXPECT_EQ(got, c.want)
+                << GDALGetDataTypeName(st) << " default=" << c.dflt << " "
+                << CPLGetLastErrorMsg();
         }
 }
 
 TEST(Reclass, IntervalEdges)
 {
-    const double below5 = std::nextafter(5.0, 0.0), above5 = std::nextafter(5.0, 10.0);
+    const double below5 = std::nextafter(5.0, 0.0),
+                 above5 = std::nextafter(5.0, 10.0);
     const double above0 = std::nextafter(0.0, 1.0);
-    const std::vector<double> v = {std::nextafter(1.0, 0.0), 1, below5, 5, above5,
-                                   10, std::nextafter(10.0, 11.0), 0, above0, 20, -INFINITY,
-                                   INFINITY};
+    const std::vector<double> v = {
+        std::nextafter(1.0, 0.0),   1, below5, 5,  above5,    10,
+        std::nextafter(10.0, 11.0), 0, above0, 20, -INFINITY, INFINITY};
     // [1,5) (5,10] closed/open both sides; a point interval; -inf/inf.
-    auto got = classify(v, GDT_Float64, GDT_Float64,
-                        mapping_args("[1,5)=1; (5,10]=2; (0,1)=3; [20,20]=4; "
-                                     "[-inf,0]=5; (10,20)=6; (20, inf]=8; 5=7"));
+    auto got =
+        classify(v, GDT_Float64, GDT_Float64,
+                 mapping_args("[1,5)=1; (5,10]=2; (0,1)=3; [20,20]=4; "
+                              "[-inf,0]=5; (10,20)=6; (20, inf]=8; 5=7"));
     const std::vector<double> want = {3, 1, 1, 7, 2, 2, 6, 5, 3, 4, 5, 8};
     EXPECT_EQ(got, want) << CPLGetLastErrorMsg();
     // DEFAULT for the gap at 5, then PASS_THROUGH.
     got = classify(v, GDT_Float64, GDT_Float64,
                    mapping_args("[1,5)=1; (5,10]=2; DEFAULT=-1"));
-    EXPECT_EQ(got, (std::vector<double>{-1, 1, 1, -1, 2, 2, -1, -1, -1, -1, -1, -1}));
+    EXPECT_EQ(
+        got, (std::vector<double>{-1, 1, 1, -1, 2, 2, -1, -1, -1, -1, -1, -1}));
     got = classify(v, GDT_Float64, GDT_Float64,
                    mapping_args("[1,5)=1; (5,10]=2; DEFAULT=PASS_THROUGH"));
     std::vector<double> pass = v;
@@ -148,11 +154,13 @@ TEST(Reclass, NoDataAndNanBothSides)
 {
     const std::vector<double> v = {0, 1, NAN, 2, -9};
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    auto got = classify(v, GDT_Float32, GDT_Float32,
-                        mapping_args("NO_DATA=NO_DATA; NAN=5; [1,2]=NO_DATA", "-9"));
+    auto got =
+        classify(v, GDT_Float32, GDT_Float32,
+                 mapping_args("NO_DATA=NO_DATA; NAN=5; [1,2]=NO_DATA", "-9"));
     CPLPopErrorHandler();
-    EXPECT_EQ(got.size(), 0u);  // 0 has no mapping
-    EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value 0 "), nullptr) << CPLGetLastErrorMsg();
+    EXPECT_EQ(got.size(), 0u); // 0 has no mapping
+    EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value 0 "), nullptr)
+        << CPLGetLastErrorMsg();
     got = classify(v, GDT_Float32, GDT_Float32,
                    mapping_args("NO_DATA=100; NAN=5; [0,2]=NO_DATA", "-9"));
     EXPECT_EQ(got, (std::vector<double>{-9, -9, 5, -9, 100}));
@@ -162,33 +170,35 @@ TEST(Reclass, NoDataAndNanBothSides)
     EXPECT_EQ(got, (std::vector<double>{0, 1, 3, 2, -9}));
     // NaN with PASS_THROUGH stays NaN; into an integer type it is 0 as
     // GDALCopyWords converts.
-    got = classify(v, GDT_Float64, GDT_Float64, mapping_args("DEFAULT=PASS_THROUGH"));
+    got = classify(v, GDT_Float64, GDT_Float64,
+                   mapping_args("DEFAULT=PASS_THROUGH"));
     ASSERT_EQ(got.size(), 5u);
     EXPECT_TRUE(std::isnan(got[2]));
 }
 
 TEST(Reclass, UnmappedValueIsNamed)
 {
-    for (GDALDataType st : {GDT_Byte, GDT_Int16, GDT_Float64})
-    {
+    for (GDALDataType st : {GDT_Byte, GDT_Int16, GDT_Float64}) {
         CPLPushErrorHandler(CPLQuietErrorHandler);
-        auto got = classify({1, 3, 45, 1}, st, GDT_Byte, mapping_args("1=2;3=4"));
+        auto got =
+            classify({1, 3, 45, 1}, st, GDT_Byte, mapping_args("1=2;3=4"));
         CPLPopErrorHandler();
         EXPECT_TRUE(got.empty());
         EXPECT_NE(strstr(CPLGetLastErrorMsg(), "pvrt_reclass"), nullptr);
-        EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value 45 "), nullptr) << CPLGetLastErrorMsg();
+        EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value 45 "), nullptr)
+            << CPLGetLastErrorMsg();
     }
     CPLPushErrorHandler(CPLQuietErrorHandler);
     auto got = classify({1, NAN}, GDT_Float32, GDT_Byte, mapping_args("1=2"));
     CPLPopErrorHandler();
     EXPECT_TRUE(got.empty());
-    EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value nan"), nullptr) << CPLGetLastErrorMsg();
+    EXPECT_NE(strstr(CPLGetLastErrorMsg(), "value nan"), nullptr)
+        << CPLGetLastErrorMsg();
 }
 
 TEST(Reclass, OverlapIsNamed)
 {
-    struct
-    {
+    struct {
         const char *mapping;
         const char *value;
     } cases[] = {
@@ -199,14 +209,16 @@ TEST(Reclass, OverlapIsNamed)
         {"(-inf, 0]=1; [0, inf)=2", "contain 0)"},
         {"NO_DATA=1; [5,6]=2", "contain 5)"},
     };
-    for (const auto &c : cases)
-    {
+    for (const auto &c : cases) {
         CPLPushErrorHandler(CPLQuietErrorHandler);
-        auto got = classify({1}, GDT_Float64, GDT_Float64, mapping_args(c.mapping, "5"));
+        auto got = classify({1}, GDT_Float64, GDT_Float64,
+                            mapping_args(c.mapping, "5"));
         CPLPopErrorHandler();
         EXPECT_TRUE(got.empty()) << c.mapping;
-        EXPECT_NE(strstr(CPLGetLastErrorMsg(), "overlaps"), nullptr) << CPLGetLastErrorMsg();
-        EXPECT_NE(strstr(CPLGetLastErrorMsg(), c.value), nullptr) << CPLGetLastErrorMsg();
+        EXPECT_NE(strstr(CPLGetLastErrorMsg(), "overlaps"), nullptr)
+            << CPLGetLastErrorMsg();
+        EXPECT_NE(strstr(CPLGetLastErrorMsg(), c.value), nullptr)
+            << CPLGetLastErrorMsg();
     }
     // Touching but not overlapping.
     auto got = classify({1, 3, 5}, GDT_Float64, GDT_Float64,
@@ -216,16 +228,14 @@ TEST(Reclass, OverlapIsNamed)
 
 // The reference: entries as written, checked in order with the comparison
 // each bracket means.
-struct RefEntry
-{
+struct RefEntry {
     double lo, hi;
     bool lo_closed, hi_closed;
     bool pass;
     double to;
 };
 
-struct RefMapping
-{
+struct RefMapping {
     std::vector<RefEntry> entries;
     bool has_default = false, default_pass = false;
     double default_to = 0;
@@ -233,12 +243,10 @@ struct RefMapping
 
     bool lookup(double v, double *out) const
     {
-        for (const RefEntry &e : entries)
-        {
+        for (const RefEntry &e : entries) {
             const bool lo_ok = e.lo_closed ? v >= e.lo : v > e.lo;
             const bool hi_ok = e.hi_closed ? v <= e.hi : v < e.hi;
-            if (lo_ok && hi_ok)
-            {
+            if (lo_ok && hi_ok) {
                 *out = e.pass ? v : e.to;
                 return true;
             }
@@ -250,8 +258,7 @@ struct RefMapping
     }
 };
 
-struct Rng
-{
+struct Rng {
     uint64_t s;
     explicit Rng(uint64_t seed) : s(seed) {}
     uint64_t next()
@@ -261,7 +268,10 @@ struct Rng
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         return z ^ (z >> 31);
     }
-    int below(int n) { return (int)(next() % (uint64_t)n); }
+    int below(int n)
+    {
+        return (int)(next() % (uint64_t)n);
+    }
 };
 
 // Disjoint intervals over [lo, hi): cut points, each piece an interval
@@ -271,8 +281,7 @@ RefMapping random_mapping(Rng &rng, double lo, double hi, bool fractional)
     RefMapping m;
     const int pieces = 1 + rng.below(12);
     std::vector<double> cuts;
-    for (int i = 0; i < pieces + 1; i++)
-    {
+    for (int i = 0; i < pieces + 1; i++) {
         double c = lo + (hi - lo) * (double)rng.below(100000) / 100000.0;
         if (!fractional)
             c = std::floor(c);
@@ -280,10 +289,9 @@ RefMapping random_mapping(Rng &rng, double lo, double hi, bool fractional)
     }
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    for (size_t i = 0; i + 1 < cuts.size(); i++)
-    {
+    for (size_t i = 0; i + 1 < cuts.size(); i++) {
         if (rng.below(5) == 0)
-            continue;  // a gap
+            continue; // a gap
         RefEntry e;
         e.lo = cuts[i];
         e.hi = cuts[i + 1];
@@ -292,18 +300,18 @@ RefMapping random_mapping(Rng &rng, double lo, double hi, bool fractional)
         e.hi_closed = false;
         e.pass = rng.below(6) == 0;
         e.to = rng.below(200);
-        if (rng.below(6) == 0)
-        {
-            e.hi = e.lo;  // a single value
+        if (rng.below(6) == 0) {
+            e.hi = e.lo; // a single value
             e.lo_closed = e.hi_closed = true;
         }
         m.entries.push_back(e);
         if (e.lo == e.hi)
             m.text += CPLSPrintf("%.17g=", e.lo);
         else
-            m.text += CPLSPrintf("%c%.17g, %.17g%c=", e.lo_closed ? '[' : '(', e.lo, e.hi,
-                                 e.hi_closed ? ']' : ')');
-        m.text += e.pass ? std::string("PASS_THROUGH") : std::string(CPLSPrintf("%g", e.to));
+            m.text += CPLSPrintf("%c%.17g, %.17g%c=", e.lo_closed ? '[' : '(',
+                                 e.lo, e.hi, e.hi_closed ? ']' : ')');
+        m.text += e.pass ? std::string("PASS_THROUGH")
+                         : std::string(CPLSPrintf("%g", e.to));
         m.text += rng.below(2) ? " ; " : ";";
     }
     m.has_default = true;
@@ -316,17 +324,18 @@ RefMapping random_mapping(Rng &rng, double lo, double hi, bool fractional)
 TEST(Reclass, RandomMappingsMatchReference)
 {
     Rng rng(11);
-    struct
-    {
+    struct {
         GDALDataType type;
         double lo, hi;
-    } types[] = {{GDT_Byte, 0, 256},         {GDT_UInt16, 0, 65536},
-                 {GDT_Int16, -32768, 32768}, {GDT_UInt32, 0, 4294967296.0},
+    } types[] = {{GDT_Byte, 0, 256},
+                 {GDT_UInt16, 0, 65536},
+                 {GDT_Int16, -32768, 32768},
+                 {GDT_UInt32, 0, 4294967296.0},
                  {GDT_Int32, -2147483648.0, 2147483648.0},
-                 {GDT_Float32, -1000, 1000}, {GDT_Float64, -1e6, 1e6}};
+                 {GDT_Float32, -1000, 1000},
+                 {GDT_Float64, -1e6, 1e6}};
     for (const auto &t : types)
-        for (int rep = 0; rep < 40; rep++)
-        {
+        for (int rep = 0; rep < 40; rep++) {
             const bool fractional = GDALDataTypeIsFloating(t.type);
             RefMapping m = random_mapping(rng, t.lo, t.hi, fractional);
             // Data: every cut point, its neighbours, and random values.
@@ -334,27 +343,30 @@ TEST(Reclass, RandomMappingsMatchReference)
             for (const RefEntry &e : m.entries)
                 for (double c : {e.lo, e.hi})
                     for (double d : {-1.0, 0.0, 1.0})
-                        v.push_back(fractional ? (d == 0 ? c : std::nextafter(c, c + d)) : c + d);
+                        v.push_back(
+                            fractional ? (d == 0 ? c : std::nextafter(c, c + d))
+                                       : c + d);
             while (v.size() % 16 != 0 || v.size() < 256)
-                v.push_back(t.lo + (t.hi - t.lo) * (double)rng.below(1 << 20) / (double)(1 << 20));
-            for (double &x : v)
-            {
+                v.push_back(t.lo + (t.hi - t.lo) * (double)rng.below(1 << 20) /
+                                       (double)(1 << 20));
+            for (double &x : v) {
                 x = std::min(std::max(x, t.lo), t.hi - 1);
                 if (!fractional)
                     x = std::floor(x);
             }
-            v = convert(v, t.type);  // exactly what the source holds
+            v = convert(v, t.type); // exactly what the source holds
             std::vector<double> want(v.size());
             for (size_t i = 0; i < v.size(); i++)
                 ASSERT_TRUE(m.lookup(v[i], &want[i]));
             const GDALDataType out = rep % 2 ? GDT_Float64 : GDT_Int32;
             auto got = classify(v, t.type, out, mapping_args(m.text), 16);
-            ASSERT_EQ(got.size(), v.size()) << m.text << ": " << CPLGetLastErrorMsg();
+            ASSERT_EQ(got.size(), v.size())
+                << m.text << ": " << CPLGetLastErrorMsg();
             want = convert(want, out);
             for (size_t i = 0; i < v.size(); i++)
                 ASSERT_TRUE(same(got[i], want[i]))
-                    << GDALGetDataTypeName(t.type) << " " << m.text << " at " << v[i]
-                    << ": got " << got[i] << " want " << want[i];
+                    << GDALGetDataTypeName(t.type) << " " << m.text << " at "
+                    << v[i] << ": got " << got[i] << " want " << want[i];
         }
 }
 
@@ -365,41 +377,44 @@ TEST(Reclass, LookupTableCoversEveryByte)
     std::vector<double> v(256);
     for (int i = 0; i < 256; i++)
         v[i] = i;
-    const char *mapping = "[0,50)=1; [50,100]=2; (100,200)=3; 200=PASS_THROUGH; DEFAULT=9";
+    const char *mapping =
+        "[0,50)=1; [50,100]=2; (100,200)=3; 200=PASS_THROUGH; DEFAULT=9";
     auto via_lut = classify(v, GDT_Byte, GDT_Byte, mapping_args(mapping));
     auto via_search = classify(v, GDT_Float64, GDT_Byte, mapping_args(mapping));
     ASSERT_EQ(via_lut.size(), 256u);
     EXPECT_EQ(via_lut, via_search);
-    for (int i = 0; i < 256; i++)
-    {
-        const double want = i < 50 ? 1 : i <= 100 ? 2 : i < 200 ? 3 : i == 200 ? 200 : 9;
+    for (int i = 0; i < 256; i++) {
+        const double want = i < 50     ? 1
+                            : i <= 100 ? 2
+                            : i < 200  ? 3
+                            : i == 200 ? 200
+                                       : 9;
         EXPECT_EQ(via_lut[i], want) << i;
     }
 }
 
 TEST(Reclass, OutputValueMustFitType)
 {
-    struct
-    {
+    struct {
         const char *mapping;
         GDALDataType out;
         bool ok;
     } cases[] = {
-        {"1=256", GDT_Byte, false},    {"1=255", GDT_Byte, true},
-        {"1=-1", GDT_UInt16, false},   {"1=0.5", GDT_Int16, false},
-        {"1=0.5", GDT_Float32, true},  {"1=0.1", GDT_Float32, false},
-        {"1=0.1", GDT_Float64, true},  {"1=nan", GDT_Int32, false},
+        {"1=256", GDT_Byte, false},     {"1=255", GDT_Byte, true},
+        {"1=-1", GDT_UInt16, false},    {"1=0.5", GDT_Int16, false},
+        {"1=0.5", GDT_Float32, true},   {"1=0.1", GDT_Float32, false},
+        {"1=0.1", GDT_Float64, true},   {"1=nan", GDT_Int32, false},
         {"1=1e40", GDT_Float32, false}, {"1=4294967295", GDT_UInt32, true},
     };
-    for (const auto &c : cases)
-    {
+    for (const auto &c : cases) {
         CPLPushErrorHandler(CPLQuietErrorHandler);
         auto got = classify({1}, GDT_Byte, c.out, mapping_args(c.mapping));
         CPLPopErrorHandler();
-        EXPECT_EQ(!got.empty(), c.ok) << c.mapping << " " << GDALGetDataTypeName(c.out);
-        if (!c.ok)
-        {
-            EXPECT_NE(strstr(CPLGetLastErrorMsg(), "cannot be represented"), nullptr);
+        EXPECT_EQ(!got.empty(), c.ok)
+            << c.mapping << " " << GDALGetDataTypeName(c.out);
+        if (!c.ok) {
+            EXPECT_NE(strstr(CPLGetLastErrorMsg(), "cannot be represented"),
+                      nullptr);
         }
     }
 }
@@ -411,26 +426,27 @@ TEST(Reclass, WorksInPlainVrt)
     spec.type = GDT_Byte;
     const std::string tif = pvrt_test::make_tiff("reclass_src.tif", spec);
     const std::string vrt = pvrt_test::write_file(
-        "reclass.vrt",
-        "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-        "<VRTRasterBand dataType=\"Byte\" band=\"1\" subClass=\"VRTDerivedRasterBand\">"
-        "<PixelFunctionType>pvrt_reclass</PixelFunctionType>"
-        "<PixelFunctionArguments mapping=\"[0,100)=1; [100,200)=2; DEFAULT=PASS_THROUGH\"/>" +
-            pvrt_test::simple_source(tif, 1, 97, 61) + "</VRTRasterBand></VRTDataset>");
+        "reclass.vrt", "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
+                       "<VRTRasterBand dataType=\"Byte\" band=\"1\" "
+                       "subClass=\"VRTDerivedRasterBand\">"
+                       "<PixelFunctionType>pvrt_reclass</PixelFunctionType>"
+                       "<PixelFunctionArguments mapping=\"[0,100)=1; "
+                       "[100,200)=2; DEFAULT=PASS_THROUGH\"/>" +
+                           pvrt_test::simple_source(tif, 1, 97, 61) +
+                           "</VRTRasterBand></VRTDataset>");
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<GByte> got(97 * 61);
-    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, 97, 61, got.data(), 97,
-                           61, GDT_Byte, 0, 0),
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, 97, 61,
+                           got.data(), 97, 61, GDT_Byte, 0, 0),
               CE_None);
     GDALClose(ds);
     for (int y = 0; y < 61; y++)
-        for (int x = 0; x < 97; x++)
-        {
+        for (int x = 0; x < 97; x++) {
             const double v = pvrt_test::pattern_value(GDT_Byte, x, y, 1, 0);
             const double want = v < 100 ? 1 : v < 200 ? 2 : v;
             ASSERT_EQ(got[y * 97 + x], want) << x << "," << y;
         }
 }
 
-}  // namespace
+} // namespace

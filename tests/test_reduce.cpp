@@ -38,8 +38,7 @@
 namespace
 {
 
-struct Rng
-{
+struct Rng {
     uint64_t s;
     explicit Rng(uint64_t seed) : s(seed) {}
     uint64_t next()
@@ -49,8 +48,14 @@ struct Rng
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         return z ^ (z >> 31);
     }
-    double uniform() { return (double)(next() >> 11) / 9007199254740992.0; }
-    int below(int n) { return (int)(next() % (uint64_t)n); }
+    double uniform()
+    {
+        return (double)(next() >> 11) / 9007199254740992.0;
+    }
+    int below(int n)
+    {
+        return (int)(next() % (uint64_t)n);
+    }
 };
 
 bool same(double a, double b)
@@ -62,17 +67,17 @@ bool same(double a, double b)
 
 GDALDerivedPixelFuncWithArgs reduce_fn()
 {
-    GDALDerivedPixelFuncWithArgs fn = pvrt_pixelfunc_find("pvrt_reduce", nullptr);
+    GDALDerivedPixelFuncWithArgs fn =
+        pvrt_pixelfunc_find("pvrt_reduce", nullptr);
     EXPECT_NE(fn, nullptr);
     return fn;
 }
 
 // A test case: inputs as doubles (exact in src_type), arguments, output.
-struct Case
-{
+struct Case {
     std::string name;
     std::string op;
-    double q = NAN;  // percentile only
+    double q = NAN; // percentile only
     int min_count = 1;
     bool has_nodata = false;
     double nodata = 0;
@@ -80,12 +85,15 @@ struct Case
     GDALDataType src_type = GDT_Float64;
     GDALDataType out_type = GDT_Float64;
     int nsrc = 1;
-    int width = 260;  // wider than the 256-pixel chunk
+    int width = 260; // wider than the 256-pixel chunk
     int height = 2;
-    int pixel_stride = 1;  // output pixel spacing, in elements
-    std::vector<double> data;  // nsrc * npix, source after source
+    int pixel_stride = 1;     // output pixel spacing, in elements
+    std::vector<double> data; // nsrc * npix, source after source
 
-    int npix() const { return width * height; }
+    int npix() const
+    {
+        return width * height;
+    }
 
     CPLStringList args() const
     {
@@ -97,8 +105,7 @@ struct Case
             a.AddNameValue("min_count", CPLSPrintf("%d", min_count));
         if (has_nodata)
             a.AddNameValue("nodata", CPLSPrintf("%.17g", nodata));
-        if (!skip.empty())
-        {
+        if (!skip.empty()) {
             std::string s;
             for (size_t i = 0; i < skip.size(); i++)
                 s += (i ? "," : "") + std::string(CPLSPrintf("%.17g", skip[i]));
@@ -114,10 +121,10 @@ std::vector<double> run(const Case &c)
 {
     const int npix = c.npix();
     const int ssize = GDALGetDataTypeSizeBytes(c.src_type);
-    std::vector<std::vector<GByte>> bufs(c.nsrc, std::vector<GByte>((size_t)npix * ssize));
+    std::vector<std::vector<GByte>> bufs(
+        c.nsrc, std::vector<GByte>((size_t)npix * ssize));
     std::vector<void *> ptrs(c.nsrc);
-    for (int s = 0; s < c.nsrc; s++)
-    {
+    for (int s = 0; s < c.nsrc; s++) {
         GDALCopyWords(c.data.data() + (size_t)s * npix, GDT_Float64, 8,
                       bufs[s].data(), c.src_type, ssize, npix);
         ptrs[s] = bufs[s].data();
@@ -145,7 +152,8 @@ std::vector<double> convert(const std::vector<double> &r, GDALDataType t)
     std::vector<GByte> tmp(r.size() * size);
     GDALCopyWords(r.data(), GDT_Float64, 8, tmp.data(), t, size, (int)r.size());
     std::vector<double> back(r.size());
-    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8, (int)r.size());
+    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8,
+                  (int)r.size());
     return back;
 }
 
@@ -155,28 +163,26 @@ std::vector<double> reference_moments(const Case &c)
 {
     const int npix = c.npix();
     std::vector<double> r(npix);
-    auto held = [&](double v)
-    {
+    auto held = [&](double v) {
         // A value given in an argument as a Float32 source holds it.
-        if (c.src_type == GDT_Float32 && std::isfinite(v) && std::fabs(v) <= FLT_MAX)
+        if (c.src_type == GDT_Float32 && std::isfinite(v) &&
+            std::fabs(v) <= FLT_MAX)
             return (double)(float)v;
         return v;
     };
-    for (int p = 0; p < npix; p++)
-    {
+    for (int p = 0; p < npix; p++) {
         std::vector<double> v;
-        for (int s = 0; s < c.nsrc; s++)
-        {
+        for (int s = 0; s < c.nsrc; s++) {
             const double x = c.data[(size_t)s * npix + p];
-            bool missing = std::isnan(x) || (c.has_nodata && x == held(c.nodata));
+            bool missing =
+                std::isnan(x) || (c.has_nodata && x == held(c.nodata));
             for (double k : c.skip)
                 missing = missing || x == held(k);
             if (!missing)
                 v.push_back(x);
         }
-        if ((int)v.size() < c.min_count)
-        {
-            r[p] = c.has_nodata ? c.nodata
+        if ((int)v.size() < c.min_count) {
+            r[p] = c.has_nodata                         ? c.nodata
                    : GDALDataTypeIsFloating(c.out_type) ? NAN
                                                         : 0.0;
             continue;
@@ -198,9 +204,9 @@ std::vector<double> reference_moments(const Case &c)
 }
 
 // Int64/UInt64 (GDAL 3.5+) with values exact in double.
-const GDALDataType kSrcTypes[] = {GDT_Byte,    GDT_UInt16,  GDT_Int16, GDT_UInt32,
-                                  GDT_Int32,   GDT_Float32, GDT_Float64, GDT_Int64,
-                                  GDT_UInt64};
+const GDALDataType kSrcTypes[] = {GDT_Byte,    GDT_UInt16, GDT_Int16,
+                                  GDT_UInt32,  GDT_Int32,  GDT_Float32,
+                                  GDT_Float64, GDT_Int64,  GDT_UInt64};
 const GDALDataType kOutTypes[] = {GDT_Float32, GDT_Int16, GDT_Byte,
                                   GDT_UInt16,  GDT_Int32, GDT_UInt32};
 
@@ -211,24 +217,27 @@ void fill_data(Case &c, Rng &rng, bool small)
 {
     const int npix = c.npix();
     const bool is_float = GDALDataTypeIsFloating(c.src_type);
-    auto draw = [&]() -> double
-    {
-        if (small)
-        {
+    auto draw = [&]() -> double {
+        if (small) {
             const int v = rng.below(10);
-            return c.src_type == GDT_Int16 || c.src_type == GDT_Int32 || is_float
+            return c.src_type == GDT_Int16 || c.src_type == GDT_Int32 ||
+                           is_float
                        ? v - 4
                        : v;
         }
-        switch (c.src_type)
-        {
-            case GDT_Byte: return rng.below(256);
-            case GDT_UInt16: return rng.below(65536);
-            case GDT_Int16: return rng.below(65536) - 32768;
-            case GDT_UInt32: return (double)(rng.next() % 4294967296ULL);
-            case GDT_Int32: return (double)(int64_t)(rng.next() % 4294967296ULL) - 2147483648.0;
-            default:
-            {
+        switch (c.src_type) {
+            case GDT_Byte:
+                return rng.below(256);
+            case GDT_UInt16:
+                return rng.below(65536);
+            case GDT_Int16:
+                return rng.below(65536) - 32768;
+            case GDT_UInt32:
+                return (double)(rng.next() % 4294967296ULL);
+            case GDT_Int32:
+                return (double)(int64_t)(rng.next() % 4294967296ULL) -
+                       2147483648.0;
+            default: {
                 const double mag = std::pow(10.0, rng.below(12) - 4);
                 const double v = (rng.uniform() - 0.5) * mag;
                 return c.src_type == GDT_Float32 ? (double)(float)v : v;
@@ -238,18 +247,17 @@ void fill_data(Case &c, Rng &rng, bool small)
     // The values holes are made of.
     std::vector<double> hole_values;
     if (c.has_nodata)
-        hole_values.push_back(c.src_type == GDT_Float32 ? (double)(float)c.nodata : c.nodata);
+        hole_values.push_back(
+            c.src_type == GDT_Float32 ? (double)(float)c.nodata : c.nodata);
     for (double k : c.skip)
         hole_values.push_back(c.src_type == GDT_Float32 ? (double)(float)k : k);
     if (is_float)
         hole_values.push_back(NAN);
 
     c.data.assign((size_t)c.nsrc * npix, 0);
-    for (int p = 0; p < npix; p++)
-    {
+    for (int p = 0; p < npix; p++) {
         const int single = rng.below(c.nsrc);
-        for (int s = 0; s < c.nsrc; s++)
-        {
+        for (int s = 0; s < c.nsrc; s++) {
             double v = draw();
             const bool all_missing = p < 5;
             const bool one_valid = p >= 5 && p < 10 && s != single;
@@ -269,18 +277,17 @@ void fill_data(Case &c, Rng &rng, bool small)
 void choose_holes(Case &c, Rng &rng, bool small)
 {
     const bool is_float = GDALDataTypeIsFloating(c.src_type);
-    const int mode = rng.below(4);  // 0: none, 1: nodata, 2: skip, 3: both
-    if (mode & 1)
-    {
+    const int mode = rng.below(4); // 0: none, 1: nodata, 2: skip, 3: both
+    if (mode & 1) {
         c.has_nodata = true;
         c.nodata = small ? 3 : (is_float ? 0.1 : 7);
     }
     if (mode & 2)
-        c.skip = small ? std::vector<double>{-1, 5} : std::vector<double>{11, is_float ? -2.5 : 12};
+        c.skip = small ? std::vector<double>{-1, 5}
+                       : std::vector<double>{11, is_float ? -2.5 : 12};
 }
 
-struct OracleRun
-{
+struct OracleRun {
     std::vector<Case> cases;
     std::vector<std::vector<double>> expected;
 
@@ -290,21 +297,24 @@ struct OracleRun
         const std::string dir = pvrt_test::scratch("reduce_oracle");
         pvrt_test::run_command("mkdir -p '" + dir + "'");
         std::ofstream manifest(dir + "/cases.txt");
-        for (const Case &c : cases)
-        {
+        for (const Case &c : cases) {
             std::string skip = "-";
-            if (!c.skip.empty())
-            {
+            if (!c.skip.empty()) {
                 skip.clear();
                 for (size_t i = 0; i < c.skip.size(); i++)
-                    skip += (i ? "," : "") + std::string(CPLSPrintf("%.17g", c.skip[i]));
+                    skip += (i ? "," : "") +
+                            std::string(CPLSPrintf("%.17g", c.skip[i]));
             }
             manifest << c.name << ' ' << c.op << ' '
-                     << (std::isnan(c.q) ? std::string("-") : std::string(CPLSPrintf("%.17g", c.q)))
+                     << (std::isnan(c.q)
+                             ? std::string("-")
+                             : std::string(CPLSPrintf("%.17g", c.q)))
                      << ' ' << c.min_count << ' '
-                     << (c.has_nodata ? std::string(CPLSPrintf("%.17g", c.nodata)) : std::string("-"))
-                     << ' ' << skip << ' ' << GDALGetDataTypeName(c.src_type) << ' '
-                     << c.nsrc << ' ' << c.npix() << ' '
+                     << (c.has_nodata
+                             ? std::string(CPLSPrintf("%.17g", c.nodata))
+                             : std::string("-"))
+                     << ' ' << skip << ' ' << GDALGetDataTypeName(c.src_type)
+                     << ' ' << c.nsrc << ' ' << c.npix() << ' '
                      << (GDALDataTypeIsFloating(c.out_type) ? 1 : 0) << '\n';
             FILE *f = fopen((dir + "/" + c.name + ".in").c_str(), "wb");
             if (!f)
@@ -315,16 +325,15 @@ struct OracleRun
         manifest.close();
         std::string output;
         const int rc = pvrt_test::run_command(
-            "GDAL_DRIVER_PATH=disable '" + pvrt_test::python() + "' '" + pvrt_test::source_dir() +
-                "/tests/oracles/reduce_oracle.py' '" + dir + "'",
+            "GDAL_DRIVER_PATH=disable '" + pvrt_test::python() + "' '" +
+                pvrt_test::source_dir() + "/tests/oracles/reduce_oracle.py' '" +
+                dir + "'",
             &output);
-        if (rc != 0)
-        {
+        if (rc != 0) {
             ADD_FAILURE() << "oracle failed: " << output;
             return false;
         }
-        for (const Case &c : cases)
-        {
+        for (const Case &c : cases) {
             std::vector<double> r(c.npix());
             FILE *f = fopen((dir + "/" + c.name + ".out").c_str(), "rb");
             if (!f || fread(r.data(), sizeof(double), r.size(), f) != r.size())
@@ -339,21 +348,24 @@ struct OracleRun
 void expect_same(const Case &c, const std::vector<double> &got,
                  const std::vector<double> &want, const char *oracle)
 {
-    ASSERT_EQ(got.size(), want.size()) << c.name << " failed to run: " << CPLGetLastErrorMsg();
+    ASSERT_EQ(got.size(), want.size())
+        << c.name << " failed to run: " << CPLGetLastErrorMsg();
     int bad = 0;
-    for (size_t p = 0; p < got.size() && bad < 3; p++)
-    {
-        if (!same(got[p], want[p]))
-        {
+    for (size_t p = 0; p < got.size() && bad < 3; p++) {
+        if (!same(got[p], want[p])) {
             bad++;
             std::string inputs;
             for (int s = 0; s < c.nsrc && s < 16; s++)
-                inputs += CPLSPrintf(" %.17g", c.data[(size_t)s * c.npix() + p]);
-            ADD_FAILURE() << c.name << " (" << oracle << ") op=" << c.op << " q=" << c.q
+                inputs +=
+                    CPLSPrintf(" %.17g", c.data[(size_t)s * c.npix() + p]);
+            ADD_FAILURE() << c.name << " (" << oracle << ") op=" << c.op
+                          << " q=" << c.q
                           << " src=" << GDALGetDataTypeName(c.src_type)
-                          << " out=" << GDALGetDataTypeName(c.out_type) << " pixel " << p
-                          << ": got " << CPLSPrintf("%.17g", got[p]) << ", want "
-                          << CPLSPrintf("%.17g", want[p]) << "; inputs" << inputs;
+                          << " out=" << GDALGetDataTypeName(c.out_type)
+                          << " pixel " << p << ": got "
+                          << CPLSPrintf("%.17g", got[p]) << ", want "
+                          << CPLSPrintf("%.17g", want[p]) << "; inputs"
+                          << inputs;
         }
     }
 }
@@ -363,8 +375,8 @@ TEST(Reduce, MatchesNumpy)
 {
     if (pvrt_test::python().empty())
         GTEST_SKIP() << "no python3 with numpy";
-    const char *ops[] = {"median", "min",   "max",    "range",  "count",
-                         "mode",   "first", "last",   "argmin", "argmax",
+    const char *ops[] = {"median", "min",   "max",       "range",  "count",
+                         "mode",   "first", "last",      "argmin", "argmax",
                          "sum",    "mean",  "percentile"};
     const double qs[] = {0, 1e-10, 25, 50, 62.5, 99.9999999999, 100};
     const int nsrcs[] = {1, 2, 3, 4, 12};
@@ -373,15 +385,15 @@ TEST(Reduce, MatchesNumpy)
     int id = 0;
     for (GDALDataType st : kSrcTypes)
         for (int nsrc : nsrcs)
-            for (const char *op : ops)
-            {
+            for (const char *op : ops) {
                 const bool moments = !strcmp(op, "sum") || !strcmp(op, "mean");
                 // Sums are exact (hence order-free) only for integer inputs.
                 if (moments && GDALDataTypeIsFloating(st))
                     continue;
-                const int nq = !strcmp(op, "percentile") ? (int)(sizeof qs / sizeof qs[0]) : 1;
-                for (int iq = 0; iq < nq; iq++)
-                {
+                const int nq = !strcmp(op, "percentile")
+                                   ? (int)(sizeof qs / sizeof qs[0])
+                                   : 1;
+                for (int iq = 0; iq < nq; iq++) {
                     Case c;
                     c.name = CPLSPrintf("c%d", id);
                     c.op = op;
@@ -400,8 +412,7 @@ TEST(Reduce, MatchesNumpy)
                 }
             }
     // Hundreds of sources.
-    for (const char *op : {"median", "percentile", "mode", "argmax", "count"})
-    {
+    for (const char *op : {"median", "percentile", "mode", "argmax", "count"}) {
         Case c;
         c.name = CPLSPrintf("c%d", id++);
         c.op = op;
@@ -418,7 +429,8 @@ TEST(Reduce, MatchesNumpy)
     }
     ASSERT_TRUE(run_all.solve());
     for (size_t i = 0; i < run_all.cases.size(); i++)
-        expect_same(run_all.cases[i], run(run_all.cases[i]), run_all.expected[i], "numpy");
+        expect_same(run_all.cases[i], run(run_all.cases[i]),
+                    run_all.expected[i], "numpy");
 }
 
 // sum, mean, var, std against the C++ reference, on every type, including
@@ -429,8 +441,7 @@ TEST(Reduce, MomentsMatchReference)
     int id = 0;
     for (GDALDataType st : kSrcTypes)
         for (int nsrc : {1, 2, 3, 5, 12, 200})
-            for (const char *op : {"sum", "mean", "var", "std"})
-            {
+            for (const char *op : {"sum", "mean", "var", "std"}) {
                 Case c;
                 c.name = CPLSPrintf("m%d", id);
                 c.op = op;
@@ -447,7 +458,9 @@ TEST(Reduce, MomentsMatchReference)
                 if (GDALDataTypeIsFloating(st) && id % 4 == 1)
                     for (size_t k = 0; k < c.data.size(); k += 97)
                         c.data[k] = k % 2 ? INFINITY : -INFINITY;
-                expect_same(c, run(c), convert(reference_moments(c), c.out_type), "C++ reference");
+                expect_same(c, run(c),
+                            convert(reference_moments(c), c.out_type),
+                            "C++ reference");
                 id++;
             }
 }
@@ -469,8 +482,9 @@ double one_pixel(const std::vector<double> &values, CPLStringList args,
     return out[0];
 }
 
-CPLStringList op_args(const char *op, const char *k1 = nullptr, const char *v1 = nullptr,
-                      const char *k2 = nullptr, const char *v2 = nullptr)
+CPLStringList op_args(const char *op, const char *k1 = nullptr,
+                      const char *v1 = nullptr, const char *k2 = nullptr,
+                      const char *v2 = nullptr)
 {
     CPLStringList a;
     a.AddNameValue("op", op);
@@ -484,33 +498,40 @@ CPLStringList op_args(const char *op, const char *k1 = nullptr, const char *v1 =
 TEST(Reduce, Semantics)
 {
     const std::vector<double> v = {5, 2, NAN, 9, 2, 7, 9, 9, 2};
-    EXPECT_EQ(one_pixel(v, op_args("mode")), 2);  // 2 and 9 thrice: smallest
-    EXPECT_EQ(one_pixel(v, op_args("argmin")), 2);  // first 2 is source 2
-    EXPECT_EQ(one_pixel(v, op_args("argmax")), 4);  // first 9 is source 4
+    EXPECT_EQ(one_pixel(v, op_args("mode")), 2);   // 2 and 9 thrice: smallest
+    EXPECT_EQ(one_pixel(v, op_args("argmin")), 2); // first 2 is source 2
+    EXPECT_EQ(one_pixel(v, op_args("argmax")), 4); // first 9 is source 4
     EXPECT_EQ(one_pixel(v, op_args("first", "skip", "5")), 2);
     EXPECT_EQ(one_pixel(v, op_args("last", "nodata", "2")), 9);
     EXPECT_EQ(one_pixel(v, op_args("count")), 8);
     EXPECT_EQ(one_pixel(v, op_args("count", "skip", "2,9")), 2);
-    EXPECT_EQ(one_pixel(v, op_args("median")), 6);  // 2 2 2 5 7 9 9 9
+    EXPECT_EQ(one_pixel(v, op_args("median")), 6); // 2 2 2 5 7 9 9 9
     EXPECT_EQ(one_pixel(v, op_args("range")), 7);
     // min_count: 8 valid; 9 asked for gives the fill value.
     EXPECT_TRUE(std::isnan(one_pixel(v, op_args("max", "min_count", "9"))));
-    EXPECT_EQ(one_pixel(v, op_args("max", "min_count", "9", "nodata", "-1")), -1);
+    EXPECT_EQ(one_pixel(v, op_args("max", "min_count", "9", "nodata", "-1")),
+              -1);
     EXPECT_EQ(one_pixel(v, op_args("max", "min_count", "9"), GDT_Int16), 0);
     // count is never nodata.
-    EXPECT_EQ(one_pixel(v, op_args("count", "min_count", "9", "nodata", "-1")), 8);
+    EXPECT_EQ(one_pixel(v, op_args("count", "min_count", "9", "nodata", "-1")),
+              8);
     // All missing.
     EXPECT_TRUE(std::isnan(one_pixel({NAN, NAN}, op_args("median"))));
     EXPECT_EQ(one_pixel({NAN, 4}, op_args("count")), 1);
     EXPECT_EQ(one_pixel({NAN, NAN}, op_args("count")), 0);
     // Extremes: two finite values do not overflow the median.
     EXPECT_EQ(one_pixel({DBL_MAX, DBL_MAX}, op_args("median")), DBL_MAX);
-    EXPECT_EQ(one_pixel({DBL_MAX, DBL_MAX / 2}, op_args("median")), DBL_MAX / 2 + DBL_MAX / 4);
+    EXPECT_EQ(one_pixel({DBL_MAX, DBL_MAX / 2}, op_args("median")),
+              DBL_MAX / 2 + DBL_MAX / 4);
     EXPECT_EQ(one_pixel({INFINITY, 1}, op_args("median")), INFINITY);
-    EXPECT_TRUE(std::isnan(one_pixel({INFINITY, -INFINITY}, op_args("median"))));
+    EXPECT_TRUE(
+        std::isnan(one_pixel({INFINITY, -INFINITY}, op_args("median"))));
     // Percentile with infinities: equal ends give that end (numpy: NaN).
-    EXPECT_EQ(one_pixel({INFINITY, INFINITY, 1}, op_args("percentile", "q", "75")), INFINITY);
-    EXPECT_EQ(one_pixel({INFINITY, 3, 1}, op_args("percentile", "q", "100")), INFINITY);
+    EXPECT_EQ(
+        one_pixel({INFINITY, INFINITY, 1}, op_args("percentile", "q", "75")),
+        INFINITY);
+    EXPECT_EQ(one_pixel({INFINITY, 3, 1}, op_args("percentile", "q", "100")),
+              INFINITY);
     EXPECT_EQ(one_pixel({INFINITY, 3, 1}, op_args("percentile", "q", "50")), 3);
     EXPECT_EQ(one_pixel({1, 2, 3, 4}, op_args("percentile", "q", "50")), 2.5);
     EXPECT_EQ(one_pixel({1, 2, 3, 4}, op_args("percentile", "q", "0")), 1);
@@ -535,19 +556,17 @@ TEST(Reduce, TenThousandSources)
     Rng rng(99);
     std::vector<std::vector<double>> src(nsrc, std::vector<double>(w));
     std::vector<void *> ptrs(nsrc);
-    for (int s = 0; s < nsrc; s++)
-    {
+    for (int s = 0; s < nsrc; s++) {
         for (int x = 0; x < w; x++)
             src[s][x] = x == 2 && s % 3 == 0 ? NAN : rng.uniform() * 1000 - 500;
         ptrs[s] = src[s].data();
     }
     double out[w];
     CPLStringList args = op_args("median");
-    ASSERT_EQ(reduce_fn()(ptrs.data(), nsrc, out, w, 1, GDT_Float64, GDT_Float64, 8, 8 * w,
-                          args.List()),
+    ASSERT_EQ(reduce_fn()(ptrs.data(), nsrc, out, w, 1, GDT_Float64,
+                          GDT_Float64, 8, 8 * w, args.List()),
               CE_None);
-    for (int x = 0; x < w; x++)
-    {
+    for (int x = 0; x < w; x++) {
         std::vector<double> v;
         for (int s = 0; s < nsrc; s++)
             if (!std::isnan(src[s][x]))
@@ -566,8 +585,8 @@ TEST(Reduce, Float32NodataMatchesAsHeld)
     std::vector<void *> ptrs = {&src[0], &src[1], &src[2]};
     double out = 0;
     CPLStringList args = op_args("count", "nodata", "0.1");
-    ASSERT_EQ(reduce_fn()(ptrs.data(), 3, &out, 1, 1, GDT_Float32, GDT_Float64, 8, 8,
-                          args.List()),
+    ASSERT_EQ(reduce_fn()(ptrs.data(), 3, &out, 1, 1, GDT_Float32, GDT_Float64,
+                          8, 8, args.List()),
               CE_None);
     EXPECT_EQ(out, 1);
 }
@@ -577,31 +596,30 @@ TEST(Reduce, WorksInPlainVrt)
 {
     pvrt_pixelfuncs_register();
     std::string sources;
-    for (int i = 0; i < 3; i++)
-    {
+    for (int i = 0; i < 3; i++) {
         pvrt_test::RasterSpec spec;
         spec.type = GDT_UInt16;
         spec.seed = i;
-        const std::string tif = pvrt_test::make_tiff(CPLSPrintf("reduce_vrt_%d.tif", i), spec);
+        const std::string tif =
+            pvrt_test::make_tiff(CPLSPrintf("reduce_vrt_%d.tif", i), spec);
         sources += pvrt_test::simple_source(tif, 1, 97, 61);
     }
     const std::string vrt = pvrt_test::write_file(
-        "reduce.vrt",
-        "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-        "<VRTRasterBand dataType=\"Float32\" band=\"1\" subClass=\"VRTDerivedRasterBand\">"
-        "<PixelFunctionType>pvrt_reduce</PixelFunctionType>"
-        "<PixelFunctionArguments op=\"median\"/>" +
-            sources + "</VRTRasterBand></VRTDataset>");
+        "reduce.vrt", "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
+                      "<VRTRasterBand dataType=\"Float32\" band=\"1\" "
+                      "subClass=\"VRTDerivedRasterBand\">"
+                      "<PixelFunctionType>pvrt_reduce</PixelFunctionType>"
+                      "<PixelFunctionArguments op=\"median\"/>" +
+                          sources + "</VRTRasterBand></VRTDataset>");
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<float> got(97 * 61);
-    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, 97, 61, got.data(), 97,
-                           61, GDT_Float32, 0, 0),
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, 97, 61,
+                           got.data(), 97, 61, GDT_Float32, 0, 0),
               CE_None);
     GDALClose(ds);
     for (int y = 0; y < 61; y++)
-        for (int x = 0; x < 97; x++)
-        {
+        for (int x = 0; x < 97; x++) {
             double v[3];
             for (int i = 0; i < 3; i++)
                 v[i] = pvrt_test::pattern_value(GDT_UInt16, x, y, 1, i);
@@ -615,17 +633,29 @@ TEST(Reduce, WorksInPlainVrt)
 std::vector<double> pattern(int kind, int n, Rng &rng)
 {
     std::vector<double> v(n);
-    for (int i = 0; i < n; i++)
-    {
-        switch (kind)
-        {
-            case 0: v[i] = rng.uniform(); break;
-            case 1: v[i] = rng.below(3); break;  // many duplicates
-            case 2: v[i] = i; break;  // sorted
-            case 3: v[i] = n - i; break;  // reversed
-            case 4: v[i] = i < n / 2 ? i : n - i; break;  // organ pipe
-            case 5: v[i] = 1; break;  // all equal
-            default: v[i] = (i % 2 ? -1 : 1) * (double)(i * 7919 % 101); break;
+    for (int i = 0; i < n; i++) {
+        switch (kind) {
+            case 0:
+                v[i] = rng.uniform();
+                break;
+            case 1:
+                v[i] = rng.below(3);
+                break; // many duplicates
+            case 2:
+                v[i] = i;
+                break; // sorted
+            case 3:
+                v[i] = n - i;
+                break; // reversed
+            case 4:
+                v[i] = i < n / 2 ? i : n - i;
+                break; // organ pipe
+            case 5:
+                v[i] = 1;
+                break; // all equal
+            default:
+                v[i] = (i % 2 ? -1 : 1) * (double)(i * 7919 % 101);
+                break;
         }
     }
     return v;
@@ -636,30 +666,29 @@ TEST(Select, KthMatchesNthElement)
     Rng rng(3);
     for (int kind = 0; kind < 7; kind++)
         for (int n : {1, 2, 3, 7, 8, 9, 10, 17, 24, 25, 64, 257, 1000})
-            for (int rep = 0; rep < 3; rep++)
-            {
+            for (int rep = 0; rep < 3; rep++) {
                 std::vector<double> base = pattern(kind, n, rng);
                 std::vector<double> sorted = base;
                 std::sort(sorted.begin(), sorted.end());
-                for (int k : {0, n / 3, n / 2, n - 1, rng.below(n)})
-                {
+                for (int k : {0, n / 3, n / 2, n - 1, rng.below(n)}) {
                     std::vector<double> v = base;
                     pvrt__select(v.data(), n, k);
-                    ASSERT_EQ(v[k], sorted[k]) << "kind " << kind << " n " << n << " k " << k;
+                    ASSERT_EQ(v[k], sorted[k])
+                        << "kind " << kind << " n " << n << " k " << k;
                     for (int i = 0; i < k; i++)
                         ASSERT_LE(v[i], v[k]);
                     for (int i = k + 1; i < n; i++)
                         ASSERT_GE(v[i], v[k]);
                     std::vector<double> vs = v;
                     std::sort(vs.begin(), vs.end());
-                    ASSERT_EQ(vs, sorted);  // a permutation
+                    ASSERT_EQ(vs, sorted); // a permutation
                 }
-                for (int k = 0; k < n; k++)
-                {
+                for (int k = 0; k < n; k++) {
                     std::vector<double> v = base;
                     double lo = 0, hi = 0;
                     pvrt__select_pair(v.data(), n, k, &lo, &hi);
-                    ASSERT_EQ(lo, sorted[k]) << "pair kind " << kind << " n " << n << " k " << k;
+                    ASSERT_EQ(lo, sorted[k])
+                        << "pair kind " << kind << " n " << n << " k " << k;
                     ASSERT_EQ(hi, sorted[k + 1 < n ? k + 1 : k])
                         << "pair kind " << kind << " n " << n << " k " << k;
                 }
@@ -671,4 +700,4 @@ TEST(Select, KthMatchesNthElement)
             }
 }
 
-}  // namespace
+} // namespace

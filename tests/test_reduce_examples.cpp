@@ -40,14 +40,15 @@ class Examples : public ::testing::Test
         // The Python side never loads our plugin: its results must not
         // depend on the code under test (and an instrumented plugin cannot
         // load into an uninstrumented interpreter).
-        const std::string py = "GDAL_DRIVER_PATH=disable '" + pvrt_test::python() + "' '" +
+        const std::string py = "GDAL_DRIVER_PATH=disable '" +
+                               pvrt_test::python() + "' '" +
                                pvrt_test::source_dir();
-        if (pvrt_test::run_command(py + "/vrt-examples/make_reduce_inputs.py' '" + dir_ + "'",
-                                   &out) != 0 ||
-            pvrt_test::run_command(py + "/tests/oracles/reduce_oracle.py' examples '" + dir_ +
-                                       "'",
-                                   &out) != 0)
-        {
+        if (pvrt_test::run_command(
+                py + "/vrt-examples/make_reduce_inputs.py' '" + dir_ + "'",
+                &out) != 0 ||
+            pvrt_test::run_command(
+                py + "/tests/oracles/reduce_oracle.py' examples '" + dir_ + "'",
+                &out) != 0) {
             ADD_FAILURE() << out;
             dir_.clear();
         }
@@ -62,7 +63,8 @@ class Examples : public ::testing::Test
         const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
         const int size = GDALGetDataTypeSizeBytes(t);
         bytes->assign((size_t)w * h * size, 0);
-        if (GDALRasterIO(b, GF_Read, 0, 0, w, h, bytes->data(), w, h, t, 0, 0) != CE_None)
+        if (GDALRasterIO(b, GF_Read, 0, 0, w, h, bytes->data(), w, h, t, 0,
+                         0) != CE_None)
             return {};
         std::vector<double> v((size_t)w * h);
         GDALCopyWords(bytes->data(), t, size, v.data(), GDT_Float64, 8, w * h);
@@ -88,21 +90,22 @@ class Examples : public ::testing::Test
         std::vector<double> want(got.size());
         FILE *f = fopen((dir_ + "/" + name + ".expected").c_str(), "rb");
         ASSERT_NE(f, nullptr);
-        ASSERT_EQ(fread(want.data(), sizeof(double), want.size(), f), want.size());
+        ASSERT_EQ(fread(want.data(), sizeof(double), want.size(), f),
+                  want.size());
         fclose(f);
         size_t bad = 0;
         for (size_t i = 0; i < got.size(); i++)
             if (memcmp(&got[i], &want[i], sizeof(double)) != 0 && bad++ < 5)
-                ADD_FAILURE() << name << " pixel " << i << ": got " << got[i] << ", numpy "
-                              << want[i];
+                ADD_FAILURE() << name << " pixel " << i << ": got " << got[i]
+                              << ", numpy " << want[i];
         EXPECT_EQ(bad, 0u);
 
         // Under PVRT (when it claims the file): the VRT driver's bytes.
         GDALDatasetH pds = pvrt_test::open_pvrt(vrt);
-        if (pds != nullptr && pvrt_test::driver_name(pds) == "PVRT")
-        {
+        if (pds != nullptr && pvrt_test::driver_name(pds) == "PVRT") {
             std::vector<GByte> pvrt_bytes;
-            EXPECT_FALSE(read(pds, &pvrt_bytes).empty()) << CPLGetLastErrorMsg();
+            EXPECT_FALSE(read(pds, &pvrt_bytes).empty())
+                << CPLGetLastErrorMsg();
             EXPECT_EQ(pvrt_bytes, oracle_bytes) << name << " under PVRT";
         }
         if (pds != nullptr)
@@ -112,8 +115,17 @@ class Examples : public ::testing::Test
 
 std::string Examples::dir_;
 
-TEST_F(Examples, MedianComposite) { check("median_composite"); }
-TEST_F(Examples, LandcoverReclass) { check("landcover_reclass"); }
-TEST_F(Examples, Evi) { check("evi"); }
+TEST_F(Examples, MedianComposite)
+{
+    check("median_composite");
+}
+TEST_F(Examples, LandcoverReclass)
+{
+    check("landcover_reclass");
+}
+TEST_F(Examples, Evi)
+{
+    check("evi");
+}
 
-}  // namespace
+} // namespace

@@ -38,8 +38,7 @@ namespace
 
 const int W = 400, H = 300, NBANDS = 3;
 const int kCallers = 8, kReadsPerCaller = 200;
-const GDALDataType kBufTypes[] = {GDT_UInt16, GDT_Float64, GDT_Byte,
-                                  GDT_Int32};
+const GDALDataType kBufTypes[] = {GDT_UInt16, GDT_Float64, GDT_Byte, GDT_Int32};
 
 std::string make_vrt()
 {
@@ -56,7 +55,7 @@ std::string make_vrt()
     b.width = W;
     b.height = H;
     b.type = GDT_Byte;
-    b.block_y = 9;  // striped
+    b.block_y = 9; // striped
     b.seed = 5;
     const std::string tb = make_tiff("stress_b.tif", b);
     return write_file(
@@ -65,21 +64,20 @@ std::string make_vrt()
             W, H,
             {derived_band(1, GDT_UInt16, "pvrt_busy",
                           {simple_source(ta, 1, W, H)}, "iterations=\"3\""),
-             derived_band(2, GDT_UInt16, "sum",
-                          {simple_source(ta, 2, W, H),
-                           simple_source(tb, 1, W, H)},
-                          "", GDT_Float64),
+             derived_band(
+                 2, GDT_UInt16, "sum",
+                 {simple_source(ta, 2, W, H), simple_source(tb, 1, W, H)}, "",
+                 GDT_Float64),
              derived_band(3, GDT_UInt16, "pvrt_busy",
                           {simple_source(ta, 3, W, H)}, "iterations=\"1\"",
                           GDT_Int32)}));
 }
 
 // Whole-raster oracle reads, keyed by (band, buffer type).
-struct Oracle
-{
+struct Oracle {
     std::map<std::pair<int, GDALDataType>, std::vector<unsigned char>> whole;
-    std::vector<Read> resampled;         // fixed requests ...
-    std::vector<ReadResult> resampled_results;  // ... and their bytes
+    std::vector<Read> resampled;               // fixed requests ...
+    std::vector<ReadResult> resampled_results; // ... and their bytes
 };
 
 // The bytes do_read would give for r, cut from the whole-raster reads.
@@ -96,14 +94,12 @@ std::vector<unsigned char> expected_bytes(const Oracle &o, const Read &r)
     const size_t span =
         (size_t)((nb - 1) * bs + (r.h - 1) * ls + (r.w - 1) * ps + size);
     std::vector<unsigned char> out(span + 2 * 4096, 0xA5);
-    for (int k = 0; k < nb; k++)
-    {
+    for (int k = 0; k < nb; k++) {
         const auto &src = o.whole.at({bands[k], type});
         for (int y = 0; y < r.h; y++)
             for (int x = 0; x < r.w; x++)
                 memcpy(out.data() + 4096 + k * bs + y * ls + x * ps,
-                       src.data() +
-                           ((size_t)(r.y + y) * W + (r.x + x)) * size,
+                       src.data() + ((size_t)(r.y + y) * W + (r.x + x)) * size,
                        size);
     }
     return out;
@@ -118,8 +114,7 @@ Oracle build_oracle(const std::string &vrt)
     if (ds == nullptr)
         return o;
     for (int b = 1; b <= NBANDS; b++)
-        for (GDALDataType t : kBufTypes)
-        {
+        for (GDALDataType t : kBufTypes) {
             Read r;
             r.w = W;
             r.h = H;
@@ -134,8 +129,7 @@ Oracle build_oracle(const std::string &vrt)
                                        GRIORA_Average, GRIORA_Mode,
                                        GRIORA_NearestNeighbour};
     std::mt19937 rng(99);
-    for (int i = 0; i < 20; i++)
-    {
+    for (int i = 0; i < 20; i++) {
         Read r;
         r.w = 20 + rng() % 300;
         r.h = 20 + rng() % 200;
@@ -157,8 +151,7 @@ Oracle build_oracle(const std::string &vrt)
     return o;
 }
 
-struct CallerStats
-{
+struct CallerStats {
     int reads = 0;
     int mismatches = 0;
     int failures = 0;
@@ -170,35 +163,31 @@ struct CallerStats
 void caller(int id, const std::string &vrt, const Oracle &o, CallerStats *st)
 {
     std::mt19937 rng(1000 + id);
-    auto pick = [&](int lo, int hi)
-    { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    static const char *const tiles[] = {"AUTO", "32x32", "7x5", "64x64",
+    auto pick = [&](int lo, int hi) {
+        return std::uniform_int_distribution<int>(lo, hi)(rng);
+    };
+    static const char *const tiles[] = {"AUTO", "32x32",  "7x5",  "64x64",
                                         "AUTO", "100x17", "AUTO", "16x64"};
     const std::vector<std::string> options = {
         "NUM_THREADS=" + std::to_string(2 + id % 3),
         std::string("TILE_SIZE=") + tiles[id % 8], "MIN_TILE_PIXELS=1024"};
     GDALDatasetH ds = open_pvrt(vrt, options);
-    if (ds == nullptr || driver_name(ds) != "PVRT")
-    {
+    if (ds == nullptr || driver_name(ds) != "PVRT") {
         st->failures++;
         st->first_problem = "open failed or not PVRT";
         if (ds)
             GDALClose(ds);
         return;
     }
-    for (int i = 0; i < kReadsPerCaller; i++)
-    {
+    for (int i = 0; i < kReadsPerCaller; i++) {
         Read r;
         std::vector<unsigned char> want;
         const int kind = pick(0, 9);
-        if (kind == 0)
-        {
+        if (kind == 0) {
             const int k = pick(0, (int)o.resampled.size() - 1);
             r = o.resampled[k];
             want = o.resampled_results[k].bytes;
-        }
-        else
-        {
+        } else {
             // Mostly small and medium windows, sometimes large ones.
             const int maxw = kind == 1 ? W : 160, maxh = kind == 1 ? H : 120;
             r.w = pick(1, maxw);
@@ -206,16 +195,13 @@ void caller(int id, const std::string &vrt, const Oracle &o, CallerStats *st)
             r.x = pick(0, W - r.w);
             r.y = pick(0, H - r.h);
             r.buf_type = kBufTypes[pick(0, 3)];
-            if (kind <= 5)
-            {
+            if (kind <= 5) {
                 r.band = pick(1, NBANDS);
-            }
-            else
-            {
+            } else {
                 const int nb = pick(1, NBANDS);
                 for (int k = 0; k < nb; k++)
                     r.bands.push_back(pick(1, NBANDS));
-                if (kind >= 8)  // pixel-interleaved
+                if (kind >= 8) // pixel-interleaved
                 {
                     const int size = GDALGetDataTypeSizeBytes(r.buf_type);
                     r.pixel_space = (GSpacing)size * nb;
@@ -228,20 +214,19 @@ void caller(int id, const std::string &vrt, const Oracle &o, CallerStats *st)
         }
         const ReadResult got = do_read(ds, r);
         st->reads++;
-        if (!got.ok)
-        {
+        if (!got.ok) {
             st->failures++;
             if (st->first_problem.empty())
-                st->first_problem = "read " + std::to_string(i) + " failed: " +
-                                    got.error + "; " + r.describe();
+                st->first_problem = "read " + std::to_string(i) +
+                                    " failed: " + got.error + "; " +
+                                    r.describe();
             continue;
         }
-        if (got.bytes != want)
-        {
+        if (got.bytes != want) {
             st->mismatches++;
             if (st->first_problem.empty())
-                st->first_problem = "read " + std::to_string(i) +
-                                    " differs: " + r.describe();
+                st->first_problem =
+                    "read " + std::to_string(i) + " differs: " + r.describe();
         }
         if (last_read_tiles(ds) > 1)
             st->split++;
@@ -264,8 +249,7 @@ TEST(Stress, EightCallersTwoHundredRandomReadsEach)
         th.join();
 
     int reads = 0, split = 0, full = 0;
-    for (int t = 0; t < kCallers; t++)
-    {
+    for (int t = 0; t < kCallers; t++) {
         const CallerStats &s = stats[t];
         EXPECT_EQ(s.reads, kReadsPerCaller) << "caller " << t;
         EXPECT_EQ(s.failures, 0) << "caller " << t << ": " << s.first_problem;
@@ -280,4 +264,4 @@ TEST(Stress, EightCallersTwoHundredRandomReadsEach)
     EXPECT_GT(split, full / 4) << "the parallel path was rarely taken";
 }
 
-}  // namespace
+} // namespace

@@ -25,8 +25,7 @@
 namespace
 {
 
-struct Plan
-{
+struct Plan {
     std::vector<pvrt_rect> tiles;
 };
 
@@ -45,12 +44,11 @@ Plan plan(const pvrt_tile_params &p)
 std::string describe(const pvrt_tile_params &p)
 {
     std::ostringstream s;
-    s << "win " << p.win_x << "," << p.win_y << " " << p.win_w << "x"
-      << p.win_h << " grid " << p.grid_x << "x" << p.grid_y << " @"
-      << p.grid_off_x << "," << p.grid_off_y << " bpp " << p.bytes_per_pixel
-      << " budget " << p.budget_bytes << " min " << p.min_pixels
-      << " threads " << p.threads << " force " << p.force_w << "x"
-      << p.force_h;
+    s << "win " << p.win_x << "," << p.win_y << " " << p.win_w << "x" << p.win_h
+      << " grid " << p.grid_x << "x" << p.grid_y << " @" << p.grid_off_x << ","
+      << p.grid_off_y << " bpp " << p.bytes_per_pixel << " budget "
+      << p.budget_bytes << " min " << p.min_pixels << " threads " << p.threads
+      << " force " << p.force_w << "x" << p.force_h;
     return s.str();
 }
 
@@ -68,8 +66,7 @@ void check_plan(const pvrt_tile_params &p, const Plan &pl)
     ASSERT_FALSE(pl.tiles.empty()) << what;
 
     // Inside the window, non-empty.
-    for (const pvrt_rect &r : pl.tiles)
-    {
+    for (const pvrt_rect &r : pl.tiles) {
         ASSERT_GT(r.w, 0) << what;
         ASSERT_GT(r.h, 0) << what;
         ASSERT_GE(r.x, 0) << what;
@@ -84,22 +81,19 @@ void check_plan(const pvrt_tile_params &p, const Plan &pl)
         for (int y = r.y; y < r.y + r.h; y++)
             for (int x = r.x; x < r.x + r.w; x++)
                 cover[(size_t)y * p.win_w + x]++;
-    for (size_t i = 0; i < cover.size(); i++)
-        ASSERT_EQ(cover[i], 1) << what << " pixel " << i % p.win_w << ","
-                               << i / p.win_w;
+    for (size_t i = 0; i < cover.size(); i++) {
+        ASSERT_EQ(cover[i], 1)
+            << what << " pixel " << i % p.win_w << "," << i / p.win_w;
+    }
 
     // Row-major: within a row of tiles y and h agree and x grows; the next
     // row starts below.
-    for (size_t i = 1; i < pl.tiles.size(); i++)
-    {
+    for (size_t i = 1; i < pl.tiles.size(); i++) {
         const pvrt_rect &a = pl.tiles[i - 1], &b = pl.tiles[i];
-        if (b.y == a.y)
-        {
+        if (b.y == a.y) {
             ASSERT_EQ(b.h, a.h) << what << " tile " << i;
             ASSERT_EQ(b.x, a.x + a.w) << what << " tile " << i;
-        }
-        else
-        {
+        } else {
             ASSERT_EQ(b.y, a.y + a.h) << what << " tile " << i;
             ASSERT_EQ(b.x, 0) << what << " tile " << i;
         }
@@ -107,30 +101,33 @@ void check_plan(const pvrt_tile_params &p, const Plan &pl)
 
     // Aligned to the grid except at the window's edges (forced sizes are
     // exempt: they ignore the grid on purpose).
-    if (p.force_w <= 0 || p.force_h <= 0)
-    {
+    if (p.force_w <= 0 || p.force_h <= 0) {
         const int gx = p.grid_x > 0 ? p.grid_x : 1;
         const int gy = p.grid_y > 0 ? p.grid_y : 1;
-        for (const pvrt_rect &r : pl.tiles)
-        {
-            if (r.x != 0)
+        for (const pvrt_rect &r : pl.tiles) {
+            if (r.x != 0) {
                 EXPECT_TRUE(on_grid(p.win_x + r.x, gx, p.grid_off_x)) << what;
-            if (r.x + r.w != p.win_w)
+            }
+            if (r.x + r.w != p.win_w) {
                 EXPECT_TRUE(on_grid(p.win_x + r.x + r.w, gx, p.grid_off_x))
                     << what;
-            if (r.y != 0)
+            }
+            if (r.y != 0) {
                 EXPECT_TRUE(on_grid(p.win_y + r.y, gy, p.grid_off_y)) << what;
-            if (r.y + r.h != p.win_h)
+            }
+            if (r.y + r.h != p.win_h) {
                 EXPECT_TRUE(on_grid(p.win_y + r.y + r.h, gy, p.grid_off_y))
                     << what;
+            }
         }
         // The budget holds whenever one whole grid cell fits in it.
         const long long bpp = p.bytes_per_pixel > 0 ? p.bytes_per_pixel : 1;
         if (p.budget_bytes > 0 && (long long)gx * gy * bpp <= p.budget_bytes)
-            for (const pvrt_rect &r : pl.tiles)
+            for (const pvrt_rect &r : pl.tiles) {
                 EXPECT_LE((long long)r.w * r.h * bpp, p.budget_bytes)
                     << what << " tile " << r.x << "," << r.y << " " << r.w
                     << "x" << r.h;
+            }
     }
 }
 
@@ -169,13 +166,14 @@ TEST(Tiles, SwathOneBlockRowHighIsSplitByColumns)
     Plan pl = plan(p);
     check_plan(p, pl);
     EXPECT_GE(pl.tiles.size(), 4u);
-    for (const pvrt_rect &r : pl.tiles)
+    for (const pvrt_rect &r : pl.tiles) {
         EXPECT_EQ(r.h, 64);
+    }
 }
 
 TEST(Tiles, SmallRequestIsOneTile)
 {
-    pvrt_tile_params p = base(30, 20);  // 600 pixels < min_pixels
+    pvrt_tile_params p = base(30, 20); // 600 pixels < min_pixels
     p.min_pixels = 16384;
     Plan pl = plan(p);
     check_plan(p, pl);
@@ -193,8 +191,9 @@ TEST(Tiles, NoSplitBelowMinimumPixels)
     p.min_pixels = 2048;
     Plan pl = plan(p);
     check_plan(p, pl);
-    for (const pvrt_rect &r : pl.tiles)
+    for (const pvrt_rect &r : pl.tiles) {
         EXPECT_GE((long long)r.w * r.h, 2048) << r.x;
+    }
 }
 
 TEST(Tiles, BudgetForcesSplitsEvenForOneThread)
@@ -204,7 +203,7 @@ TEST(Tiles, BudgetForcesSplitsEvenForOneThread)
     p.grid_y = 16;
     p.threads = 1;
     p.min_pixels = 1 << 30;     // never split for threads' sake
-    p.bytes_per_pixel = 12 * 8;  // e.g. 12 sources of Float64
+    p.bytes_per_pixel = 12 * 8; // e.g. 12 sources of Float64
     p.budget_bytes = 1 << 20;   // 1 MiB
     Plan pl = plan(p);
     check_plan(p, pl);
@@ -216,10 +215,10 @@ TEST(Tiles, BudgetSmallerThanOneCellGivesSingleCells)
     pvrt_tile_params p = base(300, 200);
     p.grid_x = 100;
     p.grid_y = 100;
-    p.budget_bytes = 1000;  // smaller than any cell: best effort
+    p.budget_bytes = 1000; // smaller than any cell: best effort
     Plan pl = plan(p);
     check_plan(p, pl);
-    EXPECT_EQ(pl.tiles.size(), 6u);  // one tile per cell
+    EXPECT_EQ(pl.tiles.size(), 6u); // one tile per cell
 }
 
 TEST(Tiles, WindowAtOddOffsetCutsAtGridLines)
@@ -231,7 +230,7 @@ TEST(Tiles, WindowAtOddOffsetCutsAtGridLines)
     p.grid_y = 16;
     p.threads = 8;
     p.min_pixels = 16;
-    p.budget_bytes = 32 * 16 * 8;  // one cell per tile
+    p.budget_bytes = 32 * 16 * 8; // one cell per tile
     Plan pl = plan(p);
     check_plan(p, pl);
     // The first column of tiles ends at raster x 32 (window x 19), the first
@@ -248,28 +247,26 @@ TEST(Tiles, GridWithOffsetOrigin)
     p.win_y = 2;
     p.grid_x = 10;
     p.grid_y = 10;
-    p.grid_off_x = 5;   // grid lines at x = 5, 15, 25, ...
-    p.grid_off_y = -4;  // and y = -4, 6, 16, ...
+    p.grid_off_x = 5;  // grid lines at x = 5, 15, 25, ...
+    p.grid_off_y = -4; // and y = -4, 6, 16, ...
     p.budget_bytes = 10 * 10 * 8;
     p.min_pixels = 1;
     Plan pl = plan(p);
     check_plan(p, pl);
-    EXPECT_EQ(pl.tiles[0].w, 2);  // raster 3..5
-    EXPECT_EQ(pl.tiles[0].h, 4);  // raster 2..6
+    EXPECT_EQ(pl.tiles[0].w, 2); // raster 3..5
+    EXPECT_EQ(pl.tiles[0].h, 4); // raster 2..6
 }
 
 TEST(Tiles, ForcedSizes)
 {
-    struct Case
-    {
+    struct Case {
         int w, h, fw, fh;
-    } cases[] = {{263, 177, 1, 1},   {263, 177, 7, 5}, {263, 177, 64, 64},
+    } cases[] = {{263, 177, 1, 1},     {263, 177, 7, 5},     {263, 177, 64, 64},
                  {263, 177, 263, 177}, {263, 177, 500, 500}, {1, 1, 1, 1},
-                 {5, 3, 2, 2},       {64, 64, 64, 1}};
-    for (const Case &c : cases)
-    {
+                 {5, 3, 2, 2},         {64, 64, 64, 1}};
+    for (const Case &c : cases) {
         pvrt_tile_params p = base(c.w, c.h);
-        p.win_x = 11;  // the offset plays no part in forced tiling
+        p.win_x = 11; // the offset plays no part in forced tiling
         p.win_y = 4;
         p.grid_x = 16;
         p.grid_y = 16;
@@ -279,8 +276,7 @@ TEST(Tiles, ForcedSizes)
         check_plan(p, pl);
         const int nx = (c.w + c.fw - 1) / c.fw, ny = (c.h + c.fh - 1) / c.fh;
         ASSERT_EQ(pl.tiles.size(), (size_t)nx * ny) << describe(p);
-        for (size_t i = 0; i < pl.tiles.size(); i++)
-        {
+        for (size_t i = 0; i < pl.tiles.size(); i++) {
             const pvrt_rect &r = pl.tiles[i];
             const int ix = (int)(i % nx), iy = (int)(i / nx);
             EXPECT_EQ(r.x, ix * c.fw);
@@ -306,10 +302,10 @@ TEST(Tiles, OnePixelWindow)
 TEST(Tiles, RandomSweep)
 {
     std::mt19937 rng(20240611);
-    auto pick = [&](int lo, int hi)
-    { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    for (int i = 0; i < 1500; i++)
-    {
+    auto pick = [&](int lo, int hi) {
+        return std::uniform_int_distribution<int>(lo, hi)(rng);
+    };
+    for (int i = 0; i < 1500; i++) {
         pvrt_tile_params p{};
         p.win_w = pick(1, 600);
         p.win_h = pick(1, 400);
@@ -324,8 +320,7 @@ TEST(Tiles, RandomSweep)
         p.budget_bytes = pick(0, 3) == 0 ? 0 : (int64_t)pick(64, 4 << 20);
         p.min_pixels = pick(0, 3) == 0 ? 0 : pick(1, 40000);
         p.threads = pick(1, 16);
-        if (pick(0, 9) == 0)
-        {
+        if (pick(0, 9) == 0) {
             p.force_w = pick(1, 80);
             p.force_h = pick(1, 80);
         }
@@ -336,4 +331,4 @@ TEST(Tiles, RandomSweep)
     }
 }
 
-}  // namespace
+} // namespace

@@ -27,8 +27,7 @@ std::once_flag g_scratch_once;
 
 void remove_scratch()
 {
-    if (!g_scratch.empty() && getenv("PVRT_KEEP_SCRATCH") == nullptr)
-    {
+    if (!g_scratch.empty() && getenv("PVRT_KEEP_SCRATCH") == nullptr) {
         std::string cmd = "rm -rf '" + g_scratch + "'";
         if (system(cmd.c_str()) != 0)
             fprintf(stderr, "could not remove %s\n", g_scratch.c_str());
@@ -44,20 +43,18 @@ uint64_t mix(uint64_t h)
     h ^= h >> 33;
     return h;
 }
-}  // namespace
+} // namespace
 
 const std::string &scratch_dir()
 {
-    std::call_once(g_scratch_once,
-                   []
-                   {
-                       char tmpl[] = "/tmp/pvrt-test-XXXXXX";
-                       const char *dir = mkdtemp(tmpl);
-                       if (dir == nullptr)
-                           abort();
-                       g_scratch = dir;
-                       atexit(remove_scratch);
-                   });
+    std::call_once(g_scratch_once, [] {
+        char tmpl[] = "/tmp/pvrt-test-XXXXXX";
+        const char *dir = mkdtemp(tmpl);
+        if (dir == nullptr)
+            abort();
+        g_scratch = dir;
+        atexit(remove_scratch);
+    });
     return g_scratch;
 }
 
@@ -68,10 +65,10 @@ std::string scratch(const std::string &name)
 
 double pattern_value(GDALDataType type, int x, int y, int band, int seed)
 {
-    const uint64_t h = mix((uint64_t)x * 73856093ULL ^ (uint64_t)y * 19349663ULL ^
-                           (uint64_t)band * 83492791ULL ^ (uint64_t)seed * 2654435761ULL);
-    switch (type)
-    {
+    const uint64_t h =
+        mix((uint64_t)x * 73856093ULL ^ (uint64_t)y * 19349663ULL ^
+            (uint64_t)band * 83492791ULL ^ (uint64_t)seed * 2654435761ULL);
+    switch (type) {
         case GDT_Byte:
             return (double)(h % 256);
         case GDT_UInt16:
@@ -94,14 +91,11 @@ std::string make_tiff(const std::string &name, const RasterSpec &spec)
     const std::string path = scratch(name);
     GDALDriverH drv = GDALGetDriverByName("GTiff");
     CPLStringList opts;
-    if (spec.block_x > 0)
-    {
+    if (spec.block_x > 0) {
         opts.AddNameValue("TILED", "YES");
         opts.AddNameValue("BLOCKXSIZE", CPLSPrintf("%d", spec.block_x));
         opts.AddNameValue("BLOCKYSIZE", CPLSPrintf("%d", spec.block_y));
-    }
-    else if (spec.block_y > 0)
-    {
+    } else if (spec.block_y > 0) {
         opts.AddNameValue("BLOCKYSIZE", CPLSPrintf("%d", spec.block_y));
     }
     if (spec.compress)
@@ -113,13 +107,11 @@ std::string make_tiff(const std::string &name, const RasterSpec &spec)
     double gt[6] = {500000, 10, 0, 4000000, 0, -10};
     GDALSetGeoTransform(ds, gt);
     std::vector<double> row(spec.width);
-    for (int b = 1; b <= spec.bands; b++)
-    {
+    for (int b = 1; b <= spec.bands; b++) {
         GDALRasterBandH band = GDALGetRasterBand(ds, b);
         if (spec.has_nodata)
             GDALSetRasterNoDataValue(band, spec.nodata);
-        for (int y = 0; y < spec.height; y++)
-        {
+        for (int y = 0; y < spec.height; y++) {
             for (int x = 0; x < spec.width; x++)
                 row[x] = pattern_value(spec.type, x, y, b, spec.seed);
             if (GDALRasterIO(band, GF_Write, 0, y, spec.width, 1, row.data(),
@@ -127,8 +119,7 @@ std::string make_tiff(const std::string &name, const RasterSpec &spec)
                 abort();
         }
     }
-    if (spec.overviews)
-    {
+    if (spec.overviews) {
         int levels[2] = {2, 4};
         if (GDALBuildOverviews(ds, "AVERAGE", 2, levels, 0, nullptr, nullptr,
                                nullptr) != CE_None)
@@ -152,12 +143,13 @@ std::string write_file(const std::string &name, const std::string &text)
 std::string simple_source(const std::string &path, int band, int width,
                           int height)
 {
-    return CPLSPrintf("<SimpleSource><SourceFilename relativeToVRT=\"0\">%s"
-                      "</SourceFilename><SourceBand>%d</SourceBand>"
-                      "<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
-                      "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
-                      "</SimpleSource>",
-                      path.c_str(), band, width, height, width, height);
+    return CPLSPrintf(
+        "<SimpleSource><SourceFilename relativeToVRT=\"0\">%s"
+        "</SourceFilename><SourceBand>%d</SourceBand>"
+        "<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
+        "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
+        "</SimpleSource>",
+        path.c_str(), band, width, height, width, height);
 }
 
 GDALDatasetH open_pvrt(const std::string &path,
@@ -280,16 +272,13 @@ std::string Read::describe() const
     s << " buffer " << (buf_w ? buf_w : w) << "x" << (buf_h ? buf_h : h);
     if (buf_type != GDT_Unknown)
         s << " " << GDALGetDataTypeName(buf_type);
-    if (bands.empty())
-    {
+    if (bands.empty()) {
         s << " band " << band;
         if (overview >= 0)
             s << " overview " << overview;
         if (mask)
             s << " mask";
-    }
-    else
-    {
+    } else {
         s << " bands";
         for (int b : bands)
             s << " " << b;
@@ -318,10 +307,9 @@ ReadResult do_read(GDALDatasetH ds, const Read &r)
     static const unsigned char kPoison = 0xA5;
     ReadResult out;
     const bool dataset_level = !r.bands.empty();
-    GDALRasterBandH band = dataset_level ? GDALGetRasterBand(ds, r.bands[0])
-                                         : read_band(ds, r);
-    if (band == nullptr)
-    {
+    GDALRasterBandH band =
+        dataset_level ? GDALGetRasterBand(ds, r.bands[0]) : read_band(ds, r);
+    if (band == nullptr) {
         out.error = "no such band";
         return out;
     }
@@ -333,16 +321,15 @@ ReadResult do_read(GDALDatasetH ds, const Read &r)
     const GSpacing ps = r.pixel_space ? r.pixel_space : size;
     const GSpacing ls = r.line_space ? r.line_space : ps * bw;
     const GSpacing bs = r.band_space ? r.band_space : ls * bh;
-    const size_t span = (size_t)((nb - 1) * bs + (bh - 1) * ls + (bw - 1) * ps +
-                                 size);
+    const size_t span =
+        (size_t)((nb - 1) * bs + (bh - 1) * ls + (bw - 1) * ps + size);
     out.bytes.assign(span + 2 * kCanary, kPoison);
     void *buf = out.bytes.data() + kCanary;
 
     GDALRasterIOExtraArg extra;
     INIT_RASTERIO_EXTRA_ARG(extra);
     extra.eResampleAlg = r.resample;
-    if (r.float_window)
-    {
+    if (r.float_window) {
         extra.bFloatingPointWindowValidity = TRUE;
         extra.dfXOff = r.fx;
         extra.dfYOff = r.fy;
@@ -352,11 +339,10 @@ ReadResult do_read(GDALDatasetH ds, const Read &r)
     CPLErrorReset();
     CPLErr err;
     if (dataset_level)
-        err = GDALDatasetRasterIOEx(ds, GF_Read, r.x, r.y, r.w, r.h, buf, bw,
-                                    bh, type, nb,
-                                    const_cast<int *>(r.bands.data()),
-                                    r.pixel_space, r.line_space, r.band_space,
-                                    &extra);
+        err = GDALDatasetRasterIOEx(
+            ds, GF_Read, r.x, r.y, r.w, r.h, buf, bw, bh, type, nb,
+            const_cast<int *>(r.bands.data()), r.pixel_space, r.line_space,
+            r.band_space, &extra);
     else
         err = GDALRasterIOEx(band, GF_Read, r.x, r.y, r.w, r.h, buf, bw, bh,
                              type, r.pixel_space, r.line_space, &extra);
@@ -366,35 +352,32 @@ ReadResult do_read(GDALDatasetH ds, const Read &r)
     return out;
 }
 
-struct Watchdog::State
-{
+struct Watchdog::State {
     std::mutex lock;
     std::condition_variable cv;
-    bool done = false;  // (guarded by lock)
+    bool done = false; // (guarded by lock)
     std::thread thread;
 };
 
 Watchdog::Watchdog(int seconds, std::string what) : state_(new State)
 {
     State *st = state_;
-    st->thread = std::thread(
-        [st, seconds, what]
-        {
-            std::unique_lock<std::mutex> lk(st->lock);
-            if (st->cv.wait_for(lk, std::chrono::seconds(seconds),
-                                [st] { return st->done; }))
-                return;
-            fprintf(stderr, "watchdog: %s did not finish in %d s; stacks:\n",
-                    what.c_str(), seconds);
-            fflush(stderr);
-            const std::string cmd =
-                "gdb -p " + std::to_string(getpid()) +
-                " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null";
-            if (system(cmd.c_str()) != 0)
-                fprintf(stderr, "(gdb failed)\n");
-            fflush(stderr);
-            _exit(3);
-        });
+    st->thread = std::thread([st, seconds, what] {
+        std::unique_lock<std::mutex> lk(st->lock);
+        if (st->cv.wait_for(lk, std::chrono::seconds(seconds),
+                            [st] { return st->done; }))
+            return;
+        fprintf(stderr, "watchdog: %s did not finish in %d s; stacks:\n",
+                what.c_str(), seconds);
+        fflush(stderr);
+        const std::string cmd =
+            "gdb -p " + std::to_string(getpid()) +
+            " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null";
+        if (system(cmd.c_str()) != 0)
+            fprintf(stderr, "(gdb failed)\n");
+        fflush(stderr);
+        _exit(3);
+    });
 }
 
 Watchdog::~Watchdog()
@@ -408,4 +391,4 @@ Watchdog::~Watchdog()
     delete state_;
 }
 
-}  // namespace pvrt_test
+} // namespace pvrt_test

@@ -28,19 +28,18 @@ std::string scratch(const std::string &name);
 // float types it includes fractions and negatives).
 double pattern_value(GDALDataType type, int x, int y, int band, int seed);
 
-struct RasterSpec
-{
+struct RasterSpec {
     int width = 97;
     int height = 61;
     int bands = 1;
     GDALDataType type = GDT_Byte;
-    int block_x = 0;  // 0: GDAL's default (striped)
+    int block_x = 0; // 0: GDAL's default (striped)
     int block_y = 0;
-    const char *compress = nullptr;  // e.g. "DEFLATE"
+    const char *compress = nullptr; // e.g. "DEFLATE"
     int seed = 0;
     bool has_nodata = false;
     double nodata = 0;
-    bool overviews = false;  // builds internal overviews 2 and 4
+    bool overviews = false; // builds internal overviews 2 and 4
 };
 
 // Writes a GeoTIFF filled with pattern_value; returns its path.
@@ -119,18 +118,17 @@ std::string vrt_dataset(int width, int height,
 int last_read_tiles(GDALDatasetH ds);
 
 // One RasterIO request, band- or dataset-level, into a buffer of its own.
-struct Read
-{
-    int x = 0, y = 0, w = 0, h = 0;  // window
-    int buf_w = 0, buf_h = 0;         // 0: the window's size
-    GDALDataType buf_type = GDT_Unknown;  // Unknown: the band's type
-    std::vector<int> bands;           // dataset-level band list; empty: band
-    int band = 1;                     // band-level: band number
-    int overview = -1;                // band-level: GetOverview(overview)
-    bool mask = false;                // band-level: its mask band
-    GSpacing pixel_space = 0, line_space = 0, band_space = 0;  // 0: packed
+struct Read {
+    int x = 0, y = 0, w = 0, h = 0;      // window
+    int buf_w = 0, buf_h = 0;            // 0: the window's size
+    GDALDataType buf_type = GDT_Unknown; // Unknown: the band's type
+    std::vector<int> bands;              // dataset-level band list; empty: band
+    int band = 1;                        // band-level: band number
+    int overview = -1;                   // band-level: GetOverview(overview)
+    bool mask = false;                   // band-level: its mask band
+    GSpacing pixel_space = 0, line_space = 0, band_space = 0; // 0: packed
     GDALRIOResampleAlg resample = GRIORA_NearestNeighbour;
-    bool float_window = false;        // use dfXOff.. below
+    bool float_window = false; // use dfXOff.. below
     double fx = 0, fy = 0, fw = 0, fh = 0;
     std::string describe() const;
 };
@@ -138,11 +136,10 @@ struct Read
 // The bytes a read wrote: the buffer, with a poison fill before the read
 // and canary zones of 4 KiB on both sides (included in `bytes`, so they are
 // compared too). ok is false when RasterIO failed.
-struct ReadResult
-{
+struct ReadResult {
     bool ok = false;
     std::vector<unsigned char> bytes;
-    std::string error;  // CPLGetLastErrorMsg() after a failure
+    std::string error; // CPLGetLastErrorMsg() after a failure
 };
 
 // Performs r on ds (any driver).
@@ -168,6 +165,6 @@ class Watchdog
     State *state_;
 };
 
-}  // namespace pvrt_test
+} // namespace pvrt_test
 
 #endif

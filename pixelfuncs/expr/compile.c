@@ -41,11 +41,15 @@ const unsigned char pvrt__expr_op_pure[PVRT_OP_COUNT] = {
 int pvrt__expr_kind_arity(int kind)
 {
     switch (kind) {
-    case PVRT_KIND_1:
-    case PVRT_KIND_NODATA: return 1;
-    case PVRT_KIND_2: return 2;
-    case PVRT_KIND_3: return 3;
-    default: return 0;
+        case PVRT_KIND_1:
+        case PVRT_KIND_NODATA:
+            return 1;
+        case PVRT_KIND_2:
+            return 2;
+        case PVRT_KIND_3:
+            return 3;
+        default:
+            return 0;
     }
 }
 
@@ -60,12 +64,13 @@ double pvrt__expr_apply(int op, double a, double b, double c)
     (void)b;
     (void)c;
     switch (op) {
-#define PVRT_OP(name, text, kind, pure)                                       \
-    case PVRT_OP_##name:                                                      \
+#define PVRT_OP(name, text, kind, pure)                                        \
+    case PVRT_OP_##name:                                                       \
         APPLY_##kind(name)
 #include "opcodes.def"
 #undef PVRT_OP
-    default: break;
+        default:
+            break;
     }
     return NAN;
 }
@@ -124,8 +129,8 @@ typedef struct {
     unsigned char *local; /* per node: defines a local (its register stays) */
     int32_t *free_temps;  /* stack of free temporaries */
     int nfree;
-    int ntemps;           /* temporaries ever allocated */
-    int temp_base;        /* first temporary register */
+    int ntemps;    /* temporaries ever allocated */
+    int temp_base; /* first temporary register */
     int code_cap;
 } codegen;
 
@@ -212,10 +217,10 @@ static int generate(codegen *cg)
 
     /* Source registers: every source named in the text, in index order
      * (the pixel function also checks them for nodata). */
-    int32_t *src_reg = (int32_t *)malloc(sizeof(int32_t) *
-                                         ((size_t)ast->nsources + 1));
-    prog->used = (int32_t *)malloc(sizeof(int32_t) *
-                                   ((size_t)ast->nsources + 1));
+    int32_t *src_reg =
+        (int32_t *)malloc(sizeof(int32_t) * ((size_t)ast->nsources + 1));
+    prog->used =
+        (int32_t *)malloc(sizeof(int32_t) * ((size_t)ast->nsources + 1));
     if (src_reg == NULL || prog->used == NULL) {
         free(src_reg);
         return cg_fail(cg, 0, "out of memory");
@@ -236,8 +241,8 @@ static int generate(codegen *cg)
             free(src_reg);
             return cg_fail(cg, 0, "out of memory");
         }
-    prog->nkregs = prog->nk < PVRT_EXPR_MAX_KREGS ? prog->nk
-                                                  : PVRT_EXPR_MAX_KREGS;
+    prog->nkregs =
+        prog->nk < PVRT_EXPR_MAX_KREGS ? prog->nk : PVRT_EXPR_MAX_KREGS;
     cg->temp_base = prog->nused + prog->nkregs;
 
     int rc = 0;
@@ -246,53 +251,53 @@ static int generate(codegen *cg)
             continue;
         const pvrt__expr_node *n = &ast->nodes[i];
         switch (n->type) {
-        case PVRT_NODE_SOURCE:
-            cg->reg[i] = src_reg[n->index];
-            break;
-        case PVRT_NODE_LOCAL:
-            cg->reg[i] = cg->reg[n->a];
-            break;
-        case PVRT_NODE_CONST: {
-            const int k = pool_index(prog, n->value, &kcap);
-            if (k < prog->nkregs) {
-                cg->reg[i] = prog->nused + k;
+            case PVRT_NODE_SOURCE:
+                cg->reg[i] = src_reg[n->index];
+                break;
+            case PVRT_NODE_LOCAL:
+                cg->reg[i] = cg->reg[n->a];
+                break;
+            case PVRT_NODE_CONST: {
+                const int k = pool_index(prog, n->value, &kcap);
+                if (k < prog->nkregs) {
+                    cg->reg[i] = prog->nused + k;
+                    break;
+                }
+                const int32_t dst = alloc_temp(cg, n->column);
+                if (dst < 0 || emit(cg, PVRT_OP_LOADK, dst, k, -1, -1) < 0)
+                    rc = -1;
+                cg->reg[i] = dst;
                 break;
             }
-            const int32_t dst = alloc_temp(cg, n->column);
-            if (dst < 0 || emit(cg, PVRT_OP_LOADK, dst, k, -1, -1) < 0)
-                rc = -1;
-            cg->reg[i] = dst;
-            break;
-        }
-        case PVRT_NODE_OP: {
-            const int32_t kids[3] = {n->a, n->b, n->c};
-            int32_t r[3] = {-1, -1, -1};
-            const int arity = node_arity(n);
-            for (int k = 0; k < arity; k++)
-                r[k] = cg->reg[kids[k]];
-            const int32_t dst = alloc_temp(cg, n->column);
-            if (dst < 0 || emit(cg, n->op, dst, r[0], r[1], r[2]) < 0) {
-                rc = -1;
+            case PVRT_NODE_OP: {
+                const int32_t kids[3] = {n->a, n->b, n->c};
+                int32_t r[3] = {-1, -1, -1};
+                const int arity = node_arity(n);
+                for (int k = 0; k < arity; k++)
+                    r[k] = cg->reg[kids[k]];
+                const int32_t dst = alloc_temp(cg, n->column);
+                if (dst < 0 || emit(cg, n->op, dst, r[0], r[1], r[2]) < 0) {
+                    rc = -1;
+                    break;
+                }
+                cg->reg[i] = dst;
+                /* Operands die here unless they hold a local (or are not
+                 * temporaries at all). LOCAL nodes share their definition's
+                 * register, so only OP and loaded CONST children are freed;
+                 * a register used twice as an operand is freed once. */
+                for (int k = 0; k < arity; k++) {
+                    const pvrt__expr_node *kid = &ast->nodes[kids[k]];
+                    if (kid->type == PVRT_NODE_LOCAL || cg->local[kids[k]] ||
+                        r[k] < cg->temp_base)
+                        continue;
+                    int seen = 0;
+                    for (int j = 0; j < k; j++)
+                        seen |= r[j] == r[k];
+                    if (!seen)
+                        cg->free_temps[cg->nfree++] = r[k];
+                }
                 break;
             }
-            cg->reg[i] = dst;
-            /* Operands die here unless they hold a local (or are not
-             * temporaries at all). LOCAL nodes share their definition's
-             * register, so only OP and loaded CONST children are freed;
-             * a register used twice as an operand is freed once. */
-            for (int k = 0; k < arity; k++) {
-                const pvrt__expr_node *kid = &ast->nodes[kids[k]];
-                if (kid->type == PVRT_NODE_LOCAL || cg->local[kids[k]] ||
-                    r[k] < cg->temp_base)
-                    continue;
-                int seen = 0;
-                for (int j = 0; j < k; j++)
-                    seen |= r[j] == r[k];
-                if (!seen)
-                    cg->free_temps[cg->nfree++] = r[k];
-            }
-            break;
-        }
         }
     }
     free(src_reg);

@@ -41,15 +41,16 @@ char *pvrt__expr_disasm(const pvrt__expr_program *prog)
         reg_name(prog, in->b, r2, sizeof(r2));
         reg_name(prog, in->c, r3, sizeof(r3));
         if (kind == PVRT_KIND_LOADK)
-            used += (size_t)snprintf(out + used, size - used, "%s = loadk %.17g\n",
-                                     r0, prog->kpool[in->a]);
+            used +=
+                (size_t)snprintf(out + used, size - used, "%s = loadk %.17g\n",
+                                 r0, prog->kpool[in->a]);
         else if (kind == PVRT_KIND_2)
             used += (size_t)snprintf(out + used, size - used, "%s = %s %s %s\n",
                                      r0, pvrt__expr_op_name[in->op], r1, r2);
         else if (kind == PVRT_KIND_3)
-            used += (size_t)snprintf(out + used, size - used,
-                                     "%s = %s %s %s %s\n", r0,
-                                     pvrt__expr_op_name[in->op], r1, r2, r3);
+            used +=
+                (size_t)snprintf(out + used, size - used, "%s = %s %s %s %s\n",
+                                 r0, pvrt__expr_op_name[in->op], r1, r2, r3);
         else
             used += (size_t)snprintf(out + used, size - used, "%s = %s %s\n",
                                      r0, pvrt__expr_op_name[in->op], r1);

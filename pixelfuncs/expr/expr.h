@@ -138,10 +138,10 @@ typedef struct {
 typedef struct {
     pvrt__expr_node *nodes; /* post-order: children before parents */
     int count, cap;
-    int root;               /* the program's value */
-    int nsources;           /* sources the band has */
-    unsigned char *used;    /* [nsources]: 1 if named in the text */
-    int32_t *locals;        /* nodes defining locals, in order */
+    int root;            /* the program's value */
+    int nsources;        /* sources the band has */
+    unsigned char *used; /* [nsources]: 1 if named in the text */
+    int32_t *locals;     /* nodes defining locals, in order */
     int nlocals;
 } pvrt__expr_ast;
 
@@ -169,16 +169,16 @@ typedef struct {
  * [nused, nused + nkregs) the constants kpool[0..nkregs), then temporaries.
  * Register r is regs + r * PVRT_EXPR_BLOCK. */
 typedef struct {
-    int nsources;     /* sources the band has */
-    int nused;        /* source registers */
-    int32_t *used;    /* [nused] source index of each source register */
-    int nkregs;       /* preloaded constant registers */
-    int nregs;        /* all registers */
-    double *kpool;    /* constant pool */
+    int nsources;  /* sources the band has */
+    int nused;     /* source registers */
+    int32_t *used; /* [nused] source index of each source register */
+    int nkregs;    /* preloaded constant registers */
+    int nregs;     /* all registers */
+    double *kpool; /* constant pool */
     int nk;
     pvrt__expr_insn *code;
     int ncode;
-    uint32_t result;  /* register holding the value after a run */
+    uint32_t result; /* register holding the value after a run */
 } pvrt__expr_program;
 
 #define PVRT_EXPR_NO_FOLD 1 /* compile flag: skip constant folding (tests) */
@@ -202,8 +202,7 @@ typedef struct {
 } pvrt__expr_vm_ctx;
 
 /* Fills the constant registers; once per register file. */
-void pvrt__expr_vm_load_constants(const pvrt__expr_program *prog,
-                                  double *regs);
+void pvrt__expr_vm_load_constants(const pvrt__expr_program *prog, double *regs);
 /* Runs a verified program over n (1..PVRT_EXPR_BLOCK) pixels whose source
  * registers are loaded; the value is in register prog->result. */
 void pvrt__expr_vm_run(const pvrt__expr_program *prog, double *regs, int n,

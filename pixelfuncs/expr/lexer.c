@@ -20,12 +20,18 @@ void pvrt__expr_lex_init(pvrt__expr_lexer *lx, const char *text, size_t len)
     lx->pos = 0;
 }
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
 static int is_ident_start(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-static int is_ident(int c) { return is_ident_start(c) || is_digit(c); }
+static int is_ident(int c)
+{
+    return is_ident_start(c) || is_digit(c);
+}
 
 static int fail(pvrt__expr_error *err, size_t pos, const char *msg)
 {
@@ -76,9 +82,8 @@ int pvrt__expr_lex_next(pvrt__expr_lexer *lx, pvrt__expr_token *tok,
                         pvrt__expr_error *err)
 {
     const char *t = lx->text;
-    while (lx->pos < lx->len &&
-           (t[lx->pos] == ' ' || t[lx->pos] == '\t' || t[lx->pos] == '\n' ||
-            t[lx->pos] == '\r'))
+    while (lx->pos < lx->len && (t[lx->pos] == ' ' || t[lx->pos] == '\t' ||
+                                 t[lx->pos] == '\n' || t[lx->pos] == '\r'))
         lx->pos++;
     tok->start = lx->pos;
     tok->column = (int)lx->pos + 1;
@@ -112,20 +117,25 @@ int pvrt__expr_lex_next(pvrt__expr_lexer *lx, pvrt__expr_token *tok,
         char text[3];
         int kind;
     } ops[] = {
-        {"**", PVRT_TOK_POW},   {"<<", PVRT_TOK_SHL},    {">>", PVRT_TOK_SHR},
-        {"<=", PVRT_TOK_LE},    {">=", PVRT_TOK_GE},     {"==", PVRT_TOK_EQ},
-        {"!=", PVRT_TOK_NE},    {"&&", PVRT_TOK_ANDAND}, {"||", PVRT_TOK_OROR},
-        {"(", PVRT_TOK_LPAREN}, {")", PVRT_TOK_RPAREN},  {",", PVRT_TOK_COMMA},
-        {";", PVRT_TOK_SEMI},   {"=", PVRT_TOK_ASSIGN},  {"?", PVRT_TOK_QUESTION},
-        {":", PVRT_TOK_COLON},  {"*", PVRT_TOK_STAR},    {"/", PVRT_TOK_SLASH},
-        {"%", PVRT_TOK_PERCENT}, {"+", PVRT_TOK_PLUS},   {"-", PVRT_TOK_MINUS},
-        {"&", PVRT_TOK_AMP},    {"^", PVRT_TOK_CARET},   {"|", PVRT_TOK_PIPE},
-        {"<", PVRT_TOK_LT},     {">", PVRT_TOK_GT},      {"!", PVRT_TOK_BANG},
-        {"~", PVRT_TOK_TILDE},
+        {"**", PVRT_TOK_POW},     {"<<", PVRT_TOK_SHL},
+        {">>", PVRT_TOK_SHR},     {"<=", PVRT_TOK_LE},
+        {">=", PVRT_TOK_GE},      {"==", PVRT_TOK_EQ},
+        {"!=", PVRT_TOK_NE},      {"&&", PVRT_TOK_ANDAND},
+        {"||", PVRT_TOK_OROR},    {"(", PVRT_TOK_LPAREN},
+        {")", PVRT_TOK_RPAREN},   {",", PVRT_TOK_COMMA},
+        {";", PVRT_TOK_SEMI},     {"=", PVRT_TOK_ASSIGN},
+        {"?", PVRT_TOK_QUESTION}, {":", PVRT_TOK_COLON},
+        {"*", PVRT_TOK_STAR},     {"/", PVRT_TOK_SLASH},
+        {"%", PVRT_TOK_PERCENT},  {"+", PVRT_TOK_PLUS},
+        {"-", PVRT_TOK_MINUS},    {"&", PVRT_TOK_AMP},
+        {"^", PVRT_TOK_CARET},    {"|", PVRT_TOK_PIPE},
+        {"<", PVRT_TOK_LT},       {">", PVRT_TOK_GT},
+        {"!", PVRT_TOK_BANG},     {"~", PVRT_TOK_TILDE},
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         const size_t n = ops[i].text[1] ? 2 : 1;
-        if (lx->pos + n <= lx->len && memcmp(t + lx->pos, ops[i].text, n) == 0) {
+        if (lx->pos + n <= lx->len &&
+            memcmp(t + lx->pos, ops[i].text, n) == 0) {
             tok->kind = ops[i].kind;
             tok->len = n;
             lx->pos += n;
@@ -136,8 +146,10 @@ int pvrt__expr_lex_next(pvrt__expr_lexer *lx, pvrt__expr_token *tok,
     if (c >= 0x21 && c < 0x7f)
         snprintf(msg, sizeof(msg), "unexpected character '%c'", c);
     else
-        snprintf(msg, sizeof(msg), "unexpected byte 0x%02X (only ASCII is "
-                                   "allowed)", c);
+        snprintf(msg, sizeof(msg),
+                 "unexpected byte 0x%02X (only ASCII is "
+                 "allowed)",
+                 c);
     return fail(err, lx->pos, msg);
 }
 

@@ -55,22 +55,22 @@ typedef struct {
 } function;
 
 static const function functions[] = {
-    {"abs", PVRT_OP_ABS, 1, 1},       {"sqrt", PVRT_OP_SQRT, 1, 1},
-    {"cbrt", PVRT_OP_CBRT, 1, 1},     {"exp", PVRT_OP_EXP, 1, 1},
-    {"exp2", PVRT_OP_EXP2, 1, 1},     {"log", PVRT_OP_LOG, 1, 1},
-    {"log2", PVRT_OP_LOG2, 1, 1},     {"log10", PVRT_OP_LOG10, 1, 1},
-    {"pow", PVRT_OP_POW, 2, 2},       {"sin", PVRT_OP_SIN, 1, 1},
-    {"cos", PVRT_OP_COS, 1, 1},       {"tan", PVRT_OP_TAN, 1, 1},
-    {"asin", PVRT_OP_ASIN, 1, 1},     {"acos", PVRT_OP_ACOS, 1, 1},
-    {"atan", PVRT_OP_ATAN, 1, 1},     {"atan2", PVRT_OP_ATAN2, 2, 2},
-    {"sinh", PVRT_OP_SINH, 1, 1},     {"cosh", PVRT_OP_COSH, 1, 1},
-    {"tanh", PVRT_OP_TANH, 1, 1},     {"floor", PVRT_OP_FLOOR, 1, 1},
-    {"ceil", PVRT_OP_CEIL, 1, 1},     {"round", PVRT_OP_ROUND, 1, 1},
-    {"trunc", PVRT_OP_TRUNC, 1, 1},   {"fmod", PVRT_OP_MOD, 2, 2},
-    {"hypot", PVRT_OP_HYPOT, 2, 2},   {"sign", PVRT_OP_SIGN, 1, 1},
-    {"min", PVRT_OP_MIN, 2, -1},      {"max", PVRT_OP_MAX, 2, -1},
-    {"clamp", PVRT_OP_CLAMP, 3, 3},   {"isnan", PVRT_OP_ISNAN, 1, 1},
-    {"isinf", PVRT_OP_ISINF, 1, 1},   {"isnodata", PVRT_OP_ISNODATA, 1, 1},
+    {"abs", PVRT_OP_ABS, 1, 1},      {"sqrt", PVRT_OP_SQRT, 1, 1},
+    {"cbrt", PVRT_OP_CBRT, 1, 1},    {"exp", PVRT_OP_EXP, 1, 1},
+    {"exp2", PVRT_OP_EXP2, 1, 1},    {"log", PVRT_OP_LOG, 1, 1},
+    {"log2", PVRT_OP_LOG2, 1, 1},    {"log10", PVRT_OP_LOG10, 1, 1},
+    {"pow", PVRT_OP_POW, 2, 2},      {"sin", PVRT_OP_SIN, 1, 1},
+    {"cos", PVRT_OP_COS, 1, 1},      {"tan", PVRT_OP_TAN, 1, 1},
+    {"asin", PVRT_OP_ASIN, 1, 1},    {"acos", PVRT_OP_ACOS, 1, 1},
+    {"atan", PVRT_OP_ATAN, 1, 1},    {"atan2", PVRT_OP_ATAN2, 2, 2},
+    {"sinh", PVRT_OP_SINH, 1, 1},    {"cosh", PVRT_OP_COSH, 1, 1},
+    {"tanh", PVRT_OP_TANH, 1, 1},    {"floor", PVRT_OP_FLOOR, 1, 1},
+    {"ceil", PVRT_OP_CEIL, 1, 1},    {"round", PVRT_OP_ROUND, 1, 1},
+    {"trunc", PVRT_OP_TRUNC, 1, 1},  {"fmod", PVRT_OP_MOD, 2, 2},
+    {"hypot", PVRT_OP_HYPOT, 2, 2},  {"sign", PVRT_OP_SIGN, 1, 1},
+    {"min", PVRT_OP_MIN, 2, -1},     {"max", PVRT_OP_MAX, 2, -1},
+    {"clamp", PVRT_OP_CLAMP, 3, 3},  {"isnan", PVRT_OP_ISNAN, 1, 1},
+    {"isinf", PVRT_OP_ISINF, 1, 1},  {"isnodata", PVRT_OP_ISNODATA, 1, 1},
     {"where", PVRT_OP_SELECT, 3, 3},
 };
 
@@ -154,7 +154,10 @@ static int advance(parser *p)
     return 0;
 }
 
-static const char *tok_text(const parser *p) { return p->lx.text + p->tok.start; }
+static const char *tok_text(const parser *p)
+{
+    return p->lx.text + p->tok.start;
+}
 
 /* The kind of the token after the current one (PVRT_TOK_END if it does not
  * lex). Not inlined: its locals would otherwise sit in the frames of the
@@ -203,11 +206,12 @@ static int enter(parser *p, int column)
         return -1;
     }
     const uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    const uintptr_t used = here < p->stack_base ? p->stack_base - here
-                                                : here - p->stack_base;
+    const uintptr_t used =
+        here < p->stack_base ? p->stack_base - here : here - p->stack_base;
     if (used > PARSER_STACK_BUDGET) {
-        fail(p, column, "expression nested too deeply (parser stack budget "
-                        "of %d KiB exhausted)",
+        fail(p, column,
+             "expression nested too deeply (parser stack budget "
+             "of %d KiB exhausted)",
              PARSER_STACK_BUDGET / 1024);
         return -1;
     }
@@ -222,27 +226,46 @@ static int32_t parse_unary(parser *p);
  * sanitizers pad, inflating the recursive frames). */
 static int binary_op(int tok)
 {
-#define BIN(prec, op) ((prec) * 256 + (op))
+#define BIN(prec, op) ((prec)*256 + (op))
     switch (tok) {
-    case PVRT_TOK_OROR: return BIN(1, PVRT_OP_LOR);
-    case PVRT_TOK_ANDAND: return BIN(2, PVRT_OP_LAND);
-    case PVRT_TOK_LT: return BIN(3, PVRT_OP_LT);
-    case PVRT_TOK_LE: return BIN(3, PVRT_OP_LE);
-    case PVRT_TOK_GT: return BIN(3, PVRT_OP_GT);
-    case PVRT_TOK_GE: return BIN(3, PVRT_OP_GE);
-    case PVRT_TOK_EQ: return BIN(3, PVRT_OP_EQ);
-    case PVRT_TOK_NE: return BIN(3, PVRT_OP_NE);
-    case PVRT_TOK_PIPE: return BIN(4, PVRT_OP_BOR);
-    case PVRT_TOK_CARET: return BIN(5, PVRT_OP_BXOR);
-    case PVRT_TOK_AMP: return BIN(6, PVRT_OP_BAND);
-    case PVRT_TOK_SHL: return BIN(7, PVRT_OP_SHL);
-    case PVRT_TOK_SHR: return BIN(7, PVRT_OP_SHR);
-    case PVRT_TOK_PLUS: return BIN(8, PVRT_OP_ADD);
-    case PVRT_TOK_MINUS: return BIN(8, PVRT_OP_SUB);
-    case PVRT_TOK_STAR: return BIN(9, PVRT_OP_MUL);
-    case PVRT_TOK_SLASH: return BIN(9, PVRT_OP_DIV);
-    case PVRT_TOK_PERCENT: return BIN(9, PVRT_OP_MOD);
-    default: return 0;
+        case PVRT_TOK_OROR:
+            return BIN(1, PVRT_OP_LOR);
+        case PVRT_TOK_ANDAND:
+            return BIN(2, PVRT_OP_LAND);
+        case PVRT_TOK_LT:
+            return BIN(3, PVRT_OP_LT);
+        case PVRT_TOK_LE:
+            return BIN(3, PVRT_OP_LE);
+        case PVRT_TOK_GT:
+            return BIN(3, PVRT_OP_GT);
+        case PVRT_TOK_GE:
+            return BIN(3, PVRT_OP_GE);
+        case PVRT_TOK_EQ:
+            return BIN(3, PVRT_OP_EQ);
+        case PVRT_TOK_NE:
+            return BIN(3, PVRT_OP_NE);
+        case PVRT_TOK_PIPE:
+            return BIN(4, PVRT_OP_BOR);
+        case PVRT_TOK_CARET:
+            return BIN(5, PVRT_OP_BXOR);
+        case PVRT_TOK_AMP:
+            return BIN(6, PVRT_OP_BAND);
+        case PVRT_TOK_SHL:
+            return BIN(7, PVRT_OP_SHL);
+        case PVRT_TOK_SHR:
+            return BIN(7, PVRT_OP_SHR);
+        case PVRT_TOK_PLUS:
+            return BIN(8, PVRT_OP_ADD);
+        case PVRT_TOK_MINUS:
+            return BIN(8, PVRT_OP_SUB);
+        case PVRT_TOK_STAR:
+            return BIN(9, PVRT_OP_MUL);
+        case PVRT_TOK_SLASH:
+            return BIN(9, PVRT_OP_DIV);
+        case PVRT_TOK_PERCENT:
+            return BIN(9, PVRT_OP_MOD);
+        default:
+            return 0;
     }
 #undef BIN
 }
@@ -359,8 +382,9 @@ static __attribute__((noinline)) int32_t parse_name(parser *p)
         goto done;
     }
     if (find_function(s, len))
-        return fail(p, column, "function '%.*s' needs its arguments in "
-                               "parentheses",
+        return fail(p, column,
+                    "function '%.*s' needs its arguments in "
+                    "parentheses",
                     (int)len, s);
     return fail(p, column, "unknown variable '%.*s'", (int)len, s);
 done:
@@ -374,31 +398,33 @@ static int32_t parse_primary(parser *p)
 {
     const int column = p->tok.column;
     switch (p->tok.kind) {
-    case PVRT_TOK_NUMBER: {
-        const int32_t node =
-            add_node(p, PVRT_NODE_CONST, 0, -1, -1, -1, column);
-        if (node < 0)
-            return -1;
-        p->ast->nodes[node].value = p->tok.number;
-        return advance(p) ? -1 : node;
-    }
-    case PVRT_TOK_IDENT:
-        return peek_kind(p) == PVRT_TOK_LPAREN ? parse_call(p) : parse_name(p);
-    case PVRT_TOK_LPAREN: {
-        if (advance(p))
-            return -1;
-        const int32_t inner = parse_ternary(p);
-        if (inner < 0)
-            return -1;
-        if (p->tok.kind != PVRT_TOK_RPAREN)
-            return fail(p, p->tok.column,
-                        "expected ')' to close the '(' at column %d, found %s",
-                        column, pvrt__expr_tok_describe(p->tok.kind));
-        return advance(p) ? -1 : inner;
-    }
-    default:
-        return fail(p, column, "expected a value, found %s",
-                    pvrt__expr_tok_describe(p->tok.kind));
+        case PVRT_TOK_NUMBER: {
+            const int32_t node =
+                add_node(p, PVRT_NODE_CONST, 0, -1, -1, -1, column);
+            if (node < 0)
+                return -1;
+            p->ast->nodes[node].value = p->tok.number;
+            return advance(p) ? -1 : node;
+        }
+        case PVRT_TOK_IDENT:
+            return peek_kind(p) == PVRT_TOK_LPAREN ? parse_call(p)
+                                                   : parse_name(p);
+        case PVRT_TOK_LPAREN: {
+            if (advance(p))
+                return -1;
+            const int32_t inner = parse_ternary(p);
+            if (inner < 0)
+                return -1;
+            if (p->tok.kind != PVRT_TOK_RPAREN)
+                return fail(
+                    p, p->tok.column,
+                    "expected ')' to close the '(' at column %d, found %s",
+                    column, pvrt__expr_tok_describe(p->tok.kind));
+            return advance(p) ? -1 : inner;
+        }
+        default:
+            return fail(p, column, "expected a value, found %s",
+                        pvrt__expr_tok_describe(p->tok.kind));
     }
 }
 
@@ -423,11 +449,20 @@ static int32_t parse_unary(parser *p)
 {
     int op;
     switch (p->tok.kind) {
-    case PVRT_TOK_MINUS: op = PVRT_OP_NEG; break;
-    case PVRT_TOK_PLUS: op = -1; break;
-    case PVRT_TOK_BANG: op = PVRT_OP_NOT; break;
-    case PVRT_TOK_TILDE: op = PVRT_OP_BNOT; break;
-    default: return parse_power(p);
+        case PVRT_TOK_MINUS:
+            op = PVRT_OP_NEG;
+            break;
+        case PVRT_TOK_PLUS:
+            op = -1;
+            break;
+        case PVRT_TOK_BANG:
+            op = PVRT_OP_NOT;
+            break;
+        case PVRT_TOK_TILDE:
+            op = PVRT_OP_BNOT;
+            break;
+        default:
+            return parse_power(p);
     }
     const int column = p->tok.column;
     if (advance(p) || enter(p, column))
@@ -501,14 +536,16 @@ static int32_t parse_program(parser *p)
             const char *name = tok_text(p);
             const size_t len = p->tok.len;
             if (reserved(name, len))
-                return fail(p, column, "cannot assign to '%.*s': the name is "
-                                       "reserved",
+                return fail(p, column,
+                            "cannot assign to '%.*s': the name is "
+                            "reserved",
                             (int)len, name);
             for (int i = 0; i < p->nnames; i++)
                 if (p->names[i].len == len &&
                     memcmp(p->names[i].text, name, len) == 0)
-                    return fail(p, column, "cannot assign to '%.*s': it names "
-                                           "a source",
+                    return fail(p, column,
+                                "cannot assign to '%.*s': it names "
+                                "a source",
                                 (int)len, name);
             if (p->nlocals == PVRT_EXPR_MAX_LOCALS)
                 return fail(p, column, "more than %d local names",
@@ -584,8 +621,8 @@ static int parse_names(parser *p, const char *names)
         if (len == 0)
             return fail(p, 0, "argument 'names': item %d is empty", item);
         int ok = len <= PVRT_EXPR_MAX_NAME &&
-                 ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-                  s[0] == '_');
+                 ((s[0] >= 'a' && s[0] <= 'z') ||
+                  (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_');
         for (size_t i = 1; ok && i < len; i++)
             ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
                  (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
@@ -597,8 +634,9 @@ static int parse_names(parser *p, const char *names)
                         item, (int)(len > 64 ? 64 : len), s,
                         PVRT_EXPR_MAX_NAME);
         if (reserved(s, len))
-            return fail(p, 0, "argument 'names': item %d ('%.*s') is a "
-                              "reserved name",
+            return fail(p, 0,
+                        "argument 'names': item %d ('%.*s') is a "
+                        "reserved name",
                         item, (int)len, s);
         for (int i = 0; i < p->nnames; i++)
             if (p->names[i].len == len && memcmp(p->names[i].text, s, len) == 0)
@@ -613,8 +651,9 @@ static int parse_names(parser *p, const char *names)
         s = end + 1;
     }
     if (p->nnames != p->ast->nsources)
-        return fail(p, 0, "argument 'names' lists %d name%s but the band has "
-                          "%d source%s",
+        return fail(p, 0,
+                    "argument 'names' lists %d name%s but the band has "
+                    "%d source%s",
                     p->nnames, p->nnames == 1 ? "" : "s", p->ast->nsources,
                     p->ast->nsources == 1 ? "" : "s");
     return 0;

@@ -30,16 +30,28 @@ static inline int pvrt__sc_to_i64(double x, int64_t *out)
     return 1;
 }
 
-PVRT__SC pvrt__sc_NEG(double x) { return -x; }
-PVRT__SC pvrt__sc_NOT(double x) { return x == 0 ? 1.0 : 0.0; }
+PVRT__SC pvrt__sc_NEG(double x)
+{
+    return -x;
+}
+PVRT__SC pvrt__sc_NOT(double x)
+{
+    return x == 0 ? 1.0 : 0.0;
+}
 PVRT__SC pvrt__sc_BNOT(double x)
 {
     int64_t i;
     return pvrt__sc_to_i64(x, &i) ? (double)~i : NAN;
 }
 
-PVRT__SC pvrt__sc_POW(double a, double b) { return pow(a, b); }
-PVRT__SC pvrt__sc_MUL(double a, double b) { return a * b; }
+PVRT__SC pvrt__sc_POW(double a, double b)
+{
+    return pow(a, b);
+}
+PVRT__SC pvrt__sc_MUL(double a, double b)
+{
+    return a * b;
+}
 PVRT__SC pvrt__sc_DIV(double a, double b)
 {
     /* a / +-0 is a * +-inf in IEEE arithmetic (+-inf, or NaN for 0 and
@@ -50,9 +62,18 @@ PVRT__SC pvrt__sc_DIV(double a, double b)
     const double z = a * copysign(INFINITY, b);
     return zero != 0 ? z : q;
 }
-PVRT__SC pvrt__sc_MOD(double a, double b) { return fmod(a, b); }
-PVRT__SC pvrt__sc_ADD(double a, double b) { return a + b; }
-PVRT__SC pvrt__sc_SUB(double a, double b) { return a - b; }
+PVRT__SC pvrt__sc_MOD(double a, double b)
+{
+    return fmod(a, b);
+}
+PVRT__SC pvrt__sc_ADD(double a, double b)
+{
+    return a + b;
+}
+PVRT__SC pvrt__sc_SUB(double a, double b)
+{
+    return a - b;
+}
 PVRT__SC pvrt__sc_SHL(double a, double b)
 {
     int64_t i, n;
@@ -90,12 +111,30 @@ PVRT__SC pvrt__sc_BOR(double a, double b)
     return pvrt__sc_to_i64(a, &i) && pvrt__sc_to_i64(b, &j) ? (double)(i | j)
                                                             : NAN;
 }
-PVRT__SC pvrt__sc_LT(double a, double b) { return a < b ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_LE(double a, double b) { return a <= b ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_GT(double a, double b) { return a > b ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_GE(double a, double b) { return a >= b ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_EQ(double a, double b) { return a == b ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_NE(double a, double b) { return a != b ? 1.0 : 0.0; }
+PVRT__SC pvrt__sc_LT(double a, double b)
+{
+    return a < b ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_LE(double a, double b)
+{
+    return a <= b ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_GT(double a, double b)
+{
+    return a > b ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_GE(double a, double b)
+{
+    return a >= b ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_EQ(double a, double b)
+{
+    return a == b ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_NE(double a, double b)
+{
+    return a != b ? 1.0 : 0.0;
+}
 PVRT__SC pvrt__sc_LAND(double a, double b)
 {
     return ((a != 0) & (b != 0)) ? 1.0 : 0.0;
@@ -109,34 +148,112 @@ PVRT__SC pvrt__sc_SELECT(double c, double a, double b)
     return c != 0 ? a : b;
 }
 
-PVRT__SC pvrt__sc_ABS(double x) { return fabs(x); }
-PVRT__SC pvrt__sc_SQRT(double x) { return sqrt(x); }
-PVRT__SC pvrt__sc_CBRT(double x) { return cbrt(x); }
-PVRT__SC pvrt__sc_EXP(double x) { return exp(x); }
-PVRT__SC pvrt__sc_EXP2(double x) { return exp2(x); }
-PVRT__SC pvrt__sc_LOG(double x) { return log(x); }
-PVRT__SC pvrt__sc_LOG2(double x) { return log2(x); }
-PVRT__SC pvrt__sc_LOG10(double x) { return log10(x); }
-PVRT__SC pvrt__sc_SIN(double x) { return sin(x); }
-PVRT__SC pvrt__sc_COS(double x) { return cos(x); }
-PVRT__SC pvrt__sc_TAN(double x) { return tan(x); }
-PVRT__SC pvrt__sc_ASIN(double x) { return asin(x); }
-PVRT__SC pvrt__sc_ACOS(double x) { return acos(x); }
-PVRT__SC pvrt__sc_ATAN(double x) { return atan(x); }
-PVRT__SC pvrt__sc_SINH(double x) { return sinh(x); }
-PVRT__SC pvrt__sc_COSH(double x) { return cosh(x); }
-PVRT__SC pvrt__sc_TANH(double x) { return tanh(x); }
-PVRT__SC pvrt__sc_FLOOR(double x) { return floor(x); }
-PVRT__SC pvrt__sc_CEIL(double x) { return ceil(x); }
-PVRT__SC pvrt__sc_ROUND(double x) { return round(x); } /* half away from 0 */
-PVRT__SC pvrt__sc_TRUNC(double x) { return trunc(x); }
+PVRT__SC pvrt__sc_ABS(double x)
+{
+    return fabs(x);
+}
+PVRT__SC pvrt__sc_SQRT(double x)
+{
+    return sqrt(x);
+}
+PVRT__SC pvrt__sc_CBRT(double x)
+{
+    return cbrt(x);
+}
+PVRT__SC pvrt__sc_EXP(double x)
+{
+    return exp(x);
+}
+PVRT__SC pvrt__sc_EXP2(double x)
+{
+    return exp2(x);
+}
+PVRT__SC pvrt__sc_LOG(double x)
+{
+    return log(x);
+}
+PVRT__SC pvrt__sc_LOG2(double x)
+{
+    return log2(x);
+}
+PVRT__SC pvrt__sc_LOG10(double x)
+{
+    return log10(x);
+}
+PVRT__SC pvrt__sc_SIN(double x)
+{
+    return sin(x);
+}
+PVRT__SC pvrt__sc_COS(double x)
+{
+    return cos(x);
+}
+PVRT__SC pvrt__sc_TAN(double x)
+{
+    return tan(x);
+}
+PVRT__SC pvrt__sc_ASIN(double x)
+{
+    return asin(x);
+}
+PVRT__SC pvrt__sc_ACOS(double x)
+{
+    return acos(x);
+}
+PVRT__SC pvrt__sc_ATAN(double x)
+{
+    return atan(x);
+}
+PVRT__SC pvrt__sc_SINH(double x)
+{
+    return sinh(x);
+}
+PVRT__SC pvrt__sc_COSH(double x)
+{
+    return cosh(x);
+}
+PVRT__SC pvrt__sc_TANH(double x)
+{
+    return tanh(x);
+}
+PVRT__SC pvrt__sc_FLOOR(double x)
+{
+    return floor(x);
+}
+PVRT__SC pvrt__sc_CEIL(double x)
+{
+    return ceil(x);
+}
+PVRT__SC pvrt__sc_ROUND(double x)
+{
+    return round(x);
+} /* half away from 0 */
+PVRT__SC pvrt__sc_TRUNC(double x)
+{
+    return trunc(x);
+}
 /* 1 or -1; a zero keeps its sign, NaN stays NaN. */
-PVRT__SC pvrt__sc_SIGN(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x; }
-PVRT__SC pvrt__sc_ISNAN(double x) { return x != x ? 1.0 : 0.0; }
-PVRT__SC pvrt__sc_ISINF(double x) { return isinf(x) ? 1.0 : 0.0; }
+PVRT__SC pvrt__sc_SIGN(double x)
+{
+    return x > 0 ? 1.0 : x < 0 ? -1.0 : x;
+}
+PVRT__SC pvrt__sc_ISNAN(double x)
+{
+    return x != x ? 1.0 : 0.0;
+}
+PVRT__SC pvrt__sc_ISINF(double x)
+{
+    return isinf(x) ? 1.0 : 0.0;
+}
 
-PVRT__SC pvrt__sc_ATAN2(double a, double b) { return atan2(a, b); }
-PVRT__SC pvrt__sc_HYPOT(double a, double b) { return hypot(a, b); }
+PVRT__SC pvrt__sc_ATAN2(double a, double b)
+{
+    return atan2(a, b);
+}
+PVRT__SC pvrt__sc_HYPOT(double a, double b)
+{
+    return hypot(a, b);
+}
 /* The first operand wins ties (min(-0, 0) is -0); NaN if either is NaN. */
 PVRT__SC pvrt__sc_MIN(double a, double b)
 {
@@ -153,8 +270,7 @@ PVRT__SC pvrt__sc_CLAMP(double x, double lo, double hi)
 
 /* isnodata(x): x equals the nodata value (NaN nodata matches NaN); always
  * 0 when there is no nodata value. */
-static inline double pvrt__sc_isnodata(double x, int has_nodata,
-                                       double nodata)
+static inline double pvrt__sc_isnodata(double x, int has_nodata, double nodata)
 {
     if (!has_nodata)
         return 0.0;

@@ -47,7 +47,8 @@ int pvrt__expr_verify(const pvrt__expr_program *prog, pvrt__expr_error *err)
     if (prog->ncode < 0 || (prog->ncode > 0 && prog->code == NULL))
         return bad(err, -1, "code");
 
-    unsigned char *written = (unsigned char *)calloc((size_t)prog->nregs + 1, 1);
+    unsigned char *written =
+        (unsigned char *)calloc((size_t)prog->nregs + 1, 1);
     if (written == NULL)
         return bad(err, -1, "out of memory");
     memset(written, 1, (size_t)temp_base);

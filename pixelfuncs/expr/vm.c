@@ -23,40 +23,39 @@
 #define BLOCK PVRT_EXPR_BLOCK
 
 /* The loop over i, full block or tail. */
-#define EACH(body)                                                            \
-    do {                                                                      \
-        if (n == BLOCK) {                                                     \
-            for (int i = 0; i < BLOCK; i++)                                   \
-                body;                                                         \
-        } else {                                                              \
-            for (int i = 0; i < n; i++)                                       \
-                body;                                                         \
-        }                                                                     \
+#define EACH(body)                                                             \
+    do {                                                                       \
+        if (n == BLOCK) {                                                      \
+            for (int i = 0; i < BLOCK; i++)                                    \
+                body;                                                          \
+        } else {                                                               \
+            for (int i = 0; i < n; i++)                                        \
+                body;                                                          \
+        }                                                                      \
     } while (0)
 
-#define REG(r) (regs + (size_t)(r) * BLOCK)
+#define REG(r) (regs + (size_t)(r)*BLOCK)
 
 /* One kernel function per opcode, so `restrict` sits on parameters, where
  * compilers honour it: the verifier proved dst never aliases an operand,
  * and operands are only read. Without it GCC -O2 would not vectorise. */
-#define DEF_PVRT_KIND_1(name)                                                 \
-    static void k_##name(double *restrict d, const double *restrict a,        \
-                         int n)                                               \
-    {                                                                         \
-        EACH(d[i] = pvrt__sc_##name(a[i]));                                   \
+#define DEF_PVRT_KIND_1(name)                                                  \
+    static void k_##name(double *restrict d, const double *restrict a, int n)  \
+    {                                                                          \
+        EACH(d[i] = pvrt__sc_##name(a[i]));                                    \
     }
-#define DEF_PVRT_KIND_2(name)                                                 \
-    static void k_##name(double *restrict d, const double *restrict a,        \
-                         const double *restrict b, int n)                     \
-    {                                                                         \
-        EACH(d[i] = pvrt__sc_##name(a[i], b[i]));                             \
+#define DEF_PVRT_KIND_2(name)                                                  \
+    static void k_##name(double *restrict d, const double *restrict a,         \
+                         const double *restrict b, int n)                      \
+    {                                                                          \
+        EACH(d[i] = pvrt__sc_##name(a[i], b[i]));                              \
     }
-#define DEF_PVRT_KIND_3(name)                                                 \
-    static void k_##name(double *restrict d, const double *restrict a,        \
-                         const double *restrict b, const double *restrict c,  \
-                         int n)                                               \
-    {                                                                         \
-        EACH(d[i] = pvrt__sc_##name(a[i], b[i], c[i]));                       \
+#define DEF_PVRT_KIND_3(name)                                                  \
+    static void k_##name(double *restrict d, const double *restrict a,         \
+                         const double *restrict b, const double *restrict c,   \
+                         int n)                                                \
+    {                                                                          \
+        EACH(d[i] = pvrt__sc_##name(a[i], b[i], c[i]));                        \
     }
 #define DEF_PVRT_KIND_LOADK(name)
 #define DEF_PVRT_KIND_NODATA(name)
@@ -66,22 +65,22 @@
 
 #define RUN_PVRT_KIND_1(name) k_##name(d, REG(in->a), n);
 #define RUN_PVRT_KIND_2(name) k_##name(d, REG(in->a), REG(in->b), n);
-#define RUN_PVRT_KIND_3(name) k_##name(d, REG(in->a), REG(in->b), REG(in->c), n);
-#define RUN_PVRT_KIND_LOADK(name)                                             \
-    {                                                                         \
-        const double k = prog->kpool[in->a];                                  \
-        EACH(d[i] = k);                                                       \
+#define RUN_PVRT_KIND_3(name)                                                  \
+    k_##name(d, REG(in->a), REG(in->b), REG(in->c), n);
+#define RUN_PVRT_KIND_LOADK(name)                                              \
+    {                                                                          \
+        const double k = prog->kpool[in->a];                                   \
+        EACH(d[i] = k);                                                        \
     }
-#define RUN_PVRT_KIND_NODATA(name)                                            \
-    {                                                                         \
-        const double *a = REG(in->a);                                         \
-        const int has = ctx->has_nodata;                                      \
-        const double nd = ctx->nodata;                                        \
-        EACH(d[i] = pvrt__sc_isnodata(a[i], has, nd));                        \
+#define RUN_PVRT_KIND_NODATA(name)                                             \
+    {                                                                          \
+        const double *a = REG(in->a);                                          \
+        const int has = ctx->has_nodata;                                       \
+        const double nd = ctx->nodata;                                         \
+        EACH(d[i] = pvrt__sc_isnodata(a[i], has, nd));                         \
     }
 
-void pvrt__expr_vm_load_constants(const pvrt__expr_program *prog,
-                                  double *regs)
+void pvrt__expr_vm_load_constants(const pvrt__expr_program *prog, double *regs)
 {
     for (int k = 0; k < prog->nkregs; k++) {
         double *r = REG(prog->nused + k);
@@ -97,12 +96,13 @@ void pvrt__expr_vm_run(const pvrt__expr_program *prog, double *regs, int n,
         const pvrt__expr_insn *in = &prog->code[pc];
         double *d = REG(in->dst);
         switch (in->op) {
-#define PVRT_OP(name, text, kind, pure)                                       \
-    case PVRT_OP_##name:                                                      \
+#define PVRT_OP(name, text, kind, pure)                                        \
+    case PVRT_OP_##name:                                                       \
         RUN_##kind(name) break;
 #include "opcodes.def"
 #undef PVRT_OP
-        default: break;
+            default:
+                break;
         }
     }
 }

@@ -16,8 +16,8 @@
 #include <string.h>
 
 static const char *const names_lists[8] = {
-    "", "a", "red,nir", "red,nir,swir", "a,b,c,d", "a,b,c,d,e", "a,b,c,d,e,f",
-    "a,b,c,d,e,f,g"};
+    "",        "a",         "red,nir",     "red,nir,swir",
+    "a,b,c,d", "a,b,c,d,e", "a,b,c,d,e,f", "a,b,c,d,e,f,g"};
 
 static double run(const pvrt__expr_program *prog, double *out)
 {
@@ -25,8 +25,8 @@ static double run(const pvrt__expr_program *prog, double *out)
                                     sizeof(double) * PVRT_EXPR_BLOCK);
     if (regs == NULL)
         return 0;
-    static const double values[] = {0, -0.0, 1, -1, 2.5, 255, 1e300, NAN,
-                                    INFINITY, -7, 63, 64};
+    static const double values[] = {0,     -0.0, 1,        -1, 2.5, 255,
+                                    1e300, NAN,  INFINITY, -7, 63,  64};
     for (int r = 0; r < prog->nused; r++)
         for (int i = 0; i < PVRT_EXPR_BLOCK; i++)
             regs[(size_t)r * PVRT_EXPR_BLOCK + i] =
