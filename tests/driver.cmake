@@ -2,7 +2,7 @@
 # capture), the header self-containment check, equivalence with GDAL's VRT
 # driver, bad inputs, stress and end-to-end runs on vrt-examples/.
 # Labels: quick, equiv, badinput, stress, concurrency (CI also runs these
-# under TSan), e2e. docs/testing.md says what each proves.
+# under TSan), e2e. README.md (Testing) says what each proves.
 
 # Sanitizer environments (PVRT_HOST_ENV for commands run by tests) come
 # from tests/CMakeLists.txt.

@@ -92,7 +92,7 @@ std::vector<Read> edge_windows(int w, int h)
     return out;
 }
 
-// Whether PVRT should have split this read under cfg (docs/driver.md:
+// Whether PVRT should have split this read under cfg (README.md, The PVRT driver:
 // non-resampled reads bigger than one tile, on more than one thread).
 bool should_split(const Read &r, const Config &cfg)
 {

@@ -1,7 +1,7 @@
 // test_index.cpp: pvrt_index.
 //
 // Oracle: the published formulas written out here in plain C++ (same
-// operation order as documented in docs/reduce.md, so results compare bit
+// operation order as documented in README.md (pvrt_index), so results compare bit
 // for bit), applied to reflectance = dn * scale + offset; GDALCopyWords
 // for the output conversion. Covers every index, band orders with extra
 // roles, per-band and shared scale/offset, constant overrides, nodata and

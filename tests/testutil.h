@@ -1,7 +1,7 @@
 // testutil.h: helpers shared by the test suites.
 //
 // The driver's contract for tests (claims, open and config options,
-// __DEBUG__ metadata, oracle rules) is in docs/driver.md.
+// __DEBUG__ metadata, oracle rules) is in README.md (The PVRT driver).
 //
 // Raster makers that write position-encoding GeoTIFFs, a scratch folder per
 // test process, and the two ways to open a VRT: through the PVRT plugin and

@@ -120,7 +120,7 @@ def examples(d):
 
     # evi.vrt: Huete et al. 2002 on L2A reflectances; 0 where a DN is 0 or
     # the denominator is 0; Float32 out. Same operation order as
-    # docs/reduce.md states.
+    # README.md (pvrt_reduce) states.
     b02, b04, b08 = (read(os.path.join(d, n)) for n in ("s2_B02.tif", "s2_B04.tif", "s2_B08.tif"))
     blue, red, nir = (x * 0.0001 + -0.1 for x in (b02, b04, b08))
     den = nir + 6.0 * red - 7.5 * blue + 1.0
