@@ -92,8 +92,8 @@ std::vector<Read> edge_windows(int w, int h)
     return out;
 }
 
-// Whether PVRT should have split this read under cfg (README.md, The PVRT driver:
-// non-resampled reads bigger than one tile, on more than one thread).
+// Whether PVRT should have split this read under cfg (README.md, The PVRT
+// driver: non-resampled reads bigger than one tile, on more than one thread).
 bool should_split(const Read &r, const Config &cfg)
 {
     const int bw = r.buf_w ? r.buf_w : r.w, bh = r.buf_h ? r.buf_h : r.h;

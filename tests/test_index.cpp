@@ -1,11 +1,11 @@
 // test_index.cpp: pvrt_index.
 //
 // Oracle: the published formulas written out here in plain C++ (same
-// operation order as documented in README.md (pvrt_index), so results compare bit
-// for bit), applied to reflectance = dn * scale + offset; GDALCopyWords
-// for the output conversion. Covers every index, band orders with extra
-// roles, per-band and shared scale/offset, constant overrides, nodata and
-// NaN inputs, zero denominators, and a read through GDAL's VRT driver.
+// operation order as documented in README.md (pvrt_index), so results compare
+// bit for bit), applied to reflectance = dn * scale + offset; GDALCopyWords for
+// the output conversion. Covers every index, band orders with extra roles,
+// per-band and shared scale/offset, constant overrides, nodata and NaN inputs,
+// zero denominators, and a read through GDAL's VRT driver.
 #include <gtest/gtest.h>
 
 #include <cpl_error.h>
