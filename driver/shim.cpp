@@ -102,6 +102,27 @@ class PVRTDataset final : public GDALProxyDataset
     CPLStringList debug_list_;
 };
 
+// A read request for window (x, y, w, h) into buf; the caller adds the
+// band path or the band list.
+pvrt_request window_request(int x, int y, int w, int h, void *buf, int bw,
+                            int bh, GDALDataType type, GSpacing ps, GSpacing ls,
+                            GDALRasterIOExtraArg *extra)
+{
+    pvrt_request rq = {};
+    rq.x = x;
+    rq.y = y;
+    rq.w = w;
+    rq.h = h;
+    rq.buf = buf;
+    rq.buf_w = bw;
+    rq.buf_h = bh;
+    rq.buf_type = type;
+    rq.pixel_space = ps;
+    rq.line_space = ls;
+    rq.extra = extra;
+    return rq;
+}
+
 CPLErr refuse_write()
 {
     CPLError(CE_Failure, CPLE_NotSupported,
@@ -166,19 +187,9 @@ CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *buf,
 {
     if (rw != GF_Read)
         return refuse_write();
-    pvrt_request rq = {};
+    pvrt_request rq =
+        window_request(x, y, w, h, buf, bw, bh, type, ps, ls, extra);
     rq.path = &path_;
-    rq.x = x;
-    rq.y = y;
-    rq.w = w;
-    rq.h = h;
-    rq.buf = buf;
-    rq.buf_w = bw;
-    rq.buf_h = bh;
-    rq.buf_type = type;
-    rq.pixel_space = ps;
-    rq.line_space = ls;
-    rq.extra = extra;
     return pvrt_read(h_, &rq);
 }
 
@@ -377,21 +388,11 @@ CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
         return refuse_write();
     if (h_ == nullptr)
         return CE_Failure;
-    pvrt_request rq = {};
+    pvrt_request rq =
+        window_request(x, y, w, h, buf, bw, bh, type, ps, ls, extra);
     rq.nbands = nbands;
     rq.bands = bands;
-    rq.x = x;
-    rq.y = y;
-    rq.w = w;
-    rq.h = h;
-    rq.buf = buf;
-    rq.buf_w = bw;
-    rq.buf_h = bh;
-    rq.buf_type = type;
-    rq.pixel_space = ps;
-    rq.line_space = ls;
     rq.band_space = bs;
-    rq.extra = extra;
     return pvrt_read(h_, &rq);
 }
 

@@ -145,3 +145,14 @@ int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
     *n = count;
     return 0;
 }
+
+int pvrt__require_real(const char *fn, GDALDataType src_type)
+{
+    if (!GDALDataTypeIsComplex(src_type))
+        return 0;
+    CPLError(CE_Failure, CPLE_NotSupported,
+             "%s: complex data types are not supported (sources are %s); "
+             "read as a real type or set <SourceTransferType>",
+             fn, GDALGetDataTypeName(src_type));
+    return -1;
+}

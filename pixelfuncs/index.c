@@ -326,13 +326,8 @@ CPLErr pvrt__index(void **sources, int nsources, void *out, int width,
                  "%s: needs one source per band role, the band has none", fn);
         return CE_Failure;
     }
-    if (GDALDataTypeIsComplex(src_type)) {
-        CPLError(CE_Failure, CPLE_NotSupported,
-                 "%s: complex data types are not supported (sources are %s); "
-                 "read as a real type or set <SourceTransferType>",
-                 fn, GDALGetDataTypeName(src_type));
+    if (pvrt__require_real(fn, src_type) < 0)
         return CE_Failure;
-    }
     const index_def *d = parse_index(args);
     if (d == NULL)
         return CE_Failure;

@@ -54,6 +54,10 @@ int pvrt__arg_nodata(CSLConstList args, const char *fn, int *has,
 int pvrt__arg_double_list(CSLConstList args, const char *fn, const char *name,
                           double **out, int *n);
 
+/* Reductions, classes and indices need real values: returns 0, or -1 after
+ * a CPLError naming the function and the complex source type. */
+int pvrt__require_real(const char *fn, GDALDataType src_type);
+
 /* The XML fragment that declares GDAL's builtin NoData argument on GDAL
  * versions that honour optional='true' (empty on GDAL 3.6, where declaring
  * it makes every band without NoData fail). */

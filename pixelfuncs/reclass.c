@@ -413,13 +413,8 @@ CPLErr pvrt__reclass(void **sources, int nsources, void *out, int width,
                  "%s: needs exactly one source, the band has %d", fn, nsources);
         return CE_Failure;
     }
-    if (GDALDataTypeIsComplex(src_type)) {
-        CPLError(CE_Failure, CPLE_NotSupported,
-                 "%s: complex data types are not supported (the source is "
-                 "%s); read as a real type or set <SourceTransferType>",
-                 fn, GDALGetDataTypeName(src_type));
+    if (pvrt__require_real(fn, src_type) < 0)
         return CE_Failure;
-    }
     const char *mapping = CSLFetchNameValue(args, "mapping");
     if (mapping == NULL) {
         CPLError(CE_Failure, CPLE_IllegalArg,

@@ -314,13 +314,8 @@ CPLErr pvrt__reduce(void **sources, int nsources, void *out, int width,
                  "%s: needs at least one source, the band has none", fn);
         return CE_Failure;
     }
-    if (GDALDataTypeIsComplex(src_type)) {
-        CPLError(CE_Failure, CPLE_NotSupported,
-                 "%s: complex data types are not supported (sources are %s); "
-                 "read as a real type or set <SourceTransferType>",
-                 fn, GDALGetDataTypeName(src_type));
+    if (pvrt__require_real(fn, src_type) < 0)
         return CE_Failure;
-    }
     reduce_params p;
     if (parse_params(args, nsources, src_type, out_type, &p) < 0)
         return CE_Failure;
