@@ -31,11 +31,13 @@ typedef struct pvrt_dataset {
     int pack;                /* tiles read into a packed buffer first */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* alignment grid */
     int nbands;
-    pvrt_band_info *bands; /* per band, nbands entries (may be NULL) */
-    char **warm_sources;   /* remote sources to open once, in parallel,
-                              before the first split read (then NULL) */
-    int last_tiles;        /* (atomic) tiles of the last read */
-    int last_threads;      /* (atomic) threads allowed for it */
+    pvrt_band_info *bands;      /* per band, nbands entries (may be NULL) */
+    pvrt_remote_source *remote; /* remote sources, each opened once, in
+                                   parallel, before the first split read
+                                   that meets it */
+    int nremote;
+    int last_tiles;   /* (atomic) tiles of the last read */
+    int last_threads; /* (atomic) threads allowed for it */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL

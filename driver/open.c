@@ -389,8 +389,10 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     ds->bands = info.bands;
     info.bands = NULL;
     if (ds->threads > 1) {
-        ds->warm_sources = info.remote_sources;
-        info.remote_sources = NULL;
+        ds->remote = info.remote;
+        ds->nremote = info.nremote;
+        info.remote = NULL;
+        info.nremote = 0;
     }
     pvrt_vrtinfo_clear(&info);
 
@@ -414,7 +416,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
     if (ds->primary)
         GDALClose(ds->primary);
     CPLFree(ds->bands);
-    CSLDestroy(ds->warm_sources);
+    pvrt_remote_sources_free(ds->remote, ds->nremote);
     CPLFree(ds);
 }
 

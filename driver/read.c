@@ -31,8 +31,9 @@ typedef struct read_job {
     pvrt_dataset *ds;
     const pvrt_request *rq;
     const pvrt_rect *tiles;
-    char **config; /* the caller's thread-local config options */
-    int depth;     /* the caller's nesting depth */
+    const int *warm; /* indices into ds->remote for warm_job */
+    char **config;   /* the caller's thread-local config options */
+    int depth;       /* the caller's nesting depth */
     pvrt_errlog *log;
     GDALProgressFunc progress;
     void *progress_data;
@@ -177,7 +178,7 @@ static int warm_job(void *ctx, int index, int worker)
     job_scope js;
     job_enter(&js, job, index, worker);
     GDALDatasetH h =
-        GDALOpenEx(job->ds->warm_sources[index],
+        GDALOpenEx(job->ds->remote[job->warm[index]].path,
                    GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (h)
         GDALClose(h);
@@ -185,20 +186,59 @@ static int warm_job(void *ctx, int index, int worker)
     return 0;
 }
 
+/* The request window in full-resolution raster pixels. */
+static void full_res_window(const pvrt_dataset *ds, const pvrt_request *rq,
+                            double *x, double *y, double *w, double *h)
+{
+    double fx = 1, fy = 1;
+    if (rq->path && rq->path->overview >= 0) {
+        GDALRasterBandH b = GDALGetRasterBand(ds->primary, rq->path->band);
+        GDALRasterBandH ov = b ? GDALGetOverview(b, rq->path->overview) : NULL;
+        if (ov) {
+            fx = (double)GDALGetRasterBandXSize(b) / GDALGetRasterBandXSize(ov);
+            fy = (double)GDALGetRasterBandYSize(b) / GDALGetRasterBandYSize(ov);
+        }
+    }
+    *x = rq->x * fx;
+    *y = rq->y * fy;
+    *w = rq->w * fx;
+    *h = rq->h * fy;
+}
+
+/* Opens, in parallel, the remote sources this read meets that were not
+ * opened before (a small window of a big mosaic opens only its own). */
 static void warm_sources(pvrt_dataset *ds, read_job *job)
 {
-    const int n = CSLCount(ds->warm_sources);
-    pvrt_batch_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.njobs = n;
-    spec.max_workers = ds->threads - 1 < n ? ds->threads - 1 : n;
-    spec.fn = warm_job;
-    spec.ctx = job;
-    pvrt_batch_run(&spec);
-    pvrt_errlog_free(job->log);
-    job->log = pvrt_errlog_new(); /* warming errors are not the read's */
-    CSLDestroy(ds->warm_sources);
-    ds->warm_sources = NULL;
+    double x, y, w, h;
+    full_res_window(ds, job->rq, &x, &y, &w, &h);
+    int *todo = (int *)VSI_MALLOC2_VERBOSE(sizeof(int), (size_t)ds->nremote);
+    if (todo == NULL)
+        return;
+    int n = 0;
+    for (int i = 0; i < ds->nremote; i++) {
+        pvrt_remote_source *r = &ds->remote[i];
+        if (r->warmed)
+            continue;
+        if (r->w >= 0 && (r->x >= x + w || r->x + r->w <= x || r->y >= y + h ||
+                          r->y + r->h <= y))
+            continue;
+        r->warmed = 1;
+        todo[n++] = i;
+    }
+    if (n > 0) {
+        pvrt_batch_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.njobs = n;
+        spec.max_workers = ds->threads - 1 < n ? ds->threads - 1 : n;
+        spec.fn = warm_job;
+        spec.ctx = job;
+        job->warm = todo;
+        pvrt_batch_run(&spec);
+        job->warm = NULL;
+        pvrt_errlog_free(job->log);
+        job->log = pvrt_errlog_new(); /* warming errors are not the read's */
+    }
+    VSIFree(todo);
 }
 
 static int job_progress(void *ctx, double fraction)
@@ -261,7 +301,8 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
         return CE_Failure;
     }
 
-    if (ds->warm_sources)
+    job.warm = NULL;
+    if (ds->nremote > 0)
         warm_sources(ds, &job);
     if (job.log == NULL) {
         CSLDestroy(job.config);

@@ -92,6 +92,44 @@ typedef struct {
     int depth;
 } walk;
 
+/* Records a remote source once per path; a path met twice covers the union
+ * of its rectangles (or the raster, when one is unknown). */
+static void add_remote(pvrt_vrtinfo *info, const char *path, CPLXMLNode *dst)
+{
+    double x = 0, y = 0, w = -1, h = -1;
+    if (dst) {
+        x = CPLAtof(CPLGetXMLValue(dst, "xOff", "0"));
+        y = CPLAtof(CPLGetXMLValue(dst, "yOff", "0"));
+        w = CPLAtof(CPLGetXMLValue(dst, "xSize", "-1"));
+        h = CPLAtof(CPLGetXMLValue(dst, "ySize", "-1"));
+    }
+    for (int i = 0; i < info->nremote; i++) {
+        pvrt_remote_source *r = &info->remote[i];
+        if (strcmp(r->path, path) != 0)
+            continue;
+        if (r->w < 0 || w < 0 || h < 0) {
+            r->w = r->h = -1;
+        } else {
+            const double x1 = fmax(r->x + r->w, x + w);
+            const double y1 = fmax(r->y + r->h, y + h);
+            r->x = fmin(r->x, x);
+            r->y = fmin(r->y, y);
+            r->w = x1 - r->x;
+            r->h = y1 - r->y;
+        }
+        return;
+    }
+    info->remote = (pvrt_remote_source *)CPLRealloc(
+        info->remote, sizeof(pvrt_remote_source) * (size_t)(info->nremote + 1));
+    pvrt_remote_source *r = &info->remote[info->nremote++];
+    r->path = CPLStrdup(path);
+    r->x = x;
+    r->y = y;
+    r->w = h < 0 ? -1 : w;
+    r->h = h;
+    r->warmed = 0;
+}
+
 static void inspect_tree(walk *w, CPLXMLNode *root, const char *vrt_path,
                          int top);
 
@@ -176,9 +214,8 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
             continue;
         if (pvrt_path_is_network(path)) {
             info->network = 1;
-            if (w->depth == 0 && path[0] != '<' &&
-                CSLFindString(info->remote_sources, path) < 0)
-                info->remote_sources = CSLAddString(info->remote_sources, path);
+            if (w->depth == 0 && path[0] != '<')
+                add_remote(info, path, CPLGetXMLNode(c, "DstRect"));
         }
         if (w->depth == 0 && info->grid_x == 0 && info->probe_path == NULL &&
             info->tile_safe) {
@@ -260,6 +297,13 @@ void pvrt_vrtinfo_clear(pvrt_vrtinfo *info)
         return;
     CPLFree(info->probe_path);
     CPLFree(info->bands);
-    CSLDestroy(info->remote_sources);
+    pvrt_remote_sources_free(info->remote, info->nremote);
     memset(info, 0, sizeof *info);
+}
+
+void pvrt_remote_sources_free(pvrt_remote_source *r, int n)
+{
+    for (int i = 0; r && i < n; i++)
+        CPLFree(r[i].path);
+    CPLFree(r);
 }

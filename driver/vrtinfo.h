@@ -21,6 +21,13 @@ typedef struct pvrt_band_info {
     int transfer_size; /* bytes per source pixel; 0: the buffer type's */
 } pvrt_band_info;
 
+/* A remote source of the VRT and where it lands in the VRT. */
+typedef struct pvrt_remote_source {
+    char *path;
+    double x, y, w, h; /* its DstRect; w < 0: it may cover the raster */
+    int warmed;        /* opened once already (see read.c) */
+} pvrt_remote_source;
+
 typedef struct pvrt_vrtinfo {
     int has_derived; /* at least one VRTDerivedRasterBand */
     int has_python;  /* a Python pixel function, here or nested */
@@ -32,7 +39,8 @@ typedef struct pvrt_vrtinfo {
     int probe_off_x, probe_off_y;
     int nbands;
     pvrt_band_info *bands;
-    char **remote_sources; /* distinct remote source paths (CSL list) */
+    pvrt_remote_source *remote; /* distinct remote sources, nremote */
+    int nremote;
 } pvrt_vrtinfo;
 
 /* Inspects serialized VRT XML; `vrt_path` is the VRT's file name ("" for
@@ -41,6 +49,9 @@ typedef struct pvrt_vrtinfo {
 int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
                          pvrt_vrtinfo *info);
 void pvrt_vrtinfo_clear(pvrt_vrtinfo *info);
+
+/* Frees a remote-source array. Accepts NULL. */
+void pvrt_remote_sources_free(pvrt_remote_source *r, int n);
 
 /* Non-zero if the path reads over the network (/vsicurl/, http://, ...). */
 int pvrt_path_is_network(const char *path);

@@ -220,6 +220,23 @@ def case_concurrency(fx, args):
           "PVRT default threads keep several requests in flight (peak %d)"
           % results["PVRT NUM_THREADS=default"][0])
 
+    # A window inside one COG of the mosaic: PVRT opens, in parallel, the
+    # remote sources a read meets before reading, and only those (a small
+    # window of a big mosaic must not open every source).
+    srv.control(latency_ms=0)
+    ds = open_with(srv.url("mosaic.vrt", label="window"), "PVRT", 8)
+    srv.control(reset=True)
+    got = read(ds, 0, 0, 512, 512)
+    want = read(local, 0, 0, 512, 512)
+    tifs = sorted(p for p in srv.stats()["paths"] if p.endswith(".tif"))
+    check(got == want, "window of one COG: identical to the local read")
+    check(int(debug_item(ds, "LAST_READ_TILES") or 0) > 1,
+          "window of one COG: the read was split")
+    check(len(tifs) == 1, "window of one COG: requests reach that COG only "
+          "(got %s)" % tifs)
+    ds = None
+    srv.control(latency_ms=latency)
+
     # The derived NDVI: the VRT driver reads diff's and sum's sources one
     # after another; PVRT computes whole tiles on all workers.
     local = open_with(fx.local("ndvi.vrt"), "VRT")
