@@ -359,7 +359,7 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     pvrt_rect *tiles = NULL;
     int ntiles = 1;
     const int64_t pixels = (int64_t)rq->w * rq->h;
-    if (ds->tile_safe && ds->threads > 1 && !pvrt_pool_in_worker() &&
+    if (rq->tile_safe && ds->threads > 1 && !pvrt_pool_in_worker() &&
         !is_resampled(rq) &&
         (pixels >= 2 * ds->min_tile_pixels || ds->force_w > 0)) {
         pvrt_tile_params p;

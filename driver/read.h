@@ -23,7 +23,9 @@ typedef struct pvrt_band_path {
 
 typedef struct pvrt_request {
     const pvrt_band_path *path; /* band-level; NULL: dataset-level */
-    int nbands;                 /* dataset-level band list */
+    int tile_safe; /* what is read cannot depend on the split (see vrtinfo.h):
+                      the dataset's, or an overview dataset's own */
+    int nbands;    /* dataset-level band list */
     const int *bands;
     int x, y, w, h; /* window */
     void *buf;

@@ -20,7 +20,9 @@
 
 extern "C" {
 #include "dataset.h"
+#include "errcap.h"
 #include "read.h"
+#include "vrtinfo.h"
 }
 
 namespace
@@ -32,7 +34,7 @@ class PVRTBand final : public GDALProxyRasterBand
 {
   public:
     PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
-             GDALRasterBand *under);
+             GDALRasterBand *under, bool tile_safe);
 
     GDALRasterBand *GetOverview(int i) override;
     GDALRasterBand *GetMaskBand() override;
@@ -62,11 +64,16 @@ class PVRTBand final : public GDALProxyRasterBand
   private:
     bool derived_main() const;
     bool read_ahead(int bx, int by, void *data, CPLErr *err);
+    CPLErr read_through_overview(int x, int y, int w, int h, void *buf, int bw,
+                                 int bh, GDALDataType type, GSpacing ps,
+                                 GSpacing ls, GDALRasterIOExtraArg *extra,
+                                 bool *done);
 
     PVRTDataset *ds_;
     pvrt_dataset *h_;
     pvrt_band_path path_;
     GDALRasterBand *under_;
+    bool tile_safe_;                  // reads of this band may be split
     int last_bx_ = -2, last_by_ = -2; // last block read, for read-ahead
     std::vector<std::unique_ptr<PVRTBand>> overviews_;
     std::unique_ptr<PVRTBand> mask_;
@@ -130,9 +137,31 @@ CPLErr refuse_write()
     return CE_Failure;
 }
 
+// Whether reads of an overview band may be split: other formats read any
+// window exactly; a VRT overview (explicit, or GDAL's implicit overviews)
+// must map its sources 1:1 at integer offsets like any VRT we split, or be
+// the implicit-overview shape, one source scaled whole onto the whole
+// raster, whose reads resolve to the source's own overview (checked
+// against GDAL at odd sizes and tiny tiles by test_overviews).
+bool overview_tile_safe(GDALRasterBand *ov)
+{
+    GDALDataset *d = ov->GetDataset();
+    if (d == nullptr)
+        return true;
+    char **xml = d->GetMetadata("xml:VRT");
+    if (xml == nullptr || xml[0] == nullptr)
+        return true;
+    pvrt_vrtinfo info;
+    if (pvrt_vrtinfo_inspect(xml[0], d->GetDescription(), &info) != 0)
+        return false;
+    const bool safe = info.tile_safe || !info.unsafe_not_whole;
+    pvrt_vrtinfo_clear(&info);
+    return safe;
+}
+
 PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
-                   GDALRasterBand *under)
-    : ds_(ds), h_(h), path_(path), under_(under)
+                   GDALRasterBand *under, bool tile_safe)
+    : ds_(ds), h_(h), path_(path), under_(under), tile_safe_(tile_safe)
 {
     const bool main_band = path.overview < 0 && !path.mask;
     poDS = main_band ? ds : nullptr;
@@ -160,7 +189,8 @@ GDALRasterBand *PVRTBand::GetOverview(int i)
             return nullptr;
         pvrt_band_path p = path_;
         p.overview = i;
-        overviews_[i].reset(new (std::nothrow) PVRTBand(ds_, h_, p, ov));
+        overviews_[i].reset(new (std::nothrow) PVRTBand(
+            ds_, h_, p, ov, overview_tile_safe(ov)));
     }
     return overviews_[i].get();
 }
@@ -174,7 +204,7 @@ GDALRasterBand *PVRTBand::GetMaskBand()
     if (!mask_) {
         pvrt_band_path p = path_;
         p.mask = 1;
-        mask_.reset(new (std::nothrow) PVRTBand(ds_, h_, p, m));
+        mask_.reset(new (std::nothrow) PVRTBand(ds_, h_, p, m, tile_safe_));
         if (!mask_)
             return m;
     }
@@ -187,10 +217,60 @@ CPLErr PVRTBand::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h, void *buf,
 {
     if (rw != GF_Read)
         return refuse_write();
+    bool done = false;
+    const CPLErr err = read_through_overview(x, y, w, h, buf, bw, bh, type, ps,
+                                             ls, extra, &done);
+    if (done)
+        return err;
     pvrt_request rq =
         window_request(x, y, w, h, buf, bw, bh, type, ps, ls, extra);
     rq.path = &path_;
+    rq.tile_safe = tile_safe_;
     return pvrt_read(h_, &rq);
+}
+
+// A derived band asked for fewer pixels than its window reads an overview
+// when it has one (VRTDerivedRasterBand::IRasterIO, GDAL 3.6): the same
+// overview, window and arguments GDAL's OverviewRasterIO would pick, read
+// through our overview band, where a read that is no longer resampled at
+// the overview's scale is split like any other. Sets *done when it read;
+// when GDAL would fall back to the sources, it leaves the read to the
+// primary handle, which does exactly that.
+CPLErr PVRTBand::read_through_overview(int x, int y, int w, int h, void *buf,
+                                       int bw, int bh, GDALDataType type,
+                                       GSpacing ps, GSpacing ls,
+                                       GDALRasterIOExtraArg *extra, bool *done)
+{
+    *done = false;
+    if (!derived_main() || !(bw < w || bh < h) || h_->threads < 2 ||
+        under_->GetOverviewCount() <= 0)
+        return CE_None;
+    GDALRasterIOExtraArg ov_extra;
+    INIT_RASTERIO_EXTRA_ARG(ov_extra);
+    if (extra)
+        GDALCopyRasterIOExtraArg(&ov_extra, extra);
+    int ox = x, oy = y, ow = w, oh = h;
+    const int ov = GDALBandGetBestOverviewLevel2(under_, ox, oy, ow, oh, bw, bh,
+                                                 &ov_extra);
+    GDALRasterBand *band = ov >= 0 ? GetOverview(ov) : nullptr;
+    if (band == nullptr)
+        return CE_None;
+    // If the overview read fails GDAL falls back to the sources: then its
+    // messages are dropped here and the primary does it all, as GDAL does.
+    pvrt_errlog *log = pvrt_errlog_new();
+    if (log == nullptr)
+        return CE_None;
+    pvrt_errcap cap;
+    pvrt_errcap_begin(&cap, log, 0);
+    const CPLErr err = band->RasterIO(GF_Read, ox, oy, ow, oh, buf, bw, bh,
+                                      type, ps, ls, &ov_extra);
+    pvrt_errcap_end(&cap);
+    if (err == CE_None) {
+        pvrt_errlog_replay(log);
+        *done = true;
+    }
+    pvrt_errlog_free(log);
+    return err;
 }
 
 bool PVRTBand::derived_main() const
@@ -229,7 +309,7 @@ bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
     last_bx_ = bx;
     last_by_ = by;
     const int nbx = (nRasterXSize + nBlockXSize - 1) / nBlockXSize;
-    if (!sequential || !h_->tile_safe || h_->threads < 2 || bx + 1 >= nbx)
+    if (!sequential || !tile_safe_ || h_->threads < 2 || bx + 1 >= nbx)
         return false;
     const int size = GDALGetDataTypeSizeBytes(eDataType);
     const int x0 = bx * nBlockXSize, y0 = by * nBlockYSize;
@@ -319,7 +399,8 @@ PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
     SetDescription(filename);
     for (int i = 1; i <= primary->GetRasterCount(); i++) {
         pvrt_band_path p = {i, -1, 0};
-        SetBand(i, new PVRTBand(this, h, p, primary->GetRasterBand(i)));
+        SetBand(i, new PVRTBand(this, h, p, primary->GetRasterBand(i),
+                                h->tile_safe != 0));
     }
 }
 
@@ -390,6 +471,7 @@ CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
         return CE_Failure;
     pvrt_request rq =
         window_request(x, y, w, h, buf, bw, bh, type, ps, ls, extra);
+    rq.tile_safe = h_->tile_safe;
     rq.nbands = nbands;
     rq.bands = bands;
     rq.band_space = bs;

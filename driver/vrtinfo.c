@@ -71,6 +71,26 @@ static int source_rects_safe(CPLXMLNode *src, int *dx, int *dy)
     return 1;
 }
 
+/* Whole source onto the whole raster, scaled: both rectangles at offset 0.
+ * This is the shape of GDAL's implicit overviews (BuildVirtualOverviews
+ * scales the DstRect of a band's single source); reads of them resolve to
+ * the source's own overview. */
+static int source_whole_scaled(CPLXMLNode *src)
+{
+    CPLXMLNode *s = CPLGetXMLNode(src, "SrcRect");
+    CPLXMLNode *d = CPLGetXMLNode(src, "DstRect");
+    return s && d && CPLAtof(CPLGetXMLValue(s, "xOff", "1")) == 0 &&
+           CPLAtof(CPLGetXMLValue(s, "yOff", "1")) == 0 &&
+           CPLAtof(CPLGetXMLValue(d, "xOff", "1")) == 0 &&
+           CPLAtof(CPLGetXMLValue(d, "yOff", "1")) == 0;
+}
+
+static void mark_unsafe(pvrt_vrtinfo *info)
+{
+    info->tile_safe = 0;
+    info->unsafe_not_whole = 1;
+}
+
 /* The source's file name resolved against the VRT's folder. CPLFree it. */
 static char *source_path(CPLXMLNode *src, const char *vrt_path)
 {
@@ -138,7 +158,7 @@ static void inspect_nested(walk *w, const char *path)
 {
     const char *p = STARTS_WITH_CI(path, "PVRT:") ? path + 5 : path;
     if (w->depth >= MAX_NESTING) {
-        w->info->tile_safe = 0;
+        mark_unsafe(w->info);
         return;
     }
     CPLXMLNode *tree = NULL;
@@ -183,13 +203,13 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
     } else if (EQUAL(sub, "VRTRawRasterBand")) {
         return;
     } else if (*sub && !EQUAL(sub, "VRTSourcedRasterBand")) {
-        info->tile_safe = 0;
+        mark_unsafe(info);
     }
     /* GDAL >= 3.7 can drop sources that miss the request window, so a
      * derived band sees a different source list for a tile than for the
      * whole window. */
     if (CPLTestBool(CPLGetXMLValue(band, "SkipNonContributingSources", "NO")))
-        info->tile_safe = 0;
+        mark_unsafe(info);
     for (CPLXMLNode *c = band->psChild; c; c = c->psNext) {
         if (c->eType != CXT_Element)
             continue;
@@ -204,11 +224,15 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
             continue;
         if (bi)
             bi->nsources++;
-        int dx, dy;
+        int dx = 0, dy = 0;
         if (!(EQUAL(c->pszValue, "SimpleSource") ||
-              EQUAL(c->pszValue, "ComplexSource")) ||
-            !source_rects_safe(c, &dx, &dy))
+              EQUAL(c->pszValue, "ComplexSource")))
+            mark_unsafe(info);
+        else if (!source_rects_safe(c, &dx, &dy)) {
             info->tile_safe = 0;
+            if (!source_whole_scaled(c))
+                info->unsafe_not_whole = 1;
+        }
         char *path = source_path(c, vrt_path);
         if (path == NULL)
             continue;
@@ -245,13 +269,13 @@ static void inspect_tree(walk *w, CPLXMLNode *root, const char *vrt_path,
 {
     CPLXMLNode *ds = CPLSearchXMLNode(root, "=VRTDataset");
     if (ds == NULL) {
-        w->info->tile_safe = 0;
+        mark_unsafe(w->info);
         return;
     }
     const char *sub = CPLGetXMLValue(ds, "subClass", "");
     const int warped = EQUAL(sub, "VRTWarpedDataset");
     if (*sub && !warped)
-        w->info->tile_safe = 0;
+        mark_unsafe(w->info);
     int nb = 0;
     for (CPLXMLNode *c = ds->psChild; c; c = c->psNext)
         if (c->eType == CXT_Element && EQUAL(c->pszValue, "VRTRasterBand"))

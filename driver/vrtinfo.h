@@ -29,10 +29,13 @@ typedef struct pvrt_remote_source {
 } pvrt_remote_source;
 
 typedef struct pvrt_vrtinfo {
-    int has_derived; /* at least one VRTDerivedRasterBand */
-    int has_python;  /* a Python pixel function, here or nested */
-    int tile_safe;   /* any window's result is independent of the split */
-    int network;     /* a source path is remote */
+    int has_derived;      /* at least one VRTDerivedRasterBand */
+    int has_python;       /* a Python pixel function, here or nested */
+    int tile_safe;        /* any window's result is independent of the split */
+    int unsafe_not_whole; /* unsafe for a reason other than sources scaled
+                             whole onto the whole raster (GDAL's implicit
+                             overviews have that shape) */
+    int network;          /* a source path is remote */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* 0: unknown */
     char *probe_path; /* first source when its block size is unknown */
     int probe_band;

@@ -68,3 +68,8 @@ if(PVRT_VALGRIND AND NOT PVRT_SANITIZE)
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/valgrind_unload.sh
     LABELS e2e TIMEOUT 300)
 endif()
+
+# ---- Overviews: downsampled reads through the same overview as GDAL, split
+# when no longer resampled; implicit overview bands at odd sizes ----
+pvrt_add_gtest(test_overviews SOURCES test_overviews.cpp LABELS equiv
+               TIMEOUT 300)
