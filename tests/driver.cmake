@@ -73,3 +73,9 @@ endif()
 # when no longer resampled; implicit overview bands at odd sizes ----
 pvrt_add_gtest(test_overviews SOURCES test_overviews.cpp LABELS equiv
                TIMEOUT 300)
+
+# ---- Process edges: fork after the pool started; a low descriptor limit ----
+pvrt_add_gtest(test_fork SOURCES test_fork.cpp LIBS pvrt_core LABELS quick
+               TIMEOUT 60)
+pvrt_add_script_test(fd_limit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/fd_limit.sh
+                     LABELS badinput TIMEOUT 120)
