@@ -79,3 +79,7 @@ pvrt_add_gtest(test_fork SOURCES test_fork.cpp LIBS pvrt_core LABELS quick
                TIMEOUT 60)
 pvrt_add_script_test(fd_limit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/fd_limit.sh
                      LABELS badinput TIMEOUT 120)
+
+# ---- What is claimed, and bad open options ----
+pvrt_add_gtest(test_open SOURCES test_open.cpp LABELS "quick;badinput"
+               TIMEOUT 120)
