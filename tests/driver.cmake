@@ -83,3 +83,14 @@ pvrt_add_script_test(fd_limit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/fd_limit.s
 # ---- What is claimed, and bad open options ----
 pvrt_add_gtest(test_open SOURCES test_open.cpp LABELS "quick;badinput"
                TIMEOUT 120)
+
+# ---- rasterio (Debian's, on the system GDAL) through the driver ----
+if(PVRT_PYTHON)
+  execute_process(COMMAND ${PVRT_PYTHON} -c "import rasterio"
+                  RESULT_VARIABLE _no_rasterio OUTPUT_QUIET ERROR_QUIET)
+  if(_no_rasterio EQUAL 0)
+    pvrt_add_script_test(rasterio_read
+      COMMAND ${PVRT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/rasterio_read.py
+      LABELS e2e TIMEOUT 300)
+  endif()
+endif()
