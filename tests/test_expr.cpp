@@ -23,24 +23,14 @@
 #include "expr/expr.h"
 #include "pf_private.h"
 #include "pixelfuncs.h"
+#include "pf_testutil.h"
 #include "test_expr_ref.h"
 
 namespace
 {
 
-GDALDerivedPixelFuncWithArgs expr_fn()
-{
-    GDALDerivedPixelFuncWithArgs fn = pvrt_pixelfunc_find("pvrt_expr", nullptr);
-    EXPECT_NE(fn, nullptr);
-    return fn;
-}
-
-bool same(double a, double b)
-{
-    if (std::isnan(a) && std::isnan(b))
-        return true;
-    return std::memcmp(&a, &b, sizeof(double)) == 0;
-}
+using pvrt_test::convert;
+using pvrt_test::same;
 
 // Runs pvrt_expr on Float64 sources (one row), Float64 out.
 CPLErr run(const std::string &expr, const std::vector<std::vector<double>> &src,
@@ -52,8 +42,9 @@ CPLErr run(const std::string &expr, const std::vector<std::vector<double>> &src,
     for (const auto &s : src)
         ptrs.push_back(const_cast<double *>(s.data()));
     extra.SetNameValue("expr", expr.c_str());
-    return expr_fn()(ptrs.data(), (int)src.size(), out.data(), width, 1,
-                     GDT_Float64, GDT_Float64, 8, 8 * width, extra.List());
+    return pvrt_test::pixelfunc("pvrt_expr")(
+        ptrs.data(), (int)src.size(), out.data(), width, 1, GDT_Float64,
+        GDT_Float64, 8, 8 * width, extra.List());
 }
 
 // ---- Lexer -----------------------------------------------------------------
@@ -511,8 +502,9 @@ TEST(ExprRun, ConvertsLikeCopyWordsAcrossBlocks)
     std::vector<GByte> out(w * h * 2, 0xAB);
     CPLStringList args;
     args.SetNameValue("expr", "B1 / 4 + 0.5");
-    ASSERT_EQ(expr_fn()(sources, 1, out.data(), w, h, GDT_Int16, GDT_Byte, 2,
-                        2 * w, args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_expr")(sources, 1, out.data(), w, h,
+                                                GDT_Int16, GDT_Byte, 2, 2 * w,
+                                                args.List()),
               CE_None);
     for (int i = 0; i < w * h; i++) {
         const double v = src[i] / 4.0 + 0.5;
@@ -542,8 +534,9 @@ void expect_error(const BadCase &c, CPLStringList args = CPLStringList())
         args.SetNameValue("names", c.names);
     CPLErrorReset();
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    const CPLErr rc = expr_fn()(ptrs.data(), c.nsources, out.data(), 1, 1,
-                                GDT_Float64, GDT_Float64, 8, 8, args.List());
+    const CPLErr rc = pvrt_test::pixelfunc("pvrt_expr")(
+        ptrs.data(), c.nsources, out.data(), 1, 1, GDT_Float64, GDT_Float64, 8,
+        8, args.List());
     CPLPopErrorHandler();
     const std::string shown =
         c.expr.size() > 60 ? c.expr.substr(0, 60) + "..." : c.expr;
@@ -721,8 +714,9 @@ TEST(ExprErrors, BadArguments)
         void *p = src.data();
         CPLErrorReset();
         CPLPushErrorHandler(CPLQuietErrorHandler);
-        EXPECT_EQ(expr_fn()(&p, 1, out.data(), 1, 1, GDT_Float64, GDT_Float64,
-                            8, 8, args.List()),
+        EXPECT_EQ(pvrt_test::pixelfunc("pvrt_expr")(&p, 1, out.data(), 1, 1,
+                                                    GDT_Float64, GDT_Float64, 8,
+                                                    8, args.List()),
                   CE_Failure);
         CPLPopErrorHandler();
         EXPECT_NE(

@@ -22,25 +22,15 @@
 
 #include "pf_private.h"
 #include "pixelfuncs.h"
+#include "pf_testutil.h"
 #include "testutil.h"
 
 namespace
 {
 
-GDALDerivedPixelFuncWithArgs index_fn()
-{
-    GDALDerivedPixelFuncWithArgs fn =
-        pvrt_pixelfunc_find("pvrt_index", nullptr);
-    EXPECT_NE(fn, nullptr);
-    return fn;
-}
-
-bool same(double a, double b)
-{
-    if (std::isnan(a) && std::isnan(b))
-        return true;
-    return memcmp(&a, &b, sizeof a) == 0;
-}
+using pvrt_test::convert;
+using pvrt_test::Rng;
+using pvrt_test::same;
 
 // Reflectances by role name -> the index, NaN where there is no result.
 double reference(const std::string &index, std::map<std::string, double> r,
@@ -118,22 +108,6 @@ std::vector<std::string> roles_of(const std::string &index)
     ADD_FAILURE() << index;
     return {};
 }
-
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    int below(int n)
-    {
-        return (int)(next() % (uint64_t)n);
-    }
-};
 
 std::vector<std::string> split(const std::string &s)
 {
@@ -249,9 +223,9 @@ TEST(Index, EveryIndexMatchesReference)
             for (GDALDataType out : {GDT_Float64, GDT_Float32, GDT_Int16}) {
                 const int os = GDALGetDataTypeSizeBytes(out);
                 std::vector<GByte> obuf((size_t)n * os);
-                ASSERT_EQ(index_fn()(ptrs.data(), nsrc, obuf.data(), width,
-                                     height, st, out, os, os * width,
-                                     args.List()),
+                ASSERT_EQ(pvrt_test::pixelfunc("pvrt_index")(
+                              ptrs.data(), nsrc, obuf.data(), width, height, st,
+                              out, os, os * width, args.List()),
                           CE_None)
                     << c.index << " " << CPLGetLastErrorMsg();
                 std::vector<double> got(n), want(n);
@@ -311,8 +285,9 @@ TEST(Index, KnownValues)
     args.AddNameValue("bands", "red,nir");
     args.AddNameValue("scale", "0.0001");
     args.AddNameValue("offset", "-0.1");
-    ASSERT_EQ(index_fn()(ptrs, 2, &out, 1, 1, GDT_UInt16, GDT_Float64, 8, 8,
-                         args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_index")(ptrs, 2, &out, 1, 1,
+                                                 GDT_UInt16, GDT_Float64, 8, 8,
+                                                 args.List()),
               CE_None);
     const double r = 1100 * 0.0001 + -0.1, n = 4100 * 0.0001 + -0.1;
     EXPECT_EQ(out, (n - r) / (n + r));
@@ -320,20 +295,23 @@ TEST(Index, KnownValues)
     // Equal DNs: a zero numerator, not a zero denominator.
     GUInt16 same_dn = 3000;
     void *ptrs2[2] = {&same_dn, &same_dn};
-    ASSERT_EQ(index_fn()(ptrs2, 2, &out, 1, 1, GDT_UInt16, GDT_Float64, 8, 8,
-                         args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_index")(ptrs2, 2, &out, 1, 1,
+                                                 GDT_UInt16, GDT_Float64, 8, 8,
+                                                 args.List()),
               CE_None);
     EXPECT_EQ(out, 0.0);
     // Both reflectances zero: nodata (NaN here, no nodata given).
     GUInt16 zero_dn = 1000;
     void *ptrs3[2] = {&zero_dn, &zero_dn};
-    ASSERT_EQ(index_fn()(ptrs3, 2, &out, 1, 1, GDT_UInt16, GDT_Float64, 8, 8,
-                         args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_index")(ptrs3, 2, &out, 1, 1,
+                                                 GDT_UInt16, GDT_Float64, 8, 8,
+                                                 args.List()),
               CE_None);
     EXPECT_TRUE(std::isnan(out));
     args.AddNameValue("nodata", "-2");
-    ASSERT_EQ(index_fn()(ptrs3, 2, &out, 1, 1, GDT_UInt16, GDT_Float64, 8, 8,
-                         args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_index")(ptrs3, 2, &out, 1, 1,
+                                                 GDT_UInt16, GDT_Float64, 8, 8,
+                                                 args.List()),
               CE_None);
     EXPECT_EQ(out, -2);
 }

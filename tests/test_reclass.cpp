@@ -26,25 +26,15 @@
 
 #include "pf_private.h"
 #include "pixelfuncs.h"
+#include "pf_testutil.h"
 #include "testutil.h"
 
 namespace
 {
 
-GDALDerivedPixelFuncWithArgs reclass_fn()
-{
-    GDALDerivedPixelFuncWithArgs fn =
-        pvrt_pixelfunc_find("pvrt_reclass", nullptr);
-    EXPECT_NE(fn, nullptr);
-    return fn;
-}
-
-bool same(double a, double b)
-{
-    if (std::isnan(a) && std::isnan(b))
-        return true;
-    return memcmp(&a, &b, sizeof a) == 0;
-}
+using pvrt_test::convert;
+using pvrt_test::Rng;
+using pvrt_test::same;
 
 // Runs pvrt_reclass over `values` (exact in src_type); the output converted
 // back to double, or empty on failure (the CPLError is kept).
@@ -62,23 +52,13 @@ std::vector<double> classify(const std::vector<double> &values,
     void *ptrs[1] = {src.data()};
     const int os = GDALGetDataTypeSizeBytes(out_type);
     std::vector<GByte> out((size_t)n * os * 2);
-    if (reclass_fn()(ptrs, 1, out.data(), width, height, src_type, out_type,
-                     2 * os, 2 * os * width, args.List()) != CE_None)
+    if (pvrt_test::pixelfunc("pvrt_reclass")(
+            ptrs, 1, out.data(), width, height, src_type, out_type, 2 * os,
+            2 * os * width, args.List()) != CE_None)
         return {};
     std::vector<double> got(n);
     GDALCopyWords(out.data(), out_type, 2 * os, got.data(), GDT_Float64, 8, n);
     return got;
-}
-
-std::vector<double> convert(const std::vector<double> &r, GDALDataType t)
-{
-    const int size = GDALGetDataTypeSizeBytes(t);
-    std::vector<GByte> tmp(r.size() * size);
-    GDALCopyWords(r.data(), GDT_Float64, 8, tmp.data(), t, size, (int)r.size());
-    std::vector<double> back(r.size());
-    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8,
-                  (int)r.size());
-    return back;
 }
 
 CPLStringList mapping_args(const std::string &mapping,
@@ -255,22 +235,6 @@ struct RefMapping {
             return false;
         *out = default_pass ? v : default_to;
         return true;
-    }
-};
-
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    int below(int n)
-    {
-        return (int)(next() % (uint64_t)n);
     }
 };
 

@@ -33,45 +33,15 @@
 
 #include "pf_private.h"
 #include "pixelfuncs.h"
+#include "pf_testutil.h"
 #include "testutil.h"
 
 namespace
 {
 
-struct Rng {
-    uint64_t s;
-    explicit Rng(uint64_t seed) : s(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    double uniform()
-    {
-        return (double)(next() >> 11) / 9007199254740992.0;
-    }
-    int below(int n)
-    {
-        return (int)(next() % (uint64_t)n);
-    }
-};
-
-bool same(double a, double b)
-{
-    if (std::isnan(a) && std::isnan(b))
-        return true;
-    return memcmp(&a, &b, sizeof a) == 0;
-}
-
-GDALDerivedPixelFuncWithArgs reduce_fn()
-{
-    GDALDerivedPixelFuncWithArgs fn =
-        pvrt_pixelfunc_find("pvrt_reduce", nullptr);
-    EXPECT_NE(fn, nullptr);
-    return fn;
-}
+using pvrt_test::convert;
+using pvrt_test::Rng;
+using pvrt_test::same;
 
 // A test case: inputs as doubles (exact in src_type), arguments, output.
 struct Case {
@@ -134,27 +104,14 @@ std::vector<double> run(const Case &c)
     const int line_space = pixel_space * c.width;
     std::vector<GByte> out((size_t)line_space * c.height, 0xAB);
     CPLStringList args = c.args();
-    if (reduce_fn()(ptrs.data(), c.nsrc, out.data(), c.width, c.height,
-                    c.src_type, c.out_type, pixel_space, line_space,
-                    args.List()) != CE_None)
+    if (pvrt_test::pixelfunc("pvrt_reduce")(
+            ptrs.data(), c.nsrc, out.data(), c.width, c.height, c.src_type,
+            c.out_type, pixel_space, line_space, args.List()) != CE_None)
         return {};
     std::vector<double> got(npix);
     GDALCopyWords(out.data(), c.out_type, pixel_space, got.data(), GDT_Float64,
                   8, npix);
     return got;
-}
-
-// The expected output of `c` from a Float64 result: converted to the case's
-// output type as GDALCopyWords converts, then back to double.
-std::vector<double> convert(const std::vector<double> &r, GDALDataType t)
-{
-    const int size = GDALGetDataTypeSizeBytes(t);
-    std::vector<GByte> tmp(r.size() * size);
-    GDALCopyWords(r.data(), GDT_Float64, 8, tmp.data(), t, size, (int)r.size());
-    std::vector<double> back(r.size());
-    GDALCopyWords(tmp.data(), t, size, back.data(), GDT_Float64, 8,
-                  (int)r.size());
-    return back;
 }
 
 // The C++ reference for sum, mean, var and std: valid inputs in source
@@ -474,9 +431,10 @@ double one_pixel(const std::vector<double> &values, CPLStringList args,
         ptrs[i] = const_cast<double *>(&values[i]);
     double out[2] = {-12345, -12345};
     GByte obuf[16] = {0};
-    if (reduce_fn()(ptrs.data(), (int)values.size(), obuf, 1, 1, GDT_Float64,
-                    out_type, GDALGetDataTypeSizeBytes(out_type),
-                    GDALGetDataTypeSizeBytes(out_type), args.List()) != CE_None)
+    if (pvrt_test::pixelfunc("pvrt_reduce")(
+            ptrs.data(), (int)values.size(), obuf, 1, 1, GDT_Float64, out_type,
+            GDALGetDataTypeSizeBytes(out_type),
+            GDALGetDataTypeSizeBytes(out_type), args.List()) != CE_None)
         return -12345;
     GDALCopyWords(obuf, out_type, 0, out, GDT_Float64, 8, 1);
     return out[0];
@@ -563,8 +521,9 @@ TEST(Reduce, TenThousandSources)
     }
     double out[w];
     CPLStringList args = op_args("median");
-    ASSERT_EQ(reduce_fn()(ptrs.data(), nsrc, out, w, 1, GDT_Float64,
-                          GDT_Float64, 8, 8 * w, args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_reduce")(ptrs.data(), nsrc, out, w, 1,
+                                                  GDT_Float64, GDT_Float64, 8,
+                                                  8 * w, args.List()),
               CE_None);
     for (int x = 0; x < w; x++) {
         std::vector<double> v;
@@ -585,8 +544,9 @@ TEST(Reduce, Float32NodataMatchesAsHeld)
     std::vector<void *> ptrs = {&src[0], &src[1], &src[2]};
     double out = 0;
     CPLStringList args = op_args("count", "nodata", "0.1");
-    ASSERT_EQ(reduce_fn()(ptrs.data(), 3, &out, 1, 1, GDT_Float32, GDT_Float64,
-                          8, 8, args.List()),
+    ASSERT_EQ(pvrt_test::pixelfunc("pvrt_reduce")(ptrs.data(), 3, &out, 1, 1,
+                                                  GDT_Float32, GDT_Float64, 8,
+                                                  8, args.List()),
               CE_None);
     EXPECT_EQ(out, 1);
 }
