@@ -41,12 +41,14 @@ foreach(header ${PVRT_ALL_HEADERS})
 endforeach()
 
 # ---- Equivalence with GDAL's VRT driver ----
-pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS equiv TIMEOUT 300)
+pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS "equiv;concurrency"
+               TIMEOUT 300)
 pvrt_add_gtest(test_equiv_info SOURCES test_equiv_info.cpp LABELS equiv
                TIMEOUT 300)
 
 # ---- Bad inputs: failing sources, cancellation, recursion ----
-pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS badinput TIMEOUT 300)
+pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS "badinput;concurrency"
+               TIMEOUT 300)
 
 # ---- Stress: 8 callers sharing the pool (also run under TSan in CI) ----
 pvrt_add_gtest(test_stress SOURCES test_stress.cpp
@@ -71,7 +73,7 @@ endif()
 
 # ---- Overviews: downsampled reads through the same overview as GDAL, split
 # when no longer resampled; implicit overview bands at odd sizes ----
-pvrt_add_gtest(test_overviews SOURCES test_overviews.cpp LABELS equiv
+pvrt_add_gtest(test_overviews SOURCES test_overviews.cpp LABELS "equiv;concurrency"
                TIMEOUT 300)
 
 # ---- Process edges: fork after the pool started; a low descriptor limit ----
