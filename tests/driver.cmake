@@ -46,9 +46,10 @@ pvrt_add_gtest(test_equiv SOURCES test_equiv.cpp LABELS "equiv;concurrency"
 pvrt_add_gtest(test_equiv_info SOURCES test_equiv_info.cpp LABELS equiv
                TIMEOUT 300)
 
-# ---- Bad inputs: failing sources, cancellation, recursion ----
+# ---- Bad inputs: failing sources, cancellation, recursion (serial: the
+# cancellation test bounds how long the read takes to stop) ----
 pvrt_add_gtest(test_errors SOURCES test_errors.cpp LABELS "badinput;concurrency"
-               TIMEOUT 300)
+               TIMEOUT 300 RUN_SERIAL)
 
 # ---- Stress: 8 callers sharing the pool (also run under TSan in CI) ----
 pvrt_add_gtest(test_stress SOURCES test_stress.cpp
