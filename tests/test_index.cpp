@@ -329,13 +329,12 @@ TEST(Index, WorksInPlainVrt)
         sources += pvrt_test::simple_source(tif, 1, 97, 61);
     }
     const std::string vrt = pvrt_test::write_file(
-        "index.vrt", "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-                     "<VRTRasterBand dataType=\"Float64\" band=\"1\" "
-                     "subClass=\"VRTDerivedRasterBand\">"
-                     "<PixelFunctionType>pvrt_index</PixelFunctionType>"
-                     "<PixelFunctionArguments index=\"NDVI\" bands=\"red,nir\" "
-                     "scale=\"0.0001\"/>" +
-                         sources + "</VRTRasterBand></VRTDataset>");
+        "index.vrt",
+        pvrt_test::vrt_dataset(
+            97, 61,
+            {pvrt_test::derived_band(
+                1, GDT_Float64, "pvrt_index", {sources},
+                "index=\"NDVI\" bands=\"red,nir\" scale=\"0.0001\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<double> got(97 * 61);

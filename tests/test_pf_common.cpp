@@ -163,13 +163,11 @@ TEST(Busy, WorksInPlainVrt)
     const std::string tif = pvrt_test::make_tiff("busy_src.tif", spec);
     const std::string vrt = pvrt_test::write_file(
         "busy.vrt",
-        std::string("<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-                    "<VRTRasterBand dataType=\"Float32\" band=\"1\" "
-                    "subClass=\"VRTDerivedRasterBand\">"
-                    "<PixelFunctionType>pvrt_busy</PixelFunctionType>"
-                    "<PixelFunctionArguments iterations=\"10\"/>") +
-            pvrt_test::simple_source(tif, 1, 97, 61) +
-            "</VRTRasterBand></VRTDataset>");
+        pvrt_test::vrt_dataset(
+            97, 61,
+            {pvrt_test::derived_band(1, GDT_Float32, "pvrt_busy",
+                                     {pvrt_test::simple_source(tif, 1, 97, 61)},
+                                     "iterations=\"10\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<float> got(97 * 61);

@@ -390,14 +390,13 @@ TEST(Reclass, WorksInPlainVrt)
     spec.type = GDT_Byte;
     const std::string tif = pvrt_test::make_tiff("reclass_src.tif", spec);
     const std::string vrt = pvrt_test::write_file(
-        "reclass.vrt", "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-                       "<VRTRasterBand dataType=\"Byte\" band=\"1\" "
-                       "subClass=\"VRTDerivedRasterBand\">"
-                       "<PixelFunctionType>pvrt_reclass</PixelFunctionType>"
-                       "<PixelFunctionArguments mapping=\"[0,100)=1; "
-                       "[100,200)=2; DEFAULT=PASS_THROUGH\"/>" +
-                           pvrt_test::simple_source(tif, 1, 97, 61) +
-                           "</VRTRasterBand></VRTDataset>");
+        "reclass.vrt",
+        pvrt_test::vrt_dataset(
+            97, 61,
+            {pvrt_test::derived_band(
+                1, GDT_Byte, "pvrt_reclass",
+                {pvrt_test::simple_source(tif, 1, 97, 61)},
+                "mapping=\"[0,100)=1; [100,200)=2; DEFAULT=PASS_THROUGH\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<GByte> got(97 * 61);

@@ -565,12 +565,10 @@ TEST(Reduce, WorksInPlainVrt)
         sources += pvrt_test::simple_source(tif, 1, 97, 61);
     }
     const std::string vrt = pvrt_test::write_file(
-        "reduce.vrt", "<VRTDataset rasterXSize=\"97\" rasterYSize=\"61\">"
-                      "<VRTRasterBand dataType=\"Float32\" band=\"1\" "
-                      "subClass=\"VRTDerivedRasterBand\">"
-                      "<PixelFunctionType>pvrt_reduce</PixelFunctionType>"
-                      "<PixelFunctionArguments op=\"median\"/>" +
-                          sources + "</VRTRasterBand></VRTDataset>");
+        "reduce.vrt", pvrt_test::vrt_dataset(97, 61,
+                                             {pvrt_test::derived_band(
+                                                 1, GDT_Float32, "pvrt_reduce",
+                                                 {sources}, "op=\"median\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     std::vector<float> got(97 * 61);

@@ -505,13 +505,12 @@ TEST(BadInput, FailsAReadThroughTheVrtDriver)
     spec.height = 3;
     const std::string tif = pvrt_test::make_tiff("bad_src.tif", spec);
     const std::string vrt = pvrt_test::write_file(
-        "bad.vrt", "<VRTDataset rasterXSize=\"4\" rasterYSize=\"3\">"
-                   "<VRTRasterBand dataType=\"Byte\" band=\"1\" "
-                   "subClass=\"VRTDerivedRasterBand\">"
-                   "<PixelFunctionType>pvrt_reduce</PixelFunctionType>"
-                   "<PixelFunctionArguments op=\"percentile\" q=\"101\"/>" +
-                       pvrt_test::simple_source(tif, 1, 4, 3) +
-                       "</VRTRasterBand></VRTDataset>");
+        "bad.vrt",
+        pvrt_test::vrt_dataset(
+            4, 3,
+            {pvrt_test::derived_band(1, GDT_Byte, "pvrt_reduce",
+                                     {pvrt_test::simple_source(tif, 1, 4, 3)},
+                                     "op=\"percentile\" q=\"101\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
     GByte buf[12];
