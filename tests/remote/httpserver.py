@@ -44,7 +44,9 @@ Control: GET /__control?latency_ms=50&faults=<json>&reset=1 (each
 parameter optional; reset=1 clears the counters, including the per-path
 counts used by "first" and "every"). GET /__stats returns
 {"requests", "by_status", "by_method", "faults", "peak_inflight",
-"inflight", "bytes_sent", "duplicate_ranges", "paths"}. Control and stats
+"inflight", "bytes_sent", "duplicate_ranges", "paths", "first"}, where
+"first" maps each path to [start, end] of its first request in seconds
+since the last reset (end null while it runs). Control and stats
 requests are not counted and never delayed.
 
 Usage: httpserver.py --root DIR [--port 0] [--port-file F]
@@ -131,6 +133,8 @@ class State:
         self.per_path = {}          # path -> requests seen (all methods)
         self.rule_hits = {}         # (rule index, path) -> matching requests
         self.ranges_seen = {}       # (path, range header) -> count
+        self.t0 = time.monotonic()
+        self.first = {}             # path -> [start, end] of its first request
 
     def snapshot(self):
         with self.lock:
@@ -146,6 +150,7 @@ class State:
                                         self.ranges_seen.values() if c > 1),
                 "latency_ms": self.latency_ms,
                 "paths": dict(self.per_path),
+                "first": {k: list(v) for k, v in self.first.items()},
             }
 
 
@@ -185,6 +190,11 @@ def parse_range(header, size):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pvrt-testserver/1"
+    # TCP_NODELAY: the headers and the body go out in separate writes; with
+    # Nagle's algorithm the body would wait for the client's delayed ACK of
+    # the headers (about 40 ms on Linux), adding a hidden second latency to
+    # every GET on top of --latency-ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         if not self.server.quiet:
@@ -257,6 +267,9 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and has_range:
                 key = (path, self.headers["Range"])
                 st.ranges_seen[key] = st.ranges_seen.get(key, 0) + 1
+            first = None
+            if path not in st.first:
+                first = st.first[path] = [time.monotonic() - st.t0, None]
         status = 0
         sent = 0
         try:
@@ -268,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
             status = status or -1
         finally:
             with st.lock:
+                if first is not None:
+                    first[1] = time.monotonic() - st.t0
                 st.inflight -= 1
                 st.bytes_sent += sent
                 st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1

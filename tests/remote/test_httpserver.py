@@ -93,6 +93,10 @@ def main():
               and 0.3 <= wall < 1.5,
               "latency 300 ms, 6 in parallel: peak %d, %d requests, %.2f s"
               % (st["peak_inflight"], st["requests"], wall))
+        first = st["first"].get("/f.bin")
+        check(first is not None and first[1] is not None
+              and 0.3 <= first[1] - first[0] < 1.5 and first[0] < wall,
+              "first request of a path: start and end reported (%s)" % first)
         srv.control(latency_ms=0)
 
         # Faults: first N per path, every k-th, 404, auth.
