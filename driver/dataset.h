@@ -36,8 +36,9 @@ typedef struct pvrt_dataset {
                                    parallel, before the first split read
                                    that meets it */
     int nremote;
-    int last_tiles;   /* (atomic) tiles of the last read */
-    int last_threads; /* (atomic) threads allowed for it */
+    int last_tiles;      /* (atomic) tiles of the last read */
+    int64_t last_pixels; /* (atomic) window pixels of the last read */
+    int last_threads;    /* (atomic) threads allowed for it */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL

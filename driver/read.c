@@ -354,6 +354,8 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     }
     tls_depth++;
     __atomic_store_n(&ds->last_threads, ds->threads, __ATOMIC_RELAXED);
+    __atomic_store_n(&ds->last_pixels, (int64_t)rq->w * rq->h,
+                     __ATOMIC_RELAXED);
 
     CPLErr err;
     pvrt_rect *tiles = NULL;

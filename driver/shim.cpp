@@ -48,6 +48,18 @@ class PVRTBand final : public GDALProxyRasterBand
                              double *sd, GDALProgressFunc progress,
                              void *data) override;
     CPLErr ComputeRasterMinMax(int approx, double *minmax) override;
+    // A split read keeps every worker busy (and, for remote sources, one
+    // request in flight per worker) only if it holds many tiles: ask
+    // GDALDatasetCopyWholeRaster (gdal_translate) and
+    // GDALRasterBandCopyWholeRaster for swaths as large as GDAL allows
+    // (a quarter of the block cache) rather than one block row.
+    GDALSuggestedBlockAccessPattern
+    GetSuggestedBlockAccessPattern() const override
+    {
+        if (tile_safe_ && h_->threads >= 2)
+            return GSBAP_RANDOM | GSBAP_LARGEST_CHUNK_POSSIBLE;
+        return GSBAP_UNKNOWN; // as GDAL's VRT driver
+    }
 
   protected:
     GDALRasterBand *RefUnderlyingRasterBand() const override
@@ -432,6 +444,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
         if (EQUAL(name, "LAST_READ_TILES"))
             debug_value_.Printf(
                 "%d", __atomic_load_n(&h_->last_tiles, __ATOMIC_RELAXED));
+        else if (EQUAL(name, "LAST_READ_PIXELS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->last_pixels, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "LAST_READ_THREADS"))
             debug_value_.Printf(
                 "%d", __atomic_load_n(&h_->last_threads, __ATOMIC_RELAXED));
@@ -452,8 +468,9 @@ char **PVRTDataset::GetMetadata(const char *domain)
 {
     if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
         debug_list_.Clear();
-        for (const char *name : {"LAST_READ_TILES", "LAST_READ_THREADS",
-                                 "THREADS", "TILE_SAFE", "CLONES_OPEN"})
+        for (const char *name :
+             {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
+              "THREADS", "TILE_SAFE", "CLONES_OPEN"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }
