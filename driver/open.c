@@ -27,6 +27,8 @@ enum { CLAIM_DERIVED, CLAIM_ALL, CLAIM_NONE };
 #define DEFAULT_TILE_MEMORY_MB 64
 #define DEFAULT_MIN_TILE_PIXELS 16384
 #define MAX_OPEN_STACK 16
+/* grid_from_file reads no more of a VRT file */
+#define MAX_VRT_TEXT_BYTES (16 * 1024 * 1024)
 
 /* Names this thread is opening through PVRT right now: a VRT that reaches
  * itself while opening is left to GDAL's VRT driver at the second level, so
@@ -125,7 +127,7 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
         }
     } else if (network) {
         threads = 4 * CPLGetNumCPUs();
-        threads = threads < 8 ? 8 : threads > 64 ? 64 : threads;
+        threads = threads < 16 ? 16 : threads > 64 ? 64 : threads;
     } else {
         threads = CPLGetNumCPUs();
     }
@@ -204,6 +206,40 @@ static int probe_blocks(const char *path, int band, int *bx, int *by)
     CPLPopErrorHandler();
     CPLErrorReset();
     return ok;
+}
+
+/* GDAL 3.6 writes a source's <SourceProperties> (its block size) into the
+ * xml:VRT it serialises only once the source is open, so a freshly opened
+ * VRT never shows them; the file itself often has them (gdalbuildvrt writes
+ * them). Probing a remote source costs two round trips before the first
+ * read; reading the VRT's text again costs none (a local file, or bytes
+ * /vsicurl/ has cached). The grid only shapes tiles: whether reads split
+ * was decided from the xml:VRT. Returns 1 with the grid set in *info. */
+static int grid_from_file(const char *path, pvrt_vrtinfo *info)
+{
+    if (path[0] == '<')
+        return 0;
+    GByte *text = NULL;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    const int read_ok =
+        VSIIngestFile(NULL, path, &text, NULL, MAX_VRT_TEXT_BYTES) != 0;
+    CPLPopErrorHandler();
+    CPLErrorReset();
+    if (!read_ok)
+        return 0;
+    pvrt_vrtinfo file_info;
+    int found = 0;
+    if (pvrt_vrtinfo_inspect((const char *)text, path, &file_info) == 0 &&
+        file_info.grid_x > 0) {
+        info->grid_x = file_info.grid_x;
+        info->grid_y = file_info.grid_y;
+        info->grid_off_x = file_info.grid_off_x;
+        info->grid_off_y = file_info.grid_off_y;
+        found = 1;
+    }
+    pvrt_vrtinfo_clear(&file_info);
+    VSIFree(text);
+    return found;
 }
 
 static int is_our_option(const char *kv)
@@ -366,6 +402,9 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
 
     /* Alignment grid: the sources' blocks where known, else probed from the
      * first source, else the dataset's own blocks. */
+    if (info.grid_x == 0 && info.probe_path && ds->threads > 1 &&
+        pvrt_path_is_network(info.probe_path))
+        grid_from_file(path, &info);
     if (info.grid_x > 0) {
         ds->grid_x = info.grid_x;
         ds->grid_y = info.grid_y;

@@ -110,6 +110,9 @@ static char *source_path(CPLXMLNode *src, const char *vrt_path)
 typedef struct {
     pvrt_vrtinfo *info;
     int depth;
+    /* Below depth 0: the DstRect of the top-level source being descended
+     * (NULL: the whole raster), the footprint of everything inside it. */
+    CPLXMLNode *outer_dst;
 } walk;
 
 /* Records a remote source once per path; a path met twice covers the union
@@ -238,8 +241,14 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
             continue;
         if (pvrt_path_is_network(path)) {
             info->network = 1;
-            if (w->depth == 0 && path[0] != '<')
-                add_remote(info, path, CPLGetXMLNode(c, "DstRect"));
+            /* A nested VRT's remote sources are recorded with the nested
+             * VRT's footprint in the top-level raster: PVRT reads nested
+             * VRTs inline in its workers, so only the top-level read can
+             * open them in parallel beforehand. */
+            if (path[0] != '<')
+                add_remote(info, path,
+                           w->depth == 0 ? CPLGetXMLNode(c, "DstRect")
+                                         : w->outer_dst);
         }
         if (w->depth == 0 && info->grid_x == 0 && info->probe_path == NULL &&
             info->tile_safe) {
@@ -258,8 +267,11 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
                 info->probe_off_y = dy;
             }
         }
-        if (path[0] == '<' || ends_with_ci(path, ".vrt"))
+        if (path[0] == '<' || ends_with_ci(path, ".vrt")) {
+            if (w->depth == 0)
+                w->outer_dst = CPLGetXMLNode(c, "DstRect");
             inspect_nested(w, path);
+        }
         CPLFree(path);
     }
 }
@@ -309,7 +321,7 @@ int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
     CPLXMLNode *tree = CPLParseXMLString(xml);
     if (tree == NULL)
         return -1;
-    walk w = {info, 0};
+    walk w = {info, 0, NULL};
     inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
     CPLDestroyXMLNode(tree);
     return 0;

@@ -21,7 +21,8 @@ typedef struct pvrt_band_info {
     int transfer_size; /* bytes per source pixel; 0: the buffer type's */
 } pvrt_band_info;
 
-/* A remote source of the VRT and where it lands in the VRT. */
+/* A remote source of the VRT, or of a VRT nested in it, and where it lands
+ * in the VRT (a nested VRT's sources: the nested VRT's own footprint). */
 typedef struct pvrt_remote_source {
     char *path;
     double x, y, w, h; /* its DstRect; w < 0: it may cover the raster */
