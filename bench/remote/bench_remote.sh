@@ -4,12 +4,13 @@
 # flight, speed-up and the latency floor, measured side by side.
 #
 #   bench/remote/bench_remote.sh [--reps N] [--latency-ms 50] [--threads N]
-#                                [--case mosaic|ndvi]
+#                                [--case mosaic|ndvi|ndvi_expr]
 #
 # Data (made once, about half a minute, into bench/data/remote/, not
 # committed): 16 COGs of 1024x1024 UInt16 mosaicked by a VRT (4096x4096),
-# and an NDVI VRT over two 4096x4096 UInt16 COGs; all tiled 512 with
-# overviews. A loopback server (tests/remote/httpserver.py, 127.0.0.1 only,
+# and an NDVI over two 4096x4096 UInt16 COGs, as GDAL 3.6 writes it (nested
+# builtin div/diff/sum VRTs) and with pvrt_expr (ndvi_expr); all tiled 512
+# with overviews. A loopback server (tests/remote/httpserver.py, 127.0.0.1 only,
 # exits by itself within an hour) adds the latency to every request. Each
 # run is a fresh gdal_translate (cold caches); VRT driver = PVRT_CLAIM=NONE,
 # PVRT = PVRT_CLAIM=ALL with its default thread count for network sources

@@ -162,7 +162,8 @@ def _derived_band(func, sources, block, size, transfer="Float32"):
 
 def make_ndvi(out, size=512, block=256, prefix=""):
     """red.tif and nir.tif (UInt16 COGs) and ndvi.vrt (Float32) chaining
-    ndvi_diff.vrt and ndvi_sum.vrt. Returns the path of ndvi.vrt."""
+    ndvi_diff.vrt and ndvi_sum.vrt, and ndvi_expr.vrt, the same NDVI with
+    pvrt_expr in one VRT. Returns the path of ndvi.vrt."""
     os.makedirs(out, exist_ok=True)
     red, nir = prefix + "red.tif", prefix + "nir.tif"
     if not os.path.exists(os.path.join(out, red)):
@@ -186,6 +187,16 @@ def make_ndvi(out, size=512, block=256, prefix=""):
     path = os.path.join(out, prefix + "ndvi.vrt")
     _write(path, head + _derived_band(
         "div", [(diff, "Float32"), (ssum, "Float32")], block, size) + tail)
+    # The same NDVI as one VRT with pvrt's expression function (what GDAL
+    # 3.6 cannot express without nesting).
+    band = _derived_band("pvrt_expr", [(nir, "UInt16"), (red, "UInt16")],
+                         block, size, transfer="UInt16")
+    band = band.replace(
+        "    <SourceTransferType>",
+        '    <PixelFunctionArguments names="nir,red" '
+        'expr="(nir - red) / (nir + red)"/>\n'
+        "    <SourceTransferType>", 1)
+    _write(os.path.join(out, prefix + "ndvi_expr.vrt"), head + band + tail)
     return path
 
 
