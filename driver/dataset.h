@@ -24,6 +24,7 @@ typedef struct pvrt_dataset {
     GDALDatasetH primary;
     pvrt_clones *clones;     /* threads - 1 slots */
     int threads;             /* threads per read, the caller included */
+    int network;             /* a source (or the VRT) is on a network path */
     int force_w, force_h;    /* TILE_SIZE, 0: automatic */
     int64_t tile_budget;     /* bytes of working memory per tile */
     int64_t min_tile_pixels; /* smallest tile worth scheduling */

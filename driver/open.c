@@ -390,8 +390,8 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     int total_sources = 0;
     for (int i = 0; i < info.nbands; i++)
         total_sources += info.bands[i].nsources;
-    if (configure(ds, open_options, info.network || pvrt_path_is_network(path),
-                  total_sources) != 0) {
+    ds->network = info.network || pvrt_path_is_network(path);
+    if (configure(ds, open_options, ds->network, total_sources) != 0) {
         pvrt_vrtinfo_clear(&info);
         CSLDestroy(inner_oo);
         pvrt_dataset_close(ds);

@@ -782,96 +782,105 @@ TEST(Equiv, ReadBlockIncludingPartialEdgeBlocks)
 }
 
 // GDALDatasetCopyWholeRaster (gdal_translate, CreateCopy) reads in swaths
-// sized by the source band's suggested access pattern: PVRT asks for the
-// largest (GSBAP_LARGEST_CHUNK_POSSIBLE) when its reads split, so a copy
-// hands the pool the whole raster at once instead of 10 MB swaths; with one
-// thread, or reads that cannot split, it asks for nothing, like GDAL's VRT
-// driver. The copy's bytes are the oracle's either way.
-TEST(Equiv, CopyWholeRasterAsksForLargeSwaths)
+// sized by the source band's suggested access pattern. PVRT asks for the
+// largest (GSBAP_LARGEST_CHUNK_POSSIBLE) when the dataset has remote sources
+// and its reads split, so a copy hands the pool every tile (and every
+// request) at once; otherwise it suggests nothing, like GDAL's VRT driver,
+// and a local copy reads GDAL's default swaths. Checking the remote cases
+// needs no server: opening reads no source (the grid comes from the VRT
+// file's SourceProperties) and no pixel is read.
+TEST(Equiv, LargeSwathsForRemoteSources)
 {
     const int size = 2048; // Float32: 16 MB, more than GDAL's 10 MB swath
+    auto props = [](const std::string &source) {
+        std::string s = source;
+        s.insert(s.find("<SrcRect"), "<SourceProperties RasterXSize=\"2048\" "
+                                     "RasterYSize=\"2048\" DataType=\"UInt16\" "
+                                     "BlockXSize=\"256\" BlockYSize=\"256\"/>");
+        return s;
+    };
+    // Nothing listens on port 1 of the loopback: a read would fail at once.
+    const std::string url = "/vsicurl/http://127.0.0.1:1/pvrt_none.tif";
+    const std::string remote_src = props(simple_source(url, 1, size, size));
+    // Scaled by half: reads of this one cannot be split.
+    std::string scaled = remote_src;
+    const size_t at = scaled.find("<DstRect");
+    ASSERT_NE(at, std::string::npos);
+    scaled.replace(at, scaled.find("/>", at) + 2 - at,
+                   "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"1024\" "
+                   "ySize=\"1024\"/>");
+    const std::string remote =
+        write_file("swath_remote.vrt",
+                   vrt_dataset(size, size,
+                               {derived_band(1, GDT_Float32, "sum",
+                                             {remote_src, remote_src})}));
+    const std::string remote_scaled =
+        write_file("swath_remote_scaled.vrt",
+                   vrt_dataset(size, size,
+                               {derived_band(1, GDT_Float32, "sum",
+                                             {scaled, remote_src})}));
     RasterSpec spec;
     spec.width = spec.height = size;
     spec.type = GDT_UInt16;
     spec.block_x = spec.block_y = 256;
     const std::string tif = make_tiff("swath.tif", spec);
-    const std::string vrt = write_file(
-        "swath.vrt",
-        vrt_dataset(size, size,
-                    {derived_band(1, GDT_Float32, "sum",
-                                  {simple_source(tif, 1, size, size),
-                                   simple_source(tif, 1, size, size)})}));
-    // Scaled by half: reads of this one cannot be split.
-    std::string scaled = simple_source(tif, 1, size, size);
-    const std::string dst = "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"" +
-                            std::to_string(size) + "\" ySize=\"" +
-                            std::to_string(size) + "\"/>";
-    const size_t at = scaled.find("<DstRect");
-    ASSERT_NE(at, std::string::npos);
-    scaled.replace(at, scaled.find("/>", at) + 2 - at,
-                   "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"" +
-                       std::to_string(size / 2) + "\" ySize=\"" +
-                       std::to_string(size / 2) + "\"/>");
-    ASSERT_EQ(scaled.find(dst), std::string::npos);
-    const std::string unsplit = write_file(
-        "swath_scaled.vrt",
-        vrt_dataset(
-            size, size,
-            {derived_band(1, GDT_Float32, "sum",
-                          {scaled, simple_source(tif, 1, size, size)})}));
-
-    const GIntBig cache = GDALGetCacheMax64();
-    GDALSetCacheMax64(GIntBig(256) << 20); // swaths up to 64 MB
-    GDALDriverH mem = GDALGetDriverByName("MEM");
-    ASSERT_NE(mem, nullptr);
+    const std::string local_src = props(simple_source(tif, 1, size, size));
+    const std::string local = write_file(
+        "swath_local.vrt", vrt_dataset(size, size,
+                                       {derived_band(1, GDT_Float32, "sum",
+                                                     {local_src, local_src})}));
     struct Case {
         const std::string *path;
         const char *threads;
         bool large;
     };
-    for (const Case &c : {Case{&vrt, "2", true}, Case{&vrt, "1", false},
-                          Case{&unsplit, "2", false}}) {
+    for (const Case &c :
+         {Case{&remote, "2", true}, Case{&remote, "1", false},
+          Case{&remote_scaled, "2", false}, Case{&local, "2", false}}) {
         SCOPED_TRACE(*c.path + " NUM_THREADS=" + c.threads);
         GDALDatasetH pvrt =
             open_pvrt(*c.path, {std::string("NUM_THREADS=") + c.threads});
-        ASSERT_NE(pvrt, nullptr);
+        ASSERT_NE(pvrt, nullptr) << CPLGetLastErrorMsg();
         ASSERT_EQ(driver_name(pvrt), "PVRT");
         GDALRasterBand *band =
             GDALRasterBand::FromHandle(GDALGetRasterBand(pvrt, 1));
-        const GDALSuggestedBlockAccessPattern pattern =
-            band->GetSuggestedBlockAccessPattern();
-        EXPECT_EQ((pattern & GSBAP_LARGEST_CHUNK_POSSIBLE) != 0, c.large);
-        GDALDatasetH copy =
-            GDALCreateCopy(mem, "", pvrt, FALSE, nullptr, nullptr, nullptr);
-        ASSERT_NE(copy, nullptr) << CPLGetLastErrorMsg();
-        const char *px =
-            GDALGetMetadataItem(pvrt, "LAST_READ_PIXELS", "__DEBUG__");
-        ASSERT_NE(px, nullptr);
-        const GIntBig whole = GIntBig(size) * size;
-        if (c.large)
-            EXPECT_EQ(CPLAtoGIntBig(px), whole) << "one swath, whole raster";
-        else
-            EXPECT_LT(CPLAtoGIntBig(px), whole) << "GDAL's default swaths";
-        GDALDatasetH oracle;
-        std::vector<float> want(static_cast<size_t>(whole)),
-            got(static_cast<size_t>(whole));
-        {
-            OracleScope scope;
-            oracle = open_oracle(*c.path);
-            ASSERT_NE(oracle, nullptr);
-            ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(oracle, 1), GF_Read, 0, 0,
-                                   size, size, want.data(), size, size,
-                                   GDT_Float32, 0, 0),
-                      CE_None);
-            GDALClose(oracle);
-        }
-        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(copy, 1), GF_Read, 0, 0, size,
-                               size, got.data(), size, size, GDT_Float32, 0, 0),
-                  CE_None);
-        EXPECT_EQ(memcmp(got.data(), want.data(), got.size() * 4), 0);
-        GDALClose(copy);
+        EXPECT_EQ((band->GetSuggestedBlockAccessPattern() &
+                   GSBAP_LARGEST_CHUNK_POSSIBLE) != 0,
+                  c.large);
         GDALClose(pvrt);
     }
+
+    // The local copy: GDAL's default swaths, the oracle's bytes.
+    const GIntBig cache = GDALGetCacheMax64();
+    GDALSetCacheMax64(GIntBig(256) << 20);
+    GDALDatasetH pvrt = open_pvrt(local, {"NUM_THREADS=2"});
+    ASSERT_NE(pvrt, nullptr);
+    GDALDatasetH copy = GDALCreateCopy(GDALGetDriverByName("MEM"), "", pvrt,
+                                       FALSE, nullptr, nullptr, nullptr);
+    ASSERT_NE(copy, nullptr) << CPLGetLastErrorMsg();
+    const char *px = GDALGetMetadataItem(pvrt, "LAST_READ_PIXELS", "__DEBUG__");
+    ASSERT_NE(px, nullptr);
+    const GIntBig whole = GIntBig(size) * size;
+    EXPECT_GT(CPLAtoGIntBig(px), 0);
+    EXPECT_LT(CPLAtoGIntBig(px), whole) << "GDAL's default swaths";
+    std::vector<float> want(static_cast<size_t>(whole)),
+        got(static_cast<size_t>(whole));
+    {
+        OracleScope scope;
+        GDALDatasetH oracle = open_oracle(local);
+        ASSERT_NE(oracle, nullptr);
+        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(oracle, 1), GF_Read, 0, 0,
+                               size, size, want.data(), size, size, GDT_Float32,
+                               0, 0),
+                  CE_None);
+        GDALClose(oracle);
+    }
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(copy, 1), GF_Read, 0, 0, size,
+                           size, got.data(), size, size, GDT_Float32, 0, 0),
+              CE_None);
+    EXPECT_EQ(memcmp(got.data(), want.data(), got.size() * 4), 0);
+    GDALClose(copy);
+    GDALClose(pvrt);
     GDALSetCacheMax64(cache);
 }
 
