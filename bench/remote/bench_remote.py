@@ -118,6 +118,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0,
                     help="PVRT_NUM_THREADS (0: PVRT's own default)")
     ap.add_argument("--case", action="append", choices=sorted(CASES))
+    ap.add_argument("--curl-cache-mb", type=int, default=0,
+                    help="CPL_VSIL_CURL_CACHE_SIZE in MB for both drivers "
+                    "(0: GDAL's default, 16 MB)")
     ap.add_argument("--data", default=os.path.join(REPO, "bench", "data",
                                                    "remote"))
     ap.add_argument("--scratch", default=None)
@@ -135,16 +138,20 @@ def main():
     env["GDAL_HTTP_TIMEOUT"] = "60"
     env["GDAL_HTTP_MAX_RETRY"] = "2"
     env["GDAL_HTTP_RETRY_DELAY"] = "0.5"
+    if args.curl_cache_mb > 0:
+        env["CPL_VSIL_CURL_CACHE_SIZE"] = str(args.curl_cache_mb << 20)
 
     status = 0
     with Server(args.data, latency_ms=args.latency_ms, lifetime=3600) as srv:
         conc = pvrt_threads(args.threads,
                             srv.url("mosaic/mosaic.vrt", label="probe"), env)
         print("machine: %d CPUs; PVRT reads with %d threads%s; %g ms per "
-              "request; %d repetitions" % (
+              "request; %d repetitions; /vsicurl/ cache %s" % (
                   os.cpu_count(), conc, "" if args.threads else
                   " (its default for network sources)", args.latency_ms,
-                  args.reps), flush=True)
+                  args.reps, "%d MB" % args.curl_cache_mb
+                  if args.curl_cache_mb else "16 MB (GDAL's default)"),
+              flush=True)
         for case in cases:
             rows = {"VRT": [], "PVRT": []}
             for rep in range(args.reps):

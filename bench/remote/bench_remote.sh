@@ -5,6 +5,7 @@
 #
 #   bench/remote/bench_remote.sh [--reps N] [--latency-ms 50] [--threads N]
 #                                [--case mosaic|ndvi|ndvi_expr]
+#                                [--curl-cache-mb MB]
 #
 # Data (made once, about half a minute, into bench/data/remote/, not
 # committed): 16 COGs of 1024x1024 UInt16 mosaicked by a VRT (4096x4096),
