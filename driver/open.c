@@ -110,6 +110,31 @@ static const char *option(CSLConstList oo, const char *name, const char *config)
     return v ? v : CPLGetConfigOption(config, NULL);
 }
 
+/* The thread count for datasets with network sources: 4 x the CPUs, at
+ * least 16, at most 64. */
+static int io_threads(void)
+{
+    const int t = 4 * CPLGetNumCPUs();
+    return t < 16 ? 16 : t > 64 ? 64 : t;
+}
+
+/* A VRT whose sources are remote VRTs (GDAL 3.6 writes an NDVI as a div
+ * over a diff VRT and a sum VRT) has them read one after the other by
+ * pvrt_vrtinfo_inspect, two round trips each: fetch them at once first,
+ * with the threads the user allows (NUM_THREADS, else the I/O default). */
+static void prefetch_nested(const char *xml, const char *path, CSLConstList oo)
+{
+    char **vrts = pvrt_vrtinfo_remote_vrts(xml, path);
+    if (vrts == NULL)
+        return;
+    const char *t = option(oo, "NUM_THREADS", "PVRT_NUM_THREADS");
+    int threads = io_threads();
+    if (t && parse_threads(t, &threads) != 0)
+        threads = 1; /* the bad value is reported by configure() */
+    pvrt_prefetch_files(vrts, threads);
+    CSLDestroy(vrts);
+}
+
 static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
                      int total_sources)
 {
@@ -126,8 +151,7 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
             return -1;
         }
     } else if (network) {
-        threads = 4 * CPLGetNumCPUs();
-        threads = threads < 16 ? 16 : threads > 64 ? 64 : threads;
+        threads = io_threads();
     } else {
         threads = CPLGetNumCPUs();
     }
@@ -351,6 +375,8 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     const int is_vrt = drv && EQUAL(GDALGetDriverShortName(drv), "VRT");
     if (is_vrt) {
         char **xml = GDALGetMetadata(primary, "xml:VRT");
+        if (xml != NULL && xml[0] != NULL)
+            prefetch_nested(xml[0], path[0] == '<' ? "" : path, open_options);
         if (xml == NULL || xml[0] == NULL ||
             pvrt_vrtinfo_inspect(xml[0], path[0] == '<' ? "" : path, &info) !=
                 0) {

@@ -32,6 +32,7 @@ typedef struct read_job {
     const pvrt_request *rq;
     const pvrt_rect *tiles;
     const int *warm; /* indices into ds->remote for warm_job */
+    char **files;    /* paths for prefetch_job */
     char **config;   /* the caller's thread-local config options */
     int depth;       /* the caller's nesting depth */
     pvrt_errlog *log;
@@ -186,6 +187,46 @@ static int warm_job(void *ctx, int index, int worker)
     return 0;
 }
 
+/* Largest file pvrt_prefetch_files reads (nested VRTs are small). */
+#define PREFETCH_MAX_BYTES (16 * 1024 * 1024)
+
+static int prefetch_job(void *ctx, int index, int worker)
+{
+    read_job *job = (read_job *)ctx;
+    job_scope js;
+    job_enter(&js, job, index, worker);
+    GByte *bytes = NULL;
+    if (VSIIngestFile(NULL, job->files[index], &bytes, NULL,
+                      PREFETCH_MAX_BYTES))
+        VSIFree(bytes);
+    job_leave(&js, worker);
+    return 0;
+}
+
+void pvrt_prefetch_files(char **paths, int threads)
+{
+    const int n = CSLCount(paths);
+    if (n < 2)
+        return; /* one file: its reader fetches it as soon */
+    read_job job;
+    memset(&job, 0, sizeof job);
+    job.files = paths;
+    job.config = CPLGetThreadLocalConfigOptions();
+    job.depth = tls_depth;
+    job.log = pvrt_errlog_new();
+    if (job.log != NULL) {
+        pvrt_batch_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.njobs = n;
+        spec.max_workers = threads - 1 < n - 1 ? threads - 1 : n - 1;
+        spec.fn = prefetch_job;
+        spec.ctx = &job;
+        pvrt_batch_run(&spec);
+        pvrt_errlog_free(job.log);
+    }
+    CSLDestroy(job.config);
+}
+
 /* The request window in full-resolution raster pixels. */
 static void full_res_window(const pvrt_dataset *ds, const pvrt_request *rq,
                             double *x, double *y, double *w, double *h)
@@ -302,6 +343,7 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     }
 
     job.warm = NULL;
+    job.files = NULL;
     if (ds->nremote > 0)
         warm_sources(ds, &job);
     if (job.log == NULL) {

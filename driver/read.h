@@ -40,6 +40,12 @@ typedef struct pvrt_request {
  * callback stopped it. */
 CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq);
 
+/* Reads the files whole, in parallel on up to `threads` threads (the
+ * caller's thread-local config options apply in each), to fill /vsicurl/'s
+ * caches before a serial reader needs them. Errors are dropped: whoever
+ * needs a file reports them. Runs serially on a pool worker. */
+void pvrt_prefetch_files(char **paths, int threads);
+
 /* The band a path names in dataset ds, or NULL. */
 GDALRasterBandH pvrt_resolve_band(GDALDatasetH ds, const pvrt_band_path *p);
 

@@ -113,6 +113,7 @@ typedef struct {
     /* Below depth 0: the DstRect of the top-level source being descended
      * (NULL: the whole raster), the footprint of everything inside it. */
     CPLXMLNode *outer_dst;
+    int flat; /* do not descend into nested VRTs */
 } walk;
 
 /* Records a remote source once per path; a path met twice covers the union
@@ -270,7 +271,8 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
         if (path[0] == '<' || ends_with_ci(path, ".vrt")) {
             if (w->depth == 0)
                 w->outer_dst = CPLGetXMLNode(c, "DstRect");
-            inspect_nested(w, path);
+            if (!w->flat)
+                inspect_nested(w, path);
         }
         CPLFree(path);
     }
@@ -321,10 +323,29 @@ int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
     CPLXMLNode *tree = CPLParseXMLString(xml);
     if (tree == NULL)
         return -1;
-    walk w = {info, 0, NULL};
+    walk w = {info, 0, NULL, 0};
     inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
     CPLDestroyXMLNode(tree);
     return 0;
+}
+
+char **pvrt_vrtinfo_remote_vrts(const char *xml, const char *vrt_path)
+{
+    pvrt_vrtinfo info;
+    memset(&info, 0, sizeof info);
+    info.tile_safe = 1;
+    CPLXMLNode *tree = CPLParseXMLString(xml);
+    if (tree == NULL)
+        return NULL;
+    walk w = {&info, 0, NULL, 1};
+    inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
+    CPLDestroyXMLNode(tree);
+    char **out = NULL;
+    for (int i = 0; i < info.nremote; i++)
+        if (ends_with_ci(info.remote[i].path, ".vrt"))
+            out = CSLAddString(out, info.remote[i].path);
+    pvrt_vrtinfo_clear(&info);
+    return out;
 }
 
 void pvrt_vrtinfo_clear(pvrt_vrtinfo *info)

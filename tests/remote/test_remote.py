@@ -295,6 +295,23 @@ def case_concurrency(fx, args):
     ds = None
     srv.control(latency_ms=latency)
 
+    # Opening the NDVI, whose sources are two remote VRTs: PVRT fetches both
+    # at once (their first requests overlap), unless NUM_THREADS=1.
+    srv.control(latency_ms=latency)
+    for threads in (8, 1):
+        url = srv.url("ndvi.vrt", label="nopen%d" % threads)
+        srv.control(reset=True)
+        ds = open_with(url, "PVRT", threads)
+        first = {os.path.basename(k): v
+                 for k, v in srv.stats()["first"].items()}
+        a, b = first.get("ndvi_diff.vrt"), first.get("ndvi_sum.vrt")
+        together = (a is not None and b is not None and None not in a and
+                    None not in b and max(a[0], b[0]) < min(a[1], b[1]))
+        check(together == (threads > 1),
+              "ndvi open, NUM_THREADS=%d: nested VRTs fetched %s (%s, %s)"
+              % (threads, "at once" if threads > 1 else "one by one", a, b))
+        ds = None
+
     # The derived NDVI: the VRT driver reads diff's and sum's sources one
     # after another; PVRT computes whole tiles on all workers.
     local = open_with(fx.local("ndvi.vrt"), "VRT")
