@@ -419,6 +419,17 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         p.budget_bytes = ds->tile_budget;
         p.min_pixels = ds->min_tile_pixels;
         p.threads = ds->threads;
+        /* Remote sources. A tile reads its sources one after the other,
+         * so each round of tiles costs round trips: 2 tiles per thread,
+         * not 4, halves the rounds (remote mosaic 5.7x -> 6.7x). And tiles
+         * are one block row high: a tile two blocks high makes GTiff fetch
+         * its blocks as separate ranges, in parallel, through a path of
+         * GDAL 3.6.2's /vsicurl/ that never retries (a stall or 503 that
+         * GDAL_HTTP_MAX_RETRY would absorb failed the read), while the
+         * blocks of one row of a COG are one merged range, read and
+         * retried like the VRT driver's full-width swaths. */
+        p.per_thread = ds->network ? 2 : 4;
+        p.one_row = ds->network;
         p.force_w = ds->force_w;
         p.force_h = ds->force_h;
         ntiles = pvrt_tiles_plan(&p, &tiles);

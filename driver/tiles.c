@@ -3,8 +3,8 @@
  * The window is cut along grid lines into a lattice of cells; a tile is a
  * rectangle of cells. Starting from one tile covering everything, the
  * larger side (in cells) is halved while the tile breaks the memory budget,
- * or while there are fewer tiles than 4 per thread and a half tile still
- * holds min_pixels. */
+ * or while there are fewer tiles than wanted per thread and a half tile
+ * still holds min_pixels. */
 #include "tiles.h"
 
 #include <stdlib.h>
@@ -69,8 +69,9 @@ int pvrt_tiles_plan(const pvrt_tile_params *p, pvrt_rect **tiles)
     const int ncy = grid_cuts(p->win_y, p->win_h, gy, p->grid_off_y, ycuts);
 
     /* Tile size in cells. */
-    long long tcx = ncx, tcy = ncy;
-    const long long want = 4LL * (p->threads > 0 ? p->threads : 1);
+    long long tcx = ncx, tcy = p->one_row ? 1 : ncy;
+    const long long want = (long long)(p->per_thread > 0 ? p->per_thread : 4) *
+                           (p->threads > 0 ? p->threads : 1);
     const long long bpp = p->bytes_per_pixel > 0 ? p->bytes_per_pixel : 1;
     for (;;) {
         const long long px = (long long)gx * tcx * (long long)gy * tcy;

@@ -4,8 +4,9 @@
  * a source block in two makes two clones decode that block, so tiles are
  * rectangles of whole blocks of the alignment grid (the sources' block
  * grid), in both directions: a swath one block row high is split by
- * columns. A request gets enough tiles to keep every thread busy, no tile
- * smaller than a minimum worth scheduling, and none over the memory budget.
+ * columns. A request gets enough tiles to keep every thread busy (4 per
+ * thread unless told), no tile smaller than a minimum worth scheduling, and
+ * none over the memory budget.
  * Coordinates are in request pixels, relative to the window origin. */
 #ifndef PVRT_TILES_H
 #define PVRT_TILES_H
@@ -28,6 +29,8 @@ typedef struct pvrt_tile_params {
     int64_t budget_bytes;           /* most working memory per tile */
     int64_t min_pixels;             /* smallest tile worth scheduling */
     int threads;                    /* threads that will compute */
+    int per_thread;                 /* tiles wanted per thread (0: 4) */
+    int one_row;                    /* tiles one grid cell high at most */
     int force_w, force_h;           /* > 0: fixed tile size (tests) */
 } pvrt_tile_params;
 

@@ -14,7 +14,7 @@ if(PVRT_PYTHON)
   pvrt_add_script_test(remote_concurrency
     COMMAND ${PVRT_PYTHON} ${_remote_py} concurrency --lifetime 200
     LABELS net TIMEOUT 180 RUN_SERIAL)
-  foreach(n 1 8)
+  foreach(n 1 2 8)
     pvrt_add_script_test(remote_faults_t${n}
       COMMAND ${PVRT_PYTHON} ${_remote_py} faults --threads ${n} --lifetime 200
       LABELS net badinput TIMEOUT 180)

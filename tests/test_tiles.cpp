@@ -156,6 +156,76 @@ TEST(Tiles, WholeRasterOnTiledGrid)
     EXPECT_GE(pl.tiles.size(), 4u);
 }
 
+// Tiles wanted per thread: 4 by default, 1 when asked (remote sources,
+// where every round of tiles costs round trips): a 4096x4096 window on a
+// 512 grid with 16 threads gets 64 single-block tiles, or 16 of 2x2 blocks.
+TEST(Tiles, TilesPerThread)
+{
+    pvrt_tile_params p = base(4096, 4096);
+    p.grid_x = 512;
+    p.grid_y = 512;
+    p.threads = 16;
+    Plan four = plan(p);
+    check_plan(p, four);
+    EXPECT_EQ(four.tiles.size(), 64u);
+    p.per_thread = 1;
+    Plan one = plan(p);
+    check_plan(p, one);
+    ASSERT_EQ(one.tiles.size(), 16u);
+    for (const pvrt_rect &r : one.tiles) {
+        EXPECT_EQ(r.w, 1024);
+        EXPECT_EQ(r.h, 1024);
+    }
+}
+
+// one_row (remote sources): no tile is more than one grid cell high,
+// whatever else the plan wants; the tile count still follows per_thread.
+TEST(Tiles, OneRowTilesForRemoteSources)
+{
+    pvrt_tile_params p = base(4096, 4096);
+    p.grid_x = 512;
+    p.grid_y = 512;
+    p.threads = 16;
+    p.per_thread = 2;
+    p.one_row = 1;
+    Plan pl = plan(p);
+    check_plan(p, pl);
+    ASSERT_EQ(pl.tiles.size(), 32u);
+    for (const pvrt_rect &r : pl.tiles) {
+        EXPECT_EQ(r.w, 1024);
+        EXPECT_EQ(r.h, 512);
+    }
+    // Two threads on a 1024x1024 window of 256 blocks: without one_row the
+    // plan cuts 256x512 tiles (two blocks high).
+    p = base(1024, 1024);
+    p.grid_x = 256;
+    p.grid_y = 256;
+    p.threads = 2;
+    Plan tall = plan(p);
+    check_plan(p, tall);
+    bool any_tall = false;
+    for (const pvrt_rect &r : tall.tiles)
+        any_tall = any_tall || r.h > 256;
+    EXPECT_TRUE(any_tall);
+    p.one_row = 1;
+    Plan rows = plan(p);
+    check_plan(p, rows);
+    for (const pvrt_rect &r : rows.tiles)
+        EXPECT_LE(r.h, 256);
+    // A grid offset: rows follow the grid lines, the first one partial.
+    p = base(1000, 700);
+    p.win_y = 100;
+    p.grid_x = 128;
+    p.grid_y = 128;
+    p.one_row = 1;
+    Plan off = plan(p);
+    check_plan(p, off);
+    for (const pvrt_rect &r : off.tiles) {
+        const int top = p.win_y + r.y, bottom = top + r.h - 1;
+        EXPECT_EQ(top / 128, bottom / 128) << "tile crosses a grid row";
+    }
+}
+
 TEST(Tiles, SwathOneBlockRowHighIsSplitByColumns)
 {
     // gdal_translate's request on a striped-by-64 / tiled-by-64 source.
