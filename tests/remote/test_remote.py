@@ -698,7 +698,8 @@ def case_examples(fx, args):
     try:
         for name, local_name, claim in (
                 ("remote_mosaic.vrt", "mosaic.vrt", "ALL"),
-                ("remote_ndvi.vrt", "ndvi.vrt", None)):
+                ("remote_ndvi.vrt", "ndvi.vrt", None),
+                ("remote_ndvi_expr.vrt", "ndvi_expr.vrt", None)):
             with open(os.path.join(exdir, name)) as f:
                 text = f.read()
             check("127.0.0.1:8765/" in text, "%s names 127.0.0.1:8765" % name)
