@@ -53,6 +53,13 @@ static const char *skip_space(const char *s)
     return s;
 }
 
+static int looks_like_vrt(const char *path)
+{
+    const size_t n = strlen(path);
+    return STARTS_WITH(skip_space(path), "<VRTDataset") ||
+           (n > 4 && EQUAL(path + n - 4, ".vrt"));
+}
+
 int pvrt_identify(const char *filename, const char *header, int header_len,
                   int update)
 {
@@ -124,7 +131,14 @@ static int io_threads(void)
  * with the threads the user allows (NUM_THREADS, else the I/O default). */
 static void prefetch_nested(const char *xml, const char *path, CSLConstList oo)
 {
-    char **vrts = pvrt_vrtinfo_remote_vrts(xml, path);
+    pvrt_vrtinfo flat;
+    if (pvrt_vrtinfo_inspect_flat(xml, path, &flat) != 0)
+        return;
+    char **vrts = NULL;
+    for (int i = 0; i < flat.nremote; i++)
+        if (looks_like_vrt(flat.remote[i].path))
+            vrts = CSLAddString(vrts, flat.remote[i].path);
+    pvrt_vrtinfo_clear(&flat);
     if (vrts == NULL)
         return;
     const char *t = option(oo, "NUM_THREADS", "PVRT_NUM_THREADS");
@@ -253,7 +267,7 @@ static int grid_from_file(const char *path, pvrt_vrtinfo *info)
         return 0;
     pvrt_vrtinfo file_info;
     int found = 0;
-    if (pvrt_vrtinfo_inspect((const char *)text, path, &file_info) == 0 &&
+    if (pvrt_vrtinfo_inspect_flat((const char *)text, path, &file_info) == 0 &&
         file_info.grid_x > 0) {
         info->grid_x = file_info.grid_x;
         info->grid_y = file_info.grid_y;
@@ -274,13 +288,6 @@ static int is_our_option(const char *kv)
         if (STARTS_WITH_CI(kv, ours[i]))
             return 1;
     return 0;
-}
-
-static int looks_like_vrt(const char *path)
-{
-    const size_t n = strlen(path);
-    return STARTS_WITH(skip_space(path), "<VRTDataset") ||
-           (n > 4 && EQUAL(path + n - 4, ".vrt"));
 }
 
 static int opening_now(const char *path)

@@ -315,37 +315,30 @@ static void inspect_tree(walk *w, CPLXMLNode *root, const char *vrt_path,
     }
 }
 
-int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
-                         pvrt_vrtinfo *info)
+static int inspect(const char *xml, const char *vrt_path, pvrt_vrtinfo *info,
+                   int flat)
 {
     memset(info, 0, sizeof *info);
     info->tile_safe = 1;
     CPLXMLNode *tree = CPLParseXMLString(xml);
     if (tree == NULL)
         return -1;
-    walk w = {info, 0, NULL, 0};
+    walk w = {info, 0, NULL, flat};
     inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
     CPLDestroyXMLNode(tree);
     return 0;
 }
 
-char **pvrt_vrtinfo_remote_vrts(const char *xml, const char *vrt_path)
+int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
+                         pvrt_vrtinfo *info)
 {
-    pvrt_vrtinfo info;
-    memset(&info, 0, sizeof info);
-    info.tile_safe = 1;
-    CPLXMLNode *tree = CPLParseXMLString(xml);
-    if (tree == NULL)
-        return NULL;
-    walk w = {&info, 0, NULL, 1};
-    inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
-    CPLDestroyXMLNode(tree);
-    char **out = NULL;
-    for (int i = 0; i < info.nremote; i++)
-        if (ends_with_ci(info.remote[i].path, ".vrt"))
-            out = CSLAddString(out, info.remote[i].path);
-    pvrt_vrtinfo_clear(&info);
-    return out;
+    return inspect(xml, vrt_path, info, 0);
+}
+
+int pvrt_vrtinfo_inspect_flat(const char *xml, const char *vrt_path,
+                              pvrt_vrtinfo *info)
+{
+    return inspect(xml, vrt_path, info, 1);
 }
 
 void pvrt_vrtinfo_clear(pvrt_vrtinfo *info)

@@ -54,9 +54,11 @@ int pvrt_vrtinfo_inspect(const char *xml, const char *vrt_path,
                          pvrt_vrtinfo *info);
 void pvrt_vrtinfo_clear(pvrt_vrtinfo *info);
 
-/* The remote VRT files the VRT's own sources name (not looking inside
- * them), a NULL-terminated list to free with CSLDestroy, or NULL. */
-char **pvrt_vrtinfo_remote_vrts(const char *xml, const char *vrt_path);
+/* The same without reading nested VRTs: what the VRT's own XML says (its
+ * sources, remote ones and nested VRT files included, and their grid).
+ * Safety and Python flags then cover this level only. */
+int pvrt_vrtinfo_inspect_flat(const char *xml, const char *vrt_path,
+                              pvrt_vrtinfo *info);
 
 /* Frees a remote-source array. Accepts NULL. */
 void pvrt_remote_sources_free(pvrt_remote_source *r, int n);
