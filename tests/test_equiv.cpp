@@ -809,26 +809,24 @@ TEST(Equiv, LargeSwathsForRemoteSources)
     scaled.replace(at, scaled.find("/>", at) + 2 - at,
                    "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"1024\" "
                    "ySize=\"1024\"/>");
+    // GDAL's builtin sum of two sources, Float32.
+    auto sum_vrt = [&](const std::string &name, const std::string &a,
+                       const std::string &b) {
+        return write_file(
+            name, vrt_dataset(size, size,
+                              {derived_band(1, GDT_Float32, "sum", {a, b})}));
+    };
     const std::string remote =
-        write_file("swath_remote.vrt",
-                   vrt_dataset(size, size,
-                               {derived_band(1, GDT_Float32, "sum",
-                                             {remote_src, remote_src})}));
+        sum_vrt("swath_remote.vrt", remote_src, remote_src);
     const std::string remote_scaled =
-        write_file("swath_remote_scaled.vrt",
-                   vrt_dataset(size, size,
-                               {derived_band(1, GDT_Float32, "sum",
-                                             {scaled, remote_src})}));
+        sum_vrt("swath_remote_scaled.vrt", scaled, remote_src);
     RasterSpec spec;
     spec.width = spec.height = size;
     spec.type = GDT_UInt16;
     spec.block_x = spec.block_y = 256;
     const std::string tif = make_tiff("swath.tif", spec);
     const std::string local_src = props(simple_source(tif, 1, size, size));
-    const std::string local = write_file(
-        "swath_local.vrt", vrt_dataset(size, size,
-                                       {derived_band(1, GDT_Float32, "sum",
-                                                     {local_src, local_src})}));
+    const std::string local = sum_vrt("swath_local.vrt", local_src, local_src);
     struct Case {
         const std::string *path;
         const char *threads;
@@ -863,21 +861,21 @@ TEST(Equiv, LargeSwathsForRemoteSources)
     const GIntBig whole = GIntBig(size) * size;
     EXPECT_GT(CPLAtoGIntBig(px), 0);
     EXPECT_LT(CPLAtoGIntBig(px), whole) << "GDAL's default swaths";
-    std::vector<float> want(static_cast<size_t>(whole)),
-        got(static_cast<size_t>(whole));
+    // Band 1 whole, as Float32.
+    auto read_all = [&](GDALDatasetH ds, std::vector<float> *out) {
+        out->assign(static_cast<size_t>(whole), 0.0f);
+        return GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, size, size,
+                            out->data(), size, size, GDT_Float32, 0, 0);
+    };
+    std::vector<float> want, got;
     {
         OracleScope scope;
         GDALDatasetH oracle = open_oracle(local);
         ASSERT_NE(oracle, nullptr);
-        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(oracle, 1), GF_Read, 0, 0,
-                               size, size, want.data(), size, size, GDT_Float32,
-                               0, 0),
-                  CE_None);
+        ASSERT_EQ(read_all(oracle, &want), CE_None);
         GDALClose(oracle);
     }
-    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(copy, 1), GF_Read, 0, 0, size,
-                           size, got.data(), size, size, GDT_Float32, 0, 0),
-              CE_None);
+    ASSERT_EQ(read_all(copy, &got), CE_None);
     EXPECT_EQ(memcmp(got.data(), want.data(), got.size() * 4), 0);
     GDALClose(copy);
     GDALClose(pvrt);

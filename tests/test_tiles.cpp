@@ -145,13 +145,27 @@ pvrt_tile_params base(int w, int h)
     return p;
 }
 
-TEST(Tiles, WholeRasterOnTiledGrid)
+// base() on a square grid of cells `grid` pixels wide.
+pvrt_tile_params gridded(int w, int h, int grid)
 {
-    pvrt_tile_params p = base(1000, 700);
-    p.grid_x = 128;
-    p.grid_y = 128;
+    pvrt_tile_params p = base(w, h);
+    p.grid_x = grid;
+    p.grid_y = grid;
+    return p;
+}
+
+// The plan for p, after check_plan.
+Plan checked(const pvrt_tile_params &p)
+{
     Plan pl = plan(p);
     check_plan(p, pl);
+    return pl;
+}
+
+TEST(Tiles, WholeRasterOnTiledGrid)
+{
+    pvrt_tile_params p = gridded(1000, 700, 128);
+    const Plan pl = checked(p);
     // Enough tiles to keep four threads busy.
     EXPECT_GE(pl.tiles.size(), 4u);
 }
@@ -161,16 +175,12 @@ TEST(Tiles, WholeRasterOnTiledGrid)
 // 512 grid with 16 threads gets 64 single-block tiles, or 16 of 2x2 blocks.
 TEST(Tiles, TilesPerThread)
 {
-    pvrt_tile_params p = base(4096, 4096);
-    p.grid_x = 512;
-    p.grid_y = 512;
+    pvrt_tile_params p = gridded(4096, 4096, 512);
     p.threads = 16;
-    Plan four = plan(p);
-    check_plan(p, four);
+    const Plan four = checked(p);
     EXPECT_EQ(four.tiles.size(), 64u);
     p.per_thread = 1;
-    Plan one = plan(p);
-    check_plan(p, one);
+    const Plan one = checked(p);
     ASSERT_EQ(one.tiles.size(), 16u);
     for (const pvrt_rect &r : one.tiles) {
         EXPECT_EQ(r.w, 1024);
@@ -182,14 +192,11 @@ TEST(Tiles, TilesPerThread)
 // whatever else the plan wants; the tile count still follows per_thread.
 TEST(Tiles, OneRowTilesForRemoteSources)
 {
-    pvrt_tile_params p = base(4096, 4096);
-    p.grid_x = 512;
-    p.grid_y = 512;
+    pvrt_tile_params p = gridded(4096, 4096, 512);
     p.threads = 16;
     p.per_thread = 2;
     p.one_row = 1;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     ASSERT_EQ(pl.tiles.size(), 32u);
     for (const pvrt_rect &r : pl.tiles) {
         EXPECT_EQ(r.w, 1024);
@@ -197,29 +204,22 @@ TEST(Tiles, OneRowTilesForRemoteSources)
     }
     // Two threads on a 1024x1024 window of 256 blocks: without one_row the
     // plan cuts 256x512 tiles (two blocks high).
-    p = base(1024, 1024);
-    p.grid_x = 256;
-    p.grid_y = 256;
+    p = gridded(1024, 1024, 256);
     p.threads = 2;
-    Plan tall = plan(p);
-    check_plan(p, tall);
+    const Plan tall = checked(p);
     bool any_tall = false;
     for (const pvrt_rect &r : tall.tiles)
         any_tall = any_tall || r.h > 256;
     EXPECT_TRUE(any_tall);
     p.one_row = 1;
-    Plan rows = plan(p);
-    check_plan(p, rows);
+    const Plan rows = checked(p);
     for (const pvrt_rect &r : rows.tiles)
         EXPECT_LE(r.h, 256);
     // A grid offset: rows follow the grid lines, the first one partial.
-    p = base(1000, 700);
+    p = gridded(1000, 700, 128);
     p.win_y = 100;
-    p.grid_x = 128;
-    p.grid_y = 128;
     p.one_row = 1;
-    Plan off = plan(p);
-    check_plan(p, off);
+    const Plan off = checked(p);
     for (const pvrt_rect &r : off.tiles) {
         const int top = p.win_y + r.y, bottom = top + r.h - 1;
         EXPECT_EQ(top / 128, bottom / 128) << "tile crosses a grid row";
@@ -229,12 +229,9 @@ TEST(Tiles, OneRowTilesForRemoteSources)
 TEST(Tiles, SwathOneBlockRowHighIsSplitByColumns)
 {
     // gdal_translate's request on a striped-by-64 / tiled-by-64 source.
-    pvrt_tile_params p = base(1024, 64);
-    p.grid_x = 64;
-    p.grid_y = 64;
+    pvrt_tile_params p = gridded(1024, 64, 64);
     p.min_pixels = 4096;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     EXPECT_GE(pl.tiles.size(), 4u);
     for (const pvrt_rect &r : pl.tiles) {
         EXPECT_EQ(r.h, 64);
@@ -245,8 +242,7 @@ TEST(Tiles, SmallRequestIsOneTile)
 {
     pvrt_tile_params p = base(30, 20); // 600 pixels < min_pixels
     p.min_pixels = 16384;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     ASSERT_EQ(pl.tiles.size(), 1u);
     EXPECT_EQ(pl.tiles[0].w, 30);
     EXPECT_EQ(pl.tiles[0].h, 20);
@@ -255,12 +251,9 @@ TEST(Tiles, SmallRequestIsOneTile)
 TEST(Tiles, NoSplitBelowMinimumPixels)
 {
     // 8 cells of 32x32 = 1024 px each; halving below 2048 px is not worth it.
-    pvrt_tile_params p = base(256, 32);
-    p.grid_x = 32;
-    p.grid_y = 32;
+    pvrt_tile_params p = gridded(256, 32, 32);
     p.min_pixels = 2048;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     for (const pvrt_rect &r : pl.tiles) {
         EXPECT_GE((long long)r.w * r.h, 2048) << r.x;
     }
@@ -268,26 +261,20 @@ TEST(Tiles, NoSplitBelowMinimumPixels)
 
 TEST(Tiles, BudgetForcesSplitsEvenForOneThread)
 {
-    pvrt_tile_params p = base(512, 512);
-    p.grid_x = 16;
-    p.grid_y = 16;
+    pvrt_tile_params p = gridded(512, 512, 16);
     p.threads = 1;
     p.min_pixels = 1 << 30;     // never split for threads' sake
     p.bytes_per_pixel = 12 * 8; // e.g. 12 sources of Float64
     p.budget_bytes = 1 << 20;   // 1 MiB
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     EXPECT_GE(pl.tiles.size(), (size_t)(512LL * 512 * 96 / (1 << 20)));
 }
 
 TEST(Tiles, BudgetSmallerThanOneCellGivesSingleCells)
 {
-    pvrt_tile_params p = base(300, 200);
-    p.grid_x = 100;
-    p.grid_y = 100;
+    pvrt_tile_params p = gridded(300, 200, 100);
     p.budget_bytes = 1000; // smaller than any cell: best effort
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     EXPECT_EQ(pl.tiles.size(), 6u); // one tile per cell
 }
 
@@ -301,8 +288,7 @@ TEST(Tiles, WindowAtOddOffsetCutsAtGridLines)
     p.threads = 8;
     p.min_pixels = 16;
     p.budget_bytes = 32 * 16 * 8; // one cell per tile
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     // The first column of tiles ends at raster x 32 (window x 19), the first
     // row at raster y 16 (window y 9).
     EXPECT_EQ(pl.tiles[0].x, 0);
@@ -312,17 +298,14 @@ TEST(Tiles, WindowAtOddOffsetCutsAtGridLines)
 
 TEST(Tiles, GridWithOffsetOrigin)
 {
-    pvrt_tile_params p = base(100, 90);
+    pvrt_tile_params p = gridded(100, 90, 10);
     p.win_x = 3;
     p.win_y = 2;
-    p.grid_x = 10;
-    p.grid_y = 10;
     p.grid_off_x = 5;  // grid lines at x = 5, 15, 25, ...
     p.grid_off_y = -4; // and y = -4, 6, 16, ...
     p.budget_bytes = 10 * 10 * 8;
     p.min_pixels = 1;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     EXPECT_EQ(pl.tiles[0].w, 2); // raster 3..5
     EXPECT_EQ(pl.tiles[0].h, 4); // raster 2..6
 }
@@ -342,8 +325,7 @@ TEST(Tiles, ForcedSizes)
         p.grid_y = 16;
         p.force_w = c.fw;
         p.force_h = c.fh;
-        Plan pl = plan(p);
-        check_plan(p, pl);
+        const Plan pl = checked(p);
         const int nx = (c.w + c.fw - 1) / c.fw, ny = (c.h + c.fh - 1) / c.fh;
         ASSERT_EQ(pl.tiles.size(), (size_t)nx * ny) << describe(p);
         for (size_t i = 0; i < pl.tiles.size(); i++) {
@@ -359,13 +341,10 @@ TEST(Tiles, ForcedSizes)
 
 TEST(Tiles, OnePixelWindow)
 {
-    pvrt_tile_params p = base(1, 1);
+    pvrt_tile_params p = gridded(1, 1, 256);
     p.win_x = 262;
     p.win_y = 176;
-    p.grid_x = 256;
-    p.grid_y = 256;
-    Plan pl = plan(p);
-    check_plan(p, pl);
+    const Plan pl = checked(p);
     EXPECT_EQ(pl.tiles.size(), 1u);
 }
 
@@ -394,8 +373,7 @@ TEST(Tiles, RandomSweep)
             p.force_w = pick(1, 80);
             p.force_h = pick(1, 80);
         }
-        Plan pl = plan(p);
-        check_plan(p, pl);
+        const Plan pl = checked(p);
         if (HasFatalFailure())
             return;
     }

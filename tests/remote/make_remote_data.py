@@ -138,9 +138,10 @@ def make_mosaic(out, nx=2, ny=2, tile_size=512, block=256, name="mosaic.vrt",
     return path, files
 
 
-def _derived_band(func, sources, block, size, transfer="Float32"):
-    """One VRTDerivedRasterBand with builtin pixel function func over
-    (file, band) sources, each size x size."""
+def _derived_band(func, sources, block, size, transfer="Float32", args=""):
+    """One VRTDerivedRasterBand with pixel function func (arguments: the
+    attributes of <PixelFunctionArguments>, "" for none) over (file, type)
+    sources, each size x size."""
     body = "".join(
         "    <SimpleSource>\n"
         '      <SourceFilename relativeToVRT="1">%s</SourceFilename>\n'
@@ -155,9 +156,12 @@ def _derived_band(func, sources, block, size, transfer="Float32"):
     return ('  <VRTRasterBand dataType="Float32" band="1" '
             'subClass="VRTDerivedRasterBand" blockXSize="%d" '
             'blockYSize="%d">\n'
-            "    <PixelFunctionType>%s</PixelFunctionType>\n"
+            "    <PixelFunctionType>%s</PixelFunctionType>\n%s"
             "    <SourceTransferType>%s</SourceTransferType>\n%s"
-            "  </VRTRasterBand>\n" % (block, block, func, transfer, body))
+            "  </VRTRasterBand>\n"
+            % (block, block, func,
+               "    <PixelFunctionArguments %s/>\n" % args if args else "",
+               transfer, body))
 
 
 def make_ndvi(out, size=512, block=256, prefix=""):
@@ -190,12 +194,8 @@ def make_ndvi(out, size=512, block=256, prefix=""):
     # The same NDVI as one VRT with pvrt's expression function (what GDAL
     # 3.6 cannot express without nesting).
     band = _derived_band("pvrt_expr", [(nir, "UInt16"), (red, "UInt16")],
-                         block, size, transfer="UInt16")
-    band = band.replace(
-        "    <SourceTransferType>",
-        '    <PixelFunctionArguments names="nir,red" '
-        'expr="(nir - red) / (nir + red)"/>\n'
-        "    <SourceTransferType>", 1)
+                         block, size, transfer="UInt16",
+                         args='names="nir,red" expr="(nir - red) / (nir + red)"')
     _write(os.path.join(out, prefix + "ndvi_expr.vrt"), head + band + tail)
     return path
 

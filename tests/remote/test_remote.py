@@ -186,6 +186,16 @@ def case_equiv(fx, args):
 # --------------------------------------------------------------------------
 # concurrency
 
+def first_requests_overlap(stats, name_a, name_b):
+    """Whether the first requests of two files (by base name) overlapped in
+    time at the server; returns (overlap, [start, end] of a, of b)."""
+    first = {os.path.basename(k): v for k, v in stats["first"].items()}
+    a, b = first.get(name_a), first.get(name_b)
+    overlap = (a is not None and b is not None and None not in a and
+               None not in b and max(a[0], b[0]) < min(a[1], b[1]))
+    return overlap, a, b
+
+
 def write_nested_mosaic(fx):
     """nested_mosaic.vrt: the 2x2 mosaic as a mosaic of four VRTs, each
     over one COG. Returns its name."""
@@ -302,11 +312,8 @@ def case_concurrency(fx, args):
         url = srv.url("ndvi.vrt", label="nopen%d" % threads)
         srv.control(reset=True)
         ds = open_with(url, "PVRT", threads)
-        first = {os.path.basename(k): v
-                 for k, v in srv.stats()["first"].items()}
-        a, b = first.get("ndvi_diff.vrt"), first.get("ndvi_sum.vrt")
-        together = (a is not None and b is not None and None not in a and
-                    None not in b and max(a[0], b[0]) < min(a[1], b[1]))
+        together, a, b = first_requests_overlap(
+            srv.stats(), "ndvi_diff.vrt", "ndvi_sum.vrt")
         check(together == (threads > 1),
               "ndvi open, NUM_THREADS=%d: nested VRTs fetched %s (%s, %s)"
               % (threads, "at once" if threads > 1 else "one by one", a, b))
@@ -328,11 +335,7 @@ def case_concurrency(fx, args):
         # The COGs are sources of the nested diff and sum VRTs: PVRT opens
         # both at once before the tiles (their first requests overlap); the
         # VRT driver opens red.tif after it has read nir.tif.
-        first = {os.path.basename(k): v for k, v in st["first"].items()}
-        nir, red = first.get("nir.tif"), first.get("red.tif")
-        overlap = (nir is not None and red is not None and None not in nir
-                   and None not in red and max(nir[0], red[0]) <
-                   min(nir[1], red[1]))
+        overlap, nir, red = first_requests_overlap(st, "nir.tif", "red.tif")
         check(overlap == (driver == "PVRT"),
               "ndvi %s: first requests of nir.tif %s and red.tif %s %s"
               % (driver, nir, red,
