@@ -861,21 +861,15 @@ TEST(Equiv, LargeSwathsForRemoteSources)
     const GIntBig whole = GIntBig(size) * size;
     EXPECT_GT(CPLAtoGIntBig(px), 0);
     EXPECT_LT(CPLAtoGIntBig(px), whole) << "GDAL's default swaths";
-    // Band 1 whole, as Float32.
-    auto read_all = [&](GDALDatasetH ds, std::vector<float> *out) {
-        out->assign(static_cast<size_t>(whole), 0.0f);
-        return GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, size, size,
-                            out->data(), size, size, GDT_Float32, 0, 0);
-    };
     std::vector<float> want, got;
     {
         OracleScope scope;
         GDALDatasetH oracle = open_oracle(local);
         ASSERT_NE(oracle, nullptr);
-        ASSERT_EQ(read_all(oracle, &want), CE_None);
+        ASSERT_EQ(read_band1(oracle, GDT_Float32, &want), CE_None);
         GDALClose(oracle);
     }
-    ASSERT_EQ(read_all(copy, &got), CE_None);
+    ASSERT_EQ(read_band1(copy, GDT_Float32, &got), CE_None);
     EXPECT_EQ(memcmp(got.data(), want.data(), got.size() * 4), 0);
     GDALClose(copy);
     GDALClose(pvrt);

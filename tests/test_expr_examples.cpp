@@ -101,10 +101,8 @@ class ExprExamples : public ::testing::Test
         ASSERT_NE(ds, nullptr) << vrt;
         const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
         const int size = GDALGetDataTypeSizeBytes(type);
-        std::vector<GByte> got((size_t)w * h * size);
-        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h,
-                               got.data(), w, h, type, 0, 0),
-                  CE_None)
+        std::vector<GByte> got;
+        ASSERT_EQ(pvrt_test::read_band1(ds, type, &got), CE_None)
             << CPLGetLastErrorMsg();
         GDALClose(ds);
         const std::vector<GByte> want =

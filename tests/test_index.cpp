@@ -337,10 +337,8 @@ TEST(Index, WorksInPlainVrt)
                 "index=\"NDVI\" bands=\"red,nir\" scale=\"0.0001\"")}));
     GDALDatasetH ds = pvrt_test::open_oracle(vrt);
     ASSERT_NE(ds, nullptr);
-    std::vector<double> got(97 * 61);
-    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, 97, 61,
-                           got.data(), 97, 61, GDT_Float64, 0, 0),
-              CE_None);
+    std::vector<double> got;
+    ASSERT_EQ(pvrt_test::read_band1(ds, GDT_Float64, &got), CE_None);
     GDALClose(ds);
     for (int y = 0; y < 61; y++)
         for (int x = 0; x < 97; x++) {

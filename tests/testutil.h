@@ -117,6 +117,19 @@ std::string vrt_dataset(int width, int height,
 // Reads __DEBUG__ LAST_READ_TILES of a PVRT dataset (-1 when absent).
 int last_read_tiles(GDALDatasetH ds);
 
+// Reads band 1 of ds whole, as `type`, into out (resized to hold it: T is
+// the element type, or GByte for raw bytes of any type).
+template <typename T>
+CPLErr read_band1(GDALDatasetH ds, GDALDataType type, std::vector<T> *out)
+{
+    const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
+    out->assign(static_cast<size_t>(w) * h * GDALGetDataTypeSizeBytes(type) /
+                    sizeof(T),
+                T());
+    return GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h,
+                        out->data(), w, h, type, 0, 0);
+}
+
 // One RasterIO request, band- or dataset-level, into a buffer of its own.
 struct Read {
     int x = 0, y = 0, w = 0, h = 0;      // window
