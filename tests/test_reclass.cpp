@@ -17,6 +17,7 @@
 #include <cpl_string.h>
 #include <gdal.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
