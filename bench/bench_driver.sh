@@ -73,7 +73,7 @@ done
 
 [ -n "$chosen" ] && cases=$chosen
 plugin_dir=${PVRT_PLUGIN_DIR:-$repo/build/plugins}
-if [ ! -f "$plugin_dir/gdal_PVRT.so" ]; then
+if ! ls "$plugin_dir"/*/gdal_PVRT.so >/dev/null 2>&1; then
     echo "bench_driver.sh: no gdal_PVRT.so in $plugin_dir" >&2
     echo "  build it (cmake -S $repo -B $repo/build -DCMAKE_BUILD_TYPE=Release" \
          "&& cmake --build $repo/build) or set PVRT_PLUGIN_DIR" >&2

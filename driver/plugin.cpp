@@ -3,7 +3,8 @@
 // GDAL looks up GDALRegister_PVRT in gdal_PVRT.so, then GDALRegisterMe;
 // both are exported (the failed lookup of the first raises an error that the
 // Python bindings in exception mode turn into an exception), and nothing
-// else leaves the plugin. Registering twice is a no-op. Unloading the driver
+// else leaves the plugin. Registering twice is a no-op and registering
+// changes no process state (limits, config options). Unloading the driver
 // (GDALDestroyDriverManager) joins the pool and frees pixel-function caches.
 #include <gdal_priv.h>
 
@@ -31,9 +32,16 @@ const char kOpenOptions[] =
     "  <Option name='TILE_MEMORY_MB' type='int' default='64' "
     "description='Working memory per tile, sources included (config option "
     "PVRT_TILE_MEMORY_MB)'/>"
-    "  <Option name='MIN_TILE_PIXELS' type='int' default='16384' "
-    "description='Smallest tile worth scheduling; smaller reads run in the "
-    "calling thread (config option PVRT_MIN_TILE_PIXELS)'/>"
+    "  <Option name='MIN_TILE_PIXELS' type='int' default='65536' "
+    "description='Smallest tile worth scheduling: a local read splits when "
+    "every thread gets two such tiles, a remote one from two; smaller reads "
+    "run in the calling thread (config option PVRT_MIN_TILE_PIXELS)'/>"
+    "  <Option name='CACHE_MB' type='int' default='128' "
+    "description='Computed pixels kept per dataset for sequential readers "
+    "and mask reads; 0: none (config option PVRT_CACHE_MB)'/>"
+    "  <Option name='READ_AHEAD' type='boolean' default='YES' "
+    "description='Block and row loops get the region ahead computed at "
+    "once, in parallel (config option PVRT_READ_AHEAD)'/>"
     "  <Option name='ROOT_PATH' type='string' "
     "description='Passed to the VRT driver: root path of inline VRT XML'/>"
     "</OpenOptionList>";
@@ -83,7 +91,9 @@ PVRT_EXPORT void GDALRegister_PVRT()
         return;
     if (pvrt_pixelfuncs_register() != 0)
         return;
-    pvrt_setup_limits();
+    // Nothing process-wide happens here: descriptor limits and GDAL's
+    // source-pool size are raised, if at all, by the open of a dataset that
+    // needs them (host.c).
 
     GDALDriver *driver = new GDALDriver();
     driver->SetDescription("PVRT");

@@ -37,8 +37,8 @@ build=${build:-$repo/build}
 case "$size$reps" in *[!0-9]*) echo "demo.sh: --size and --reps take integers" >&2; exit 2 ;; esac
 [ "$reps" -ge 1 ] || { echo "demo.sh: --reps must be at least 1" >&2; exit 2; }
 
-if [ ! -f "$build/plugins/gdal_PVRT.so" ]; then
-    echo "demo.sh: no $build/plugins/gdal_PVRT.so: build the project first" \
+if ! ls "$build"/plugins/*/gdal_PVRT.so >/dev/null 2>&1; then
+    echo "demo.sh: no $build/plugins/<gdal major.minor>/gdal_PVRT.so: build the project first" \
          "(scripts/setup.sh does), or pass the build dir" >&2
     exit 2
 fi

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 
 packages=(cmake make gcc g++ clang-14 clang-format-14 libclang-rt-14-dev libgdal-dev gdal-bin time
-          python3-gdal python3-numpy python3-rasterio libgtest-dev valgrind)
+          python3-gdal python3-numpy python3-rasterio libgtest-dev valgrind
+          python3-distributed python3-rioxarray
+          mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
@@ -29,4 +31,4 @@ fi
 echo "== building in $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
-echo "== plugin: $build/plugins/gdal_PVRT.so"
+echo "== plugin: $(ls "$build"/plugins/*/gdal_PVRT.so) (GDAL_DRIVER_PATH=$build/plugins)"

@@ -22,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 plugin_dir=${PVRT_PLUGIN_DIR:-$repo/build/plugins}
-if [ ! -f "$plugin_dir/gdal_PVRT.so" ]; then
+if ! ls "$plugin_dir"/*/gdal_PVRT.so >/dev/null 2>&1; then
     echo "bench_remote.sh: no gdal_PVRT.so in $plugin_dir (build it or set" \
          "PVRT_PLUGIN_DIR)" >&2
     exit 2
