@@ -20,10 +20,21 @@
 extern "C" {
 #endif
 
+/* The last band-level read small enough to run whole (ahead.c): a reader
+ * whose next window touches it is walking the raster. */
+typedef struct pvrt_last_read {
+    int valid;
+    int band, overview, mask; /* band path */
+    GDALDataType type;        /* buffer type */
+    int x, y, w, h;           /* window */
+} pvrt_last_read;
+
 typedef struct pvrt_dataset {
     GDALDatasetH primary;
     pvrt_clones *clones;     /* threads - 1 slots */
     int threads;             /* threads per read, the caller included */
+    int threads_explicit;    /* NUM_THREADS was given: kept whatever other
+                                callers do (read.c) */
     int network;             /* a source (or the VRT) is on a network path */
     int force_w, force_h;    /* TILE_SIZE, 0: automatic */
     int64_t tile_budget;     /* bytes of working memory per tile */
@@ -37,9 +48,20 @@ typedef struct pvrt_dataset {
                                    parallel, before the first split read
                                    that meets it */
     int nremote;
-    int last_tiles;      /* (atomic) tiles of the last read */
-    int64_t last_pixels; /* (atomic) window pixels of the last read */
-    int last_threads;    /* (atomic) threads allowed for it */
+    int last_tiles;               /* (atomic) tiles of the last read */
+    int64_t last_pixels;          /* (atomic) window pixels of the last read */
+    int last_threads;             /* (atomic) threads allowed for it */
+    int64_t cache_cap;            /* CACHE_MB in bytes; 0: no cache */
+    int read_ahead;               /* READ_AHEAD: sequential readers get
+                                     the region ahead computed at once */
+    pvrt_last_read last_read;     /* (owner thread) */
+    int64_t split_reads;          /* (atomic) reads split into tiles */
+    int64_t ahead_regions;        /* (atomic) regions computed ahead */
+    int64_t cache_hits;           /* (atomic) reads served by the cache */
+    struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
+                                     made on first use; NULL: none yet */
+    struct pvrt_tilecache *cache; /* computed tiles (tilecache.c), made on
+                                     first use; NULL: none yet */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL
@@ -56,10 +78,6 @@ void pvrt_dataset_close(pvrt_dataset *ds);
  * whose first bytes do not say; ingest more and ask again with more). */
 int pvrt_identify(const char *filename, const char *header, int header_len,
                   int update);
-
-/* Adjusts process limits once at registration (file descriptors, GDAL's
- * source pool), where the user has not set them. */
-void pvrt_setup_limits(void);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* open.c: Identify and Open for the PVRT driver, and process limits.
+/* open.c: Identify and Open for the PVRT driver (limits a dataset needs are
+ * raised by host.c, called from configure()).
  *
  * Identify runs for every file every GDAL program opens: it looks only at
  * the name and the header bytes GDAL already read. Open opens the primary
@@ -10,8 +11,11 @@
 #define _GNU_SOURCE
 #include "dataset.h"
 
+#include "gather.h"
+#include "host.h"
 #include "pool.h"
 #include "read.h"
+#include "tilecache.h"
 
 #include <cpl_conv.h>
 #include <cpl_multiproc.h>
@@ -25,7 +29,9 @@ enum { CLAIM_DERIVED, CLAIM_ALL, CLAIM_NONE };
 
 #define PREFIX "PVRT:"
 #define DEFAULT_TILE_MEMORY_MB 64
-#define DEFAULT_MIN_TILE_PIXELS 16384
+#define DEFAULT_MIN_TILE_PIXELS 65536
+/* Computed pixels kept for sequential readers and masks (CACHE_MB). */
+#define DEFAULT_CACHE_MB 128
 #define MAX_OPEN_STACK 16
 /* grid_from_file reads no more of a VRT file */
 #define MAX_VRT_TEXT_BYTES (16 * 1024 * 1024)
@@ -82,10 +88,11 @@ int pvrt_identify(const char *filename, const char *header, int header_len,
     return text == header ? 2 : 0;
 }
 
+/* ALL_CPUS means the CPUs this process may use (affinity, cgroup quota). */
 static int parse_threads(const char *text, int *out)
 {
     if (EQUAL(text, "ALL_CPUS")) {
-        *out = CPLGetNumCPUs();
+        *out = pvrt_host_cpus();
         return 0;
     }
     char *end = NULL;
@@ -117,11 +124,11 @@ static const char *option(CSLConstList oo, const char *name, const char *config)
     return v ? v : CPLGetConfigOption(config, NULL);
 }
 
-/* The thread count for datasets with network sources: 4 x the CPUs, at
- * least 16, at most 64. */
+/* The thread count for datasets with network sources: 4 x the CPUs this
+ * process may use, at least 16, at most 64. */
 static int io_threads(void)
 {
-    const int t = 4 * CPLGetNumCPUs();
+    const int t = 4 * pvrt_host_cpus();
     return t < 16 ? 16 : t > 64 ? 64 : t;
 }
 
@@ -156,6 +163,7 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
      * I/O-sized count when sources are remote: they wait, not compute). */
     const char *t = option(oo, "NUM_THREADS", "PVRT_NUM_THREADS");
     int threads;
+    ds->threads_explicit = t != NULL;
     if (t) {
         if (parse_threads(t, &threads) != 0) {
             CPLError(CE_Failure, CPLE_IllegalArg,
@@ -167,14 +175,17 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     } else if (network) {
         threads = io_threads();
     } else {
-        threads = CPLGetNumCPUs();
+        threads = pvrt_host_cpus();
     }
     if (threads > PVRT_MAX_WORKERS + 1)
         threads = PVRT_MAX_WORKERS + 1;
 
     /* Every thread's clone opens every source through GDAL's source pool
-     * and holds a file descriptor per source: cap threads so the pool does
-     * not thrash and descriptors do not run out. */
+     * and holds a file descriptor per source: make room where the process
+     * allows (host.c), then cap threads so the pool does not thrash and
+     * descriptors do not run out. */
+    const int per_thread = total_sources > 0 ? total_sources : 1;
+    pvrt_host_reserve(GDALGetDescription(ds->primary), threads, per_thread);
     const int pool =
         atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
     struct rlimit rl;
@@ -182,7 +193,6 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
         getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
             ? (long)rl.rlim_cur
             : 1024;
-    const int per_thread = total_sources > 0 ? total_sources : 1;
     int cap = pool / per_thread;
     const long fd_cap = (fds - 64) / per_thread;
     if (fd_cap < cap)
@@ -223,6 +233,24 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     if (mp &&
         parse_int_option("MIN_TILE_PIXELS", mp, 1, &ds->min_tile_pixels) != 0)
         return -1;
+    int64_t cache_mb = DEFAULT_CACHE_MB;
+    const char *cm = option(oo, "CACHE_MB", "PVRT_CACHE_MB");
+    if (cm && parse_int_option("CACHE_MB", cm, 0, &cache_mb) != 0)
+        return -1;
+    ds->cache_cap = cache_mb * 1024 * 1024;
+    const char *ra = option(oo, "READ_AHEAD", "PVRT_READ_AHEAD");
+    ds->read_ahead = 1;
+    if (ra) {
+        if (EQUAL(ra, "YES") || EQUAL(ra, "ON") || EQUAL(ra, "TRUE"))
+            ds->read_ahead = 1;
+        else if (EQUAL(ra, "NO") || EQUAL(ra, "OFF") || EQUAL(ra, "FALSE"))
+            ds->read_ahead = 0;
+        else {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "PVRT: READ_AHEAD must be YES or NO, got '%s'", ra);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -283,7 +311,8 @@ static int grid_from_file(const char *path, pvrt_vrtinfo *info)
 static int is_our_option(const char *kv)
 {
     static const char *const ours[] = {
-        "NUM_THREADS=", "TILE_SIZE=", "TILE_MEMORY_MB=", "MIN_TILE_PIXELS="};
+        "NUM_THREADS=",     "TILE_SIZE=", "TILE_MEMORY_MB=",
+        "MIN_TILE_PIXELS=", "CACHE_MB=",  "READ_AHEAD="};
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
         if (STARTS_WITH_CI(kv, ours[i]))
             return 1;
@@ -484,32 +513,12 @@ void pvrt_dataset_close(pvrt_dataset *ds)
 {
     if (ds == NULL)
         return;
+    pvrt_gather_free(ds->gather);
+    pvrt_tilecache_free(ds->cache);
     pvrt_clones_free(ds->clones);
     if (ds->primary)
         GDALClose(ds->primary);
     CPLFree(ds->bands);
     pvrt_remote_sources_free(ds->remote, ds->nremote);
     CPLFree(ds);
-}
-
-void pvrt_setup_limits(void)
-{
-    /* Raise the soft descriptor limit to the hard one: every clone holds
-     * its own sources open. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        const rlim_t want = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-        if (want > rl.rlim_cur) {
-            rl.rlim_cur = want;
-            if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-                CPLDebug("PVRT", "raised the file descriptor limit to %ld",
-                         (long)want);
-        }
-    }
-    /* GDAL's source pool defaults to 100 datasets, fewer than threads x
-     * sources of a typical composite; gdal_translate uses 450. */
-    if (CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", NULL) == NULL) {
-        CPLSetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "450");
-        CPLDebug("PVRT", "GDAL_MAX_DATASET_POOL_SIZE set to 450");
-    }
 }

@@ -10,7 +10,9 @@
  * jobs touch the same bytes. */
 #include "read.h"
 
+#include "ahead.h"
 #include "errcap.h"
+#include "gather.h"
 #include "pool.h"
 #include "tiles.h"
 
@@ -26,6 +28,14 @@
 /* Nesting depth of PVRT reads on this thread. Jobs carry the caller's
  * depth to the worker, so the count survives the hop between threads. */
 static _Thread_local int tls_depth;
+
+/* Threads outside the pool inside a top-level PVRT read now (atomic). */
+static int active_callers;
+
+int pvrt_read_depth(void)
+{
+    return tls_depth;
+}
 
 typedef struct read_job {
     pvrt_dataset *ds;
@@ -110,28 +120,20 @@ static CPLErr read_window(const pvrt_dataset *ds, GDALDatasetH h,
     return err;
 }
 
-/* What a worker swaps in for a job of another thread's request. */
-typedef struct job_scope {
-    char **saved_config;
-    int saved_depth;
-    pvrt_errcap cap;
-} job_scope;
-
-/* On a worker, the caller's thread-local options (credentials, cache
- * settings) and nesting depth apply for the job; errors are captured. */
-static void job_enter(job_scope *js, const read_job *job, int index, int worker)
+void pvrt_job_enter(pvrt_job_scope *js, char **config, int depth,
+                    pvrt_errlog *log, int index, int worker)
 {
     js->saved_config = NULL;
     js->saved_depth = tls_depth;
     if (worker >= 0) {
         js->saved_config = CPLGetThreadLocalConfigOptions();
-        CPLSetThreadLocalConfigOptions((const char *const *)job->config);
-        tls_depth = job->depth;
+        CPLSetThreadLocalConfigOptions((const char *const *)config);
+        tls_depth = depth;
     }
-    pvrt_errcap_begin(&js->cap, job->log, index);
+    pvrt_errcap_begin(&js->cap, log, index);
 }
 
-static void job_leave(job_scope *js, int worker)
+void pvrt_job_leave(pvrt_job_scope *js, int worker)
 {
     pvrt_errcap_end(&js->cap);
     if (worker >= 0) {
@@ -141,12 +143,19 @@ static void job_leave(job_scope *js, int worker)
     }
 }
 
+/* On a worker, the caller's context applies for the job (read.h). */
+static void job_enter(pvrt_job_scope *js, const read_job *job, int index,
+                      int worker)
+{
+    pvrt_job_enter(js, job->config, job->depth, job->log, index, worker);
+}
+
 static int tile_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
     const pvrt_request *rq = job->rq;
     const pvrt_rect *t = &job->tiles[index];
-    job_scope js;
+    pvrt_job_scope js;
     job_enter(&js, job, index, worker);
 
     CPLErr err = CE_Failure;
@@ -163,7 +172,7 @@ static int tile_job(void *ctx, int index, int worker)
                           t->h, buf, t->w, t->h, &extra);
     }
 
-    job_leave(&js, worker);
+    pvrt_job_leave(&js, worker);
     return err == CE_None ? 0 : -1;
 }
 
@@ -176,14 +185,14 @@ static int tile_job(void *ctx, int index, int worker)
 static int warm_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
-    job_scope js;
+    pvrt_job_scope js;
     job_enter(&js, job, index, worker);
     GDALDatasetH h =
         GDALOpenEx(job->ds->remote[job->warm[index]].path,
                    GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     if (h)
         GDALClose(h);
-    job_leave(&js, worker);
+    pvrt_job_leave(&js, worker);
     return 0;
 }
 
@@ -193,13 +202,13 @@ static int warm_job(void *ctx, int index, int worker)
 static int prefetch_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
-    job_scope js;
+    pvrt_job_scope js;
     job_enter(&js, job, index, worker);
     GByte *bytes = NULL;
     if (VSIIngestFile(NULL, job->files[index], &bytes, NULL,
                       PREFETCH_MAX_BYTES))
         VSIFree(bytes);
-    job_leave(&js, worker);
+    pvrt_job_leave(&js, worker);
     return 0;
 }
 
@@ -288,7 +297,7 @@ static int job_progress(void *ctx, double fraction)
     return job->progress(fraction, "", job->progress_data);
 }
 
-static int is_resampled(const pvrt_request *rq)
+int pvrt__is_resampled(const pvrt_request *rq)
 {
     if (rq->buf_w != rq->w || rq->buf_h != rq->h)
         return 1;
@@ -325,7 +334,7 @@ static CPLErr read_inline(pvrt_dataset *ds, const pvrt_request *rq)
 }
 
 static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
-                         const pvrt_rect *tiles, int ntiles)
+                         const pvrt_rect *tiles, int ntiles, int threads)
 {
     read_job job;
     job.ds = ds;
@@ -352,13 +361,14 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
         return CE_Failure;
     }
 
-    int workers = ds->threads - 1;
+    int workers = threads - 1;
     if (workers > ntiles - 1)
         workers = ntiles - 1;
     CPLDebug("PVRT", "read %d,%d %dx%d of %s: %d tiles, %d workers", rq->x,
              rq->y, rq->w, rq->h, GDALGetDescription(ds->primary), ntiles,
              workers);
     __atomic_store_n(&ds->last_tiles, ntiles, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ds->split_reads, 1, __ATOMIC_RELAXED);
 
     pvrt_batch_spec spec;
     spec.njobs = ntiles;
@@ -385,6 +395,8 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     return CE_None;
 }
 
+static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead);
+
 CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
 {
     if (tls_depth >= PVRT_MAX_DEPTH) {
@@ -395,17 +407,57 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         return CE_Failure;
     }
     tls_depth++;
-    __atomic_store_n(&ds->last_threads, ds->threads, __ATOMIC_RELAXED);
+    const int caller = tls_depth == 1 && !pvrt_pool_in_worker();
+    if (caller)
+        __atomic_add_fetch(&active_callers, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&ds->last_pixels, (int64_t)rq->w * rq->h,
                      __ATOMIC_RELAXED);
+    CPLErr err;
+    if (!pvrt__ahead_cached(ds, rq, &err))
+        err = read_request(ds, rq, 1);
+    if (caller)
+        __atomic_sub_fetch(&active_callers, 1, __ATOMIC_RELAXED);
+    tls_depth--;
+    return err;
+}
 
+/* The threads one read of ds may use now. Callers that bring their own
+ * threads (tile servers, a thread pool over windows) share the cores: with
+ * n of them reading local data at once, each gets 1/n of the default
+ * threads, so two callers on two cores both run inline rather than both
+ * fan out. A thread count the user set (NUM_THREADS, PVRT_NUM_THREADS) is
+ * kept, and remote reads wait on round trips, not cores: they keep theirs. */
+static int read_threads(const pvrt_dataset *ds)
+{
+    const int callers = __atomic_load_n(&active_callers, __ATOMIC_RELAXED);
+    if (ds->network || ds->threads_explicit || callers <= 1)
+        return ds->threads;
+    const int t = ds->threads / callers;
+    return t > 1 ? t : 1;
+}
+
+CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    return read_request(ds, rq, 0);
+}
+
+/* Plans rq and reads it split, through the region ahead (`ahead`: a
+ * sequential reader's), gathered (downsampled derived reads) or whole. */
+static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
+{
     CPLErr err;
     pvrt_rect *tiles = NULL;
     int ntiles = 1;
     const int64_t pixels = (int64_t)rq->w * rq->h;
-    if (rq->tile_safe && ds->threads > 1 && !pvrt_pool_in_worker() &&
-        !is_resampled(rq) &&
-        (pixels >= 2 * ds->min_tile_pixels || ds->force_w > 0)) {
+    const int threads = read_threads(ds);
+    __atomic_store_n(&ds->last_threads, threads, __ATOMIC_RELAXED);
+    /* Worth splitting: local reads when every thread gets two tiles of the
+     * smallest size worth scheduling (a smaller window runs faster on the
+     * primary, whose block cache holds what earlier reads decoded, than on
+     * clones that decode it again); remote reads as soon as two tiles. */
+    const int64_t worth = 2 * ds->min_tile_pixels * (ds->network ? 1 : threads);
+    if (rq->tile_safe && threads > 1 && !pvrt_pool_in_worker() &&
+        !pvrt__is_resampled(rq) && (pixels >= worth || ds->force_w > 0)) {
         pvrt_tile_params p;
         p.win_x = rq->x;
         p.win_y = rq->y;
@@ -418,7 +470,7 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         p.bytes_per_pixel = bytes_per_pixel(ds, rq);
         p.budget_bytes = ds->tile_budget;
         p.min_pixels = ds->min_tile_pixels;
-        p.threads = ds->threads;
+        p.threads = threads;
         /* Remote sources. A tile reads its sources one after the other,
          * so each round of tiles costs round trips: 2 tiles per thread,
          * not 4, halves the rounds (remote mosaic 5.7x -> 6.7x). And tiles
@@ -435,10 +487,12 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         ntiles = pvrt_tiles_plan(&p, &tiles);
     }
     if (ntiles > 1)
-        err = read_split(ds, rq, tiles, ntiles);
-    else
+        err = read_split(ds, rq, tiles, ntiles, threads);
+    else if (ahead && pvrt__ahead_read(ds, rq, &err))
+        ;
+    else if (!(rq->path && threads > 1 && !pvrt_pool_in_worker() &&
+               pvrt__is_resampled(rq) && pvrt_gather_read(ds, rq, &err)))
         err = read_inline(ds, rq);
     free(tiles);
-    tls_depth--;
     return err;
 }

@@ -8,6 +8,7 @@
 #include <gdal.h>
 
 #include "dataset.h"
+#include "errcap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,23 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq);
  * caches before a serial reader needs them. Errors are dropped: whoever
  * needs a file reports them. Runs serially on a pool worker. */
 void pvrt_prefetch_files(char **paths, int threads);
+
+/* Nesting depth of PVRT reads on this thread. */
+int pvrt_read_depth(void);
+
+/* What a pool job of the read path (read.c, gather.c) swaps in on a
+ * worker: its caller's thread-local config options (credentials, cache
+ * settings) and nesting depth; its errors are captured into the batch's
+ * log as job `index`. On the caller's own thread (worker -1) only the
+ * capture applies. */
+typedef struct pvrt_job_scope {
+    char **saved_config;
+    int saved_depth;
+    pvrt_errcap cap;
+} pvrt_job_scope;
+void pvrt_job_enter(pvrt_job_scope *js, char **config, int depth,
+                    pvrt_errlog *log, int index, int worker);
+void pvrt_job_leave(pvrt_job_scope *js, int worker);
 
 /* The band a path names in dataset ds, or NULL. */
 GDALRasterBandH pvrt_resolve_band(GDALDatasetH ds, const pvrt_band_path *p);

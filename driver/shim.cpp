@@ -9,6 +9,8 @@
 // is never claimed. No C++ exception leaves this file.
 #include "shim.hpp"
 
+#include "gdal_compat.hpp"
+
 #include <cpl_string.h>
 #include <gdal_proxy.h>
 
@@ -22,6 +24,7 @@ extern "C" {
 #include "dataset.h"
 #include "errcap.h"
 #include "read.h"
+#include "tilecache.h"
 #include "vrtinfo.h"
 }
 
@@ -63,7 +66,8 @@ class PVRTBand final : public GDALProxyRasterBand
     }
 
   protected:
-    GDALRasterBand *RefUnderlyingRasterBand() const override
+    GDALRasterBand *
+    RefUnderlyingRasterBand(PVRT_REF_UNDERLYING_PARAMS) const override
     {
         return under_;
     }
@@ -76,7 +80,6 @@ class PVRTBand final : public GDALProxyRasterBand
 
   private:
     bool derived_main() const;
-    bool read_ahead(int bx, int by, void *data, CPLErr *err);
     CPLErr read_through_overview(int x, int y, int w, int h, void *buf, int bw,
                                  int bh, GDALDataType type, GSpacing ps,
                                  GSpacing ls, GDALRasterIOExtraArg *extra,
@@ -86,8 +89,7 @@ class PVRTBand final : public GDALProxyRasterBand
     pvrt_dataset *h_;
     pvrt_band_path path_;
     GDALRasterBand *under_;
-    bool tile_safe_;                  // reads of this band may be split
-    int last_bx_ = -2, last_by_ = -2; // last block read, for read-ahead
+    bool tile_safe_; // reads of this band may be split
     std::vector<std::unique_ptr<PVRTBand>> overviews_;
     std::unique_ptr<PVRTBand> mask_;
 };
@@ -98,13 +100,13 @@ class PVRTDataset final : public GDALProxyDataset
     PVRTDataset(pvrt_dataset *h, const char *filename);
     ~PVRTDataset() override;
 
-    GDALDriver *GetDriver() override
+    GDALDriver *GetDriver() PVRT_GETDRIVER_CONST override
     {
         return GDALDataset::GetDriver();
     }
     int CloseDependentDatasets() override;
     const char *GetMetadataItem(const char *name, const char *domain) override;
-    char **GetMetadata(const char *domain) override;
+    pvrt_metadata_list GetMetadata(const char *domain) override;
 
   protected:
     GDALDataset *RefUnderlyingDataset() const override
@@ -161,7 +163,7 @@ bool overview_tile_safe(GDALRasterBand *ov)
     GDALDataset *d = ov->GetDataset();
     if (d == nullptr)
         return true;
-    char **xml = d->GetMetadata("xml:VRT");
+    CSLConstList xml = d->GetMetadata("xml:VRT");
     if (xml == nullptr || xml[0] == nullptr)
         return true;
     pvrt_vrtinfo info;
@@ -310,82 +312,8 @@ CPLErr PVRTBand::ComputeRasterMinMax(int approx, double *minmax)
     return GDALProxyRasterBand::ComputeRasterMinMax(approx, minmax);
 }
 
-// Block-by-block readers (statistics, GDALReadBlock loops) ask for one block
-// at a time, too little to split. When blocks come in row order, the rest
-// of the block row is read at once, in parallel, and its blocks are put in
-// GDAL's block cache (as GTiff does for interleaved bands). Returns false
-// when it did not apply; then *err is untouched.
-bool PVRTBand::read_ahead(int bx, int by, void *data, CPLErr *err)
-{
-    const bool sequential = (by == last_by_ && bx == last_bx_ + 1) ||
-                            (bx == 0 && by == last_by_ + 1);
-    last_bx_ = bx;
-    last_by_ = by;
-    const int nbx = (nRasterXSize + nBlockXSize - 1) / nBlockXSize;
-    if (!sequential || !tile_safe_ || h_->threads < 2 || bx + 1 >= nbx)
-        return false;
-    const int size = GDALGetDataTypeSizeBytes(eDataType);
-    const int x0 = bx * nBlockXSize, y0 = by * nBlockYSize;
-    const int h = std::min(nBlockYSize, nRasterYSize - y0);
-    // At most 64 MB of read-ahead.
-    const GIntBig row_bytes = static_cast<GIntBig>(nBlockXSize) * h * size;
-    int nblocks = nbx - bx;
-    if (row_bytes * nblocks > 64 * 1024 * 1024)
-        nblocks = static_cast<int>(
-            std::max<GIntBig>(1, 64 * 1024 * 1024 / row_bytes));
-    if (nblocks < 2)
-        return false;
-    const int w = std::min(nblocks * nBlockXSize, nRasterXSize - x0);
-    std::vector<GByte> span;
-    try {
-        span.resize(static_cast<size_t>(w) * h * size);
-    } catch (const std::exception &) {
-        return false;
-    }
-    GDALRasterIOExtraArg extra;
-    INIT_RASTERIO_EXTRA_ARG(extra);
-    *err = IRasterIO(GF_Read, x0, y0, w, h, span.data(), w, h, eDataType, size,
-                     static_cast<GSpacing>(w) * size, &extra);
-    if (*err != CE_None)
-        return true;
-    for (int i = 0; i < nblocks; i++) {
-        const int bw = std::min(nBlockXSize, w - i * nBlockXSize);
-        GByte *dst = nullptr;
-        GDALRasterBlock *block = nullptr;
-        if (i == 0) {
-            dst = static_cast<GByte *>(data);
-        } else {
-            GDALRasterBlock *cached = TryGetLockedBlockRef(bx + i, by);
-            if (cached != nullptr) {
-                cached->DropLock(); // already in the cache: keep it
-                continue;
-            }
-            block = GetLockedBlockRef(bx + i, by, TRUE);
-            if (block == nullptr)
-                continue;
-            dst = static_cast<GByte *>(block->GetDataRef());
-        }
-        if (bw < nBlockXSize || h < nBlockYSize)
-            memset(dst, 0,
-                   static_cast<size_t>(nBlockXSize) * nBlockYSize * size);
-        for (int r = 0; r < h; r++)
-            memcpy(dst + static_cast<size_t>(r) * nBlockXSize * size,
-                   span.data() +
-                       (static_cast<size_t>(r) * w + i * nBlockXSize) * size,
-                   static_cast<size_t>(bw) * size);
-        if (block)
-            block->DropLock();
-    }
-    last_bx_ = bx + nblocks - 1;
-    return true;
-}
-
 CPLErr PVRTBand::IReadBlock(int bx, int by, void *data)
 {
-    CPLErr ahead = CE_None;
-    if (read_ahead(bx, by, data, &ahead))
-        return ahead;
-
     const int x = bx * nBlockXSize, y = by * nBlockYSize;
     const int w = std::min(nBlockXSize, nRasterXSize - x);
     const int h = std::min(nBlockYSize, nRasterYSize - y);
@@ -456,6 +384,22 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf("%d", pvrt_clones_open_count(h_->clones));
         else if (EQUAL(name, "THREADS"))
             debug_value_.Printf("%d", h_->threads);
+        else if (EQUAL(name, "SPLIT_READS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->split_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "AHEAD_REGIONS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->ahead_regions, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "CACHE_HITS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->cache_hits, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "CACHE_BYTES"))
+            debug_value_.Printf(
+                CPL_FRMT_GIB,
+                static_cast<GIntBig>(pvrt_tilecache_bytes(h_->cache)));
         else if (EQUAL(name, "TILE_SAFE"))
             debug_value_ = h_->tile_safe ? "YES" : "NO";
         else
@@ -465,13 +409,14 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
     return GDALProxyDataset::GetMetadataItem(name, domain);
 }
 
-char **PVRTDataset::GetMetadata(const char *domain)
+pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
 {
     if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
         debug_list_.Clear();
         for (const char *name :
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
-              "THREADS", "TILE_SAFE", "CLONES_OPEN"})
+              "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
+              "AHEAD_REGIONS", "CACHE_HITS", "CACHE_BYTES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -77,6 +77,9 @@ int pvrt__require_real(const char *fn, GDALDataType src_type);
 
 CPLErr pvrt__busy(PVRT_PIXELFUNC_ARGS);
 extern const char pvrt__busy_meta[];
+/* capture.c: internal, for driver/gather.c */
+CPLErr pvrt__capture(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__capture_meta[];
 
 /* reduce.c, reclass.c, index.c */
 CPLErr pvrt__reduce(PVRT_PIXELFUNC_ARGS);

@@ -23,6 +23,7 @@ static const pixelfunc_entry pixelfunc_table[] = {
     {"pvrt_reclass", pvrt__reclass, pvrt__reclass_meta},
     {"pvrt_index", pvrt__index, pvrt__index_meta},
     {"pvrt_expr", pvrt__expr, pvrt__expr_meta},
+    {"pvrt__capture", pvrt__capture, pvrt__capture_meta},
     /* pvrt-table-end: families add their rows above this line */
 };
 

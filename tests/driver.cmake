@@ -97,3 +97,16 @@ if(PVRT_PYTHON)
       LABELS e2e TIMEOUT 300)
   endif()
 endif()
+
+# ---- Downsampled derived reads gathered in parallel (driver/gather.c):
+# every resampling, buffer type and thread count against GDAL's ----
+pvrt_add_gtest(test_gather SOURCES test_gather.cpp LABELS "equiv;concurrency"
+               TIMEOUT 300)
+
+# ---- Sequential readers: block and row loops, checksum, statistics ----
+pvrt_add_gtest(test_ahead SOURCES test_ahead.cpp LABELS "equiv;concurrency"
+               TIMEOUT 300)
+
+# ---- Callers with their own threads share the cores (read.c) ----
+pvrt_add_gtest(test_callers SOURCES test_callers.cpp LABELS "quick;concurrency"
+               TIMEOUT 120)

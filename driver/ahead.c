@@ -1,0 +1,238 @@
+/* ahead.c: see ahead.h. */
+#include "ahead.h"
+
+#include "errcap.h"
+#include "pool.h"
+#include "tilecache.h"
+
+#include <cpl_conv.h>
+
+/* Whether reads like rq may be served from, or computed into, the cache:
+ * band-level, at full resolution, of a tile-safe band, by a handle that
+ * computes on several threads. */
+static int cacheable(const pvrt_dataset *ds, const pvrt_request *rq)
+{
+    return rq->path && rq->tile_safe && ds->threads > 1 && ds->cache_cap > 0 &&
+           !pvrt_pool_in_worker() && !pvrt__is_resampled(rq);
+}
+
+int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
+{
+    if (ds->cache == NULL || !cacheable(ds, rq))
+        return 0;
+    if (!pvrt_tilecache_read(ds->cache, rq->path, rq->buf_type, rq->x, rq->y,
+                             rq->w, rq->h, rq->buf, rq->pixel_space,
+                             rq->line_space))
+        return 0;
+    __atomic_add_fetch(&ds->cache_hits, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&ds->last_tiles, 0, __ATOMIC_RELAXED);
+    *err = CE_None;
+    const GDALRasterIOExtraArg *e = rq->extra;
+    if (e && e->pfnProgress && !e->pfnProgress(1.0, "", e->pProgressData)) {
+        CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated");
+        *err = CE_Failure;
+    }
+    return 1;
+}
+
+static int same_band(const pvrt_last_read *l, const pvrt_request *rq)
+{
+    return l->valid && l->band == rq->path->band &&
+           l->overview == rq->path->overview && l->mask == rq->path->mask &&
+           l->type == rq->buf_type;
+}
+
+/* Direction of travel from the last read to rq, in a band `width` pixels
+ * wide: 'r'/'l' along a row of windows (the next row, after a row that
+ * ended at the right edge, starting at the left edge counts as 'r'; the
+ * mirror image as 'l'), 'd'/'u' down or up a
+ * column of windows (full-width rows included), 0: not adjacent. */
+static int direction(const pvrt_last_read *l, const pvrt_request *rq, int width)
+{
+    if (rq->y == l->y && rq->h == l->h) {
+        if (rq->x == l->x + l->w)
+            return 'r';
+        if (rq->x + rq->w == l->x)
+            return 'l';
+    }
+    if (rq->x == l->x && rq->w == l->w) {
+        if (rq->y == l->y + l->h)
+            return 'd';
+        if (rq->y + rq->h == l->y)
+            return 'u';
+    }
+    /* The next row of blocks, from the left edge or from the right one. */
+    if (rq->y == l->y + l->h && rq->x == 0 && l->x + l->w == width)
+        return 'r';
+    if (rq->y == l->y + l->h && rq->x + rq->w == width && l->x == 0)
+        return 'l';
+    return 0;
+}
+
+static void remember(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    pvrt_last_read *l = &ds->last_read;
+    l->valid = 1;
+    l->band = rq->path->band;
+    l->overview = rq->path->overview;
+    l->mask = rq->path->mask;
+    l->type = rq->buf_type;
+    l->x = rq->x;
+    l->y = rq->y;
+    l->w = rq->w;
+    l->h = rq->h;
+}
+
+static int floor_to(int v, int step, int off)
+{
+    const int r = ((v - off) % step + step) % step;
+    return v - r;
+}
+
+static int ceil_to(int v, int step, int off, int limit)
+{
+    const int f = floor_to(v, step, off);
+    const int c = f == v ? v : f + step;
+    return c < limit ? c : limit;
+}
+
+/* The region ahead of rq in direction dir: whole cells of the alignment
+ * grid, holding rq, within the band (bw x bh) and `budget` bytes of
+ * `size`-byte pixels. */
+static void plan_region(const pvrt_dataset *ds, const pvrt_request *rq, int dir,
+                        int bw, int bh, int64_t budget, int size, int *x0,
+                        int *y0, int *x1, int *y1)
+{
+    const int gx = ds->grid_x > 1 ? ds->grid_x : 256;
+    const int gy = ds->grid_y > 1 ? ds->grid_y : 256;
+    const int ox = ds->grid_x > 1 ? ds->grid_off_x : 0;
+    const int oy = ds->grid_y > 1 ? ds->grid_off_y : 0;
+    int ax = floor_to(rq->x, gx, ox), ay = floor_to(rq->y, gy, oy);
+    int bx = ceil_to(rq->x + rq->w, gx, ox, bw);
+    int by = ceil_to(rq->y + rq->h, gy, oy, bh);
+    if (ax < 0)
+        ax = 0;
+    if (ay < 0)
+        ay = 0;
+    if (dir == 'r' || dir == 'l') {
+        /* Along the rows the window spans, as far as the budget goes. */
+        const int64_t row_bytes = (int64_t)(by - ay) * size;
+        int64_t cols = budget / (row_bytes > 0 ? row_bytes : 1);
+        if (cols < bx - ax)
+            cols = bx - ax;
+        if (dir == 'r') {
+            const int64_t end = ax + cols;
+            bx = end >= bw ? bw : ceil_to((int)end, gx, ox, bw);
+            if (bx - ax > cols && bx - gx > rq->x + rq->w)
+                bx -= gx;
+        } else {
+            const int64_t start = bx - cols;
+            ax = start <= 0 ? 0 : floor_to((int)start, gx, ox);
+            if (ax < 0)
+                ax = 0;
+            if (bx - ax > cols && ax + gx < rq->x)
+                ax += gx;
+        }
+    } else {
+        const int64_t col_bytes = (int64_t)(bx - ax) * size;
+        int64_t rows = budget / (col_bytes > 0 ? col_bytes : 1);
+        if (rows < by - ay)
+            rows = by - ay;
+        if (dir == 'd') {
+            const int64_t end = ay + rows;
+            by = end >= bh ? bh : ceil_to((int)end, gy, oy, bh);
+            if (by - ay > rows && by - gy > rq->y + rq->h)
+                by -= gy;
+        } else {
+            const int64_t start = by - rows;
+            ay = start <= 0 ? 0 : floor_to((int)start, gy, oy);
+            if (ay < 0)
+                ay = 0;
+            if (by - ay > rows && ay + gy < rq->y)
+                ay += gy;
+        }
+    }
+    *x0 = ax;
+    *y0 = ay;
+    *x1 = bx;
+    *y1 = by;
+}
+
+/* Computes region (x, y, w, h) of rq's band in rq's type into the cache.
+ * Its errors are captured: on failure they are dropped (rq then runs on
+ * its own and reports its own), on success its warnings are replayed.
+ * Returns 1 when the region is cached. */
+static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
+                          int y, int w, int h)
+{
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    void *data = VSI_MALLOC3_VERBOSE((size_t)w, (size_t)h, (size_t)size);
+    if (data == NULL) {
+        CPLErrorReset();
+        return 0;
+    }
+    pvrt_request region = *rq;
+    region.x = x;
+    region.y = y;
+    region.w = w;
+    region.h = h;
+    region.buf = data;
+    region.buf_w = w;
+    region.buf_h = h;
+    region.pixel_space = size;
+    region.line_space = (GSpacing)w * size;
+    region.extra = NULL;
+    pvrt_errlog *log = pvrt_errlog_new();
+    if (log == NULL) {
+        VSIFree(data);
+        return 0;
+    }
+    pvrt_errcap cap;
+    pvrt_errcap_begin(&cap, log, 0);
+    const CPLErr err = pvrt__read_uncached(ds, &region);
+    pvrt_errcap_end(&cap);
+    if (err != CE_None) {
+        pvrt_errlog_free(log);
+        VSIFree(data);
+        return 0;
+    }
+    pvrt_errlog_replay(log);
+    pvrt_errlog_free(log);
+    __atomic_add_fetch(&ds->ahead_regions, 1, __ATOMIC_RELAXED);
+    CPLDebug("PVRT", "%s: band %d: computed %d,%d %dx%d ahead",
+             GDALGetDescription(ds->primary), rq->path->band, x, y, w, h);
+    return pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, x, y, w, h,
+                              data);
+}
+
+int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
+{
+    if (!cacheable(ds, rq) || !ds->read_ahead)
+        return 0;
+    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
+    if (band == NULL)
+        return 0;
+    const int bw = GDALGetRasterBandXSize(band);
+    const int dir =
+        same_band(&ds->last_read, rq) ? direction(&ds->last_read, rq, bw) : 0;
+    remember(ds, rq);
+    if (dir == 0)
+        return 0;
+    const int bh = GDALGetRasterBandYSize(band);
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    int x0, y0, x1, y1;
+    plan_region(ds, rq, dir, bw, bh, ds->cache_cap / 4, size, &x0, &y0, &x1,
+                &y1);
+    /* Not worth it unless the region is split and holds more reads. */
+    const int64_t pixels = (int64_t)(x1 - x0) * (y1 - y0);
+    if (pixels < 2 * ds->min_tile_pixels || pixels < 2 * (int64_t)rq->w * rq->h)
+        return 0;
+    if (ds->cache == NULL) {
+        ds->cache = pvrt_tilecache_new(ds->cache_cap);
+        if (ds->cache == NULL)
+            return 0;
+    }
+    if (!compute_region(ds, rq, x0, y0, x1 - x0, y1 - y0))
+        return 0;
+    return pvrt__ahead_cached(ds, rq, err);
+}

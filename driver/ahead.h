@@ -1,0 +1,44 @@
+/* ahead.h: sequential readers and the computed-tile cache (tilecache.h).
+ *
+ * GDAL's own block loops (statistics, checksums, overview building),
+ * rasterio's block windows and row loops ask for windows too small to
+ * split, one after the other. When a band-level read touches the previous
+ * one (the next block of a row, the next row, in either direction), the
+ * region ahead of it (whole grid cells, bounded by a quarter of the cache)
+ * is computed at once, split on the pool like any large read, and kept in
+ * the dataset's cache; this read and the ones after it are copied out of
+ * it. A reader that jumps computes nothing ahead; one that stops wastes at
+ * most one region. Called by read.c on the thread that owns the handle. */
+#ifndef PVRT_AHEAD_H
+#define PVRT_AHEAD_H
+
+#include <gdal.h>
+
+#include "dataset.h"
+#include "read.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Serves rq from the cache when an entry holds its window. Returns 1 with
+ * *err set when it did, 0 otherwise (nothing done). */
+int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
+
+/* rq would run whole: if it continues the last such read, computes the
+ * region ahead, caches it and serves rq from it. Returns 1 with *err set
+ * when it served rq, 0 when it did not (nothing reported). Records rq as
+ * the last read either way. */
+int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
+
+/* Reads rq as pvrt_read does, without the cache: split or whole (read.c). */
+CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* Whether rq's window is resampled (read.c). */
+int pvrt__is_resampled(const pvrt_request *rq);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

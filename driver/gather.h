@@ -1,0 +1,32 @@
+/* gather.h: downsampled reads of a derived band, computed in parallel and
+ * exactly as GDAL's VRT driver computes them: each source of the request is
+ * read through its own handle, exactly as VRTDerivedRasterBand would read
+ * it, on the pool at once; then the band's pixel function runs over the
+ * gathered buffers in row stripes. Called by read.c on the thread that owns
+ * the PVRT handle. */
+#ifndef PVRT_GATHER_H
+#define PVRT_GATHER_H
+
+#include <gdal.h>
+
+#include "dataset.h"
+#include "read.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Serves rq if it can, exactly: returns 1 with *err the read's outcome
+ * (errors raised on this thread), or 0 when it declines, having reported
+ * nothing and written nothing, so the caller reads some other way. */
+int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
+
+/* Frees the dataset's gather state (ds->gather). Accepts NULL. No read may
+ * be in flight. */
+void pvrt_gather_free(struct pvrt_gather *g);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

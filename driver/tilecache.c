@@ -1,0 +1,155 @@
+/* tilecache.c: see tilecache.h. A handful of entries (the cap over a few
+ * MB each), so lookups scan an array. */
+#include "tilecache.h"
+
+#include <cpl_conv.h>
+
+#include <string.h>
+
+typedef struct entry {
+    pvrt_band_path path;
+    GDALDataType type;
+    int x, y, w, h;
+    void *data;
+    int64_t bytes;
+    uint64_t used; /* last use, for LRU */
+} entry;
+
+struct pvrt_tilecache {
+    int64_t cap, bytes;
+    uint64_t clock;
+    entry *e;
+    int n, alloc;
+};
+
+pvrt_tilecache *pvrt_tilecache_new(int64_t cap_bytes)
+{
+    pvrt_tilecache *c = (pvrt_tilecache *)VSI_CALLOC_VERBOSE(1, sizeof *c);
+    if (c)
+        c->cap = cap_bytes;
+    return c;
+}
+
+void pvrt_tilecache_free(pvrt_tilecache *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->n; i++)
+        VSIFree(c->e[i].data);
+    VSIFree(c->e);
+    VSIFree(c);
+}
+
+static int same_path(const pvrt_band_path *a, const pvrt_band_path *b)
+{
+    return a->band == b->band && a->overview == b->overview &&
+           a->mask == b->mask;
+}
+
+static entry *lookup(pvrt_tilecache *c, const pvrt_band_path *p, GDALDataType t,
+                     int x, int y, int w, int h)
+{
+    if (c == NULL)
+        return NULL;
+    for (int i = 0; i < c->n; i++) {
+        entry *e = &c->e[i];
+        if (e->type == t && same_path(&e->path, p) && x >= e->x && y >= e->y &&
+            x + w <= e->x + e->w && y + h <= e->y + e->h) {
+            e->used = ++c->clock;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
+                                GDALDataType t, int x, int y, int w, int h,
+                                int *rx, int *ry, int *rw, int *rh)
+{
+    const entry *e = lookup(c, p, t, x, y, w, h);
+    if (e == NULL)
+        return NULL;
+    *rx = e->x;
+    *ry = e->y;
+    *rw = e->w;
+    *rh = e->h;
+    return e->data;
+}
+
+int pvrt_tilecache_read(pvrt_tilecache *c, const pvrt_band_path *p,
+                        GDALDataType t, int x, int y, int w, int h, void *buf,
+                        GSpacing ps, GSpacing ls)
+{
+    const entry *e = lookup(c, p, t, x, y, w, h);
+    if (e == NULL)
+        return 0;
+    const int size = GDALGetDataTypeSizeBytes(t);
+    const GByte *src = (const GByte *)e->data +
+                       ((size_t)(y - e->y) * e->w + (size_t)(x - e->x)) * size;
+    for (int r = 0; r < h; r++) {
+        GByte *dst = (GByte *)buf + r * ls;
+        const GByte *row = src + (size_t)r * e->w * size;
+        if (ps == size)
+            memcpy(dst, row, (size_t)w * size);
+        else
+            GDALCopyWords(row, t, size, dst, t, (int)ps, w);
+    }
+    return 1;
+}
+
+/* Drops the least recently used entry. */
+static void evict_one(pvrt_tilecache *c)
+{
+    int oldest = 0;
+    for (int i = 1; i < c->n; i++)
+        if (c->e[i].used < c->e[oldest].used)
+            oldest = i;
+    c->bytes -= c->e[oldest].bytes;
+    VSIFree(c->e[oldest].data);
+    c->e[oldest] = c->e[--c->n];
+}
+
+int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
+                       GDALDataType t, int x, int y, int w, int h, void *data)
+{
+    const int64_t bytes = (int64_t)w * h * GDALGetDataTypeSizeBytes(t);
+    if (c == NULL || bytes > c->cap) {
+        VSIFree(data);
+        return 0;
+    }
+    while (c->n > 0 && c->bytes + bytes > c->cap)
+        evict_one(c);
+    if (c->n == c->alloc) {
+        const int alloc = c->alloc ? 2 * c->alloc : 8;
+        entry *e =
+            (entry *)VSI_REALLOC_VERBOSE(c->e, (size_t)alloc * sizeof *e);
+        if (e == NULL) {
+            VSIFree(data);
+            return 0;
+        }
+        c->e = e;
+        c->alloc = alloc;
+    }
+    entry *e = &c->e[c->n++];
+    e->path = *p;
+    e->type = t;
+    e->x = x;
+    e->y = y;
+    e->w = w;
+    e->h = h;
+    e->data = data;
+    e->bytes = bytes;
+    e->used = ++c->clock;
+    c->bytes += bytes;
+    return 1;
+}
+
+int64_t pvrt_tilecache_bytes(const pvrt_tilecache *c)
+{
+    return c ? c->bytes : 0;
+}
+
+int pvrt_tilecache_entries(const pvrt_tilecache *c)
+{
+    return c ? c->n : 0;
+}

@@ -1,0 +1,59 @@
+/* tilecache.h: one dataset's cache of computed pixels.
+ *
+ * An entry is a rectangle of one band (band path), computed in one buffer
+ * type, packed; it serves any later request of that band and type whose
+ * window it holds, by copying. Reads of a tile-safe dataset do not depend
+ * on how they are split (vrtinfo.h), so a window copied out of an entry is
+ * the bytes the request would have computed. Entries are evicted least
+ * recently used first beyond the cap. Used only by the thread that owns the
+ * PVRT handle (GDAL's rule: one thread at a time), so there is no lock. */
+#ifndef PVRT_TILECACHE_H
+#define PVRT_TILECACHE_H
+
+#include <gdal.h>
+
+#include <stdint.h>
+
+#include "read.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pvrt_tilecache pvrt_tilecache;
+
+/* A cache holding at most cap_bytes of pixels. Returns NULL when memory
+ * runs out (nothing reported). */
+pvrt_tilecache *pvrt_tilecache_new(int64_t cap_bytes);
+void pvrt_tilecache_free(pvrt_tilecache *c); /* accepts NULL */
+
+/* Copies window (x, y, w, h) of band p in type t into buf with the given
+ * pixel and line spacing when one entry holds all of it. Returns 1 when it
+ * did, 0 when no entry holds it. */
+int pvrt_tilecache_read(pvrt_tilecache *c, const pvrt_band_path *p,
+                        GDALDataType t, int x, int y, int w, int h, void *buf,
+                        GSpacing ps, GSpacing ls);
+
+/* The packed pixels of the entry of band p in type t that holds window
+ * (x, y, w, h), with the entry's own rectangle in *rx.. *rh, or NULL. The
+ * pointer stays valid until the next put or free. */
+const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
+                                GDALDataType t, int x, int y, int w, int h,
+                                int *rx, int *ry, int *rw, int *rh);
+
+/* Stores the packed pixels `data` (VSIMalloc'ed; the cache takes it) of
+ * rectangle (x, y, w, h) of band p in type t, evicting the least recently
+ * used entries beyond the cap. Data larger than the cap is freed at once.
+ * Returns 1 when stored, 0 when freed. */
+int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
+                       GDALDataType t, int x, int y, int w, int h, void *data);
+
+/* Bytes held now, and entries (for tests and debug messages). */
+int64_t pvrt_tilecache_bytes(const pvrt_tilecache *c);
+int pvrt_tilecache_entries(const pvrt_tilecache *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

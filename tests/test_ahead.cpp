@@ -1,0 +1,307 @@
+// test_ahead.cpp: sequential readers (block loops, row loops, GDAL's own
+// checksum and statistics) get the bytes GDAL's VRT driver returns, and the
+// region ahead of them is computed at once (ahead.c, tilecache.c).
+//
+// A derived VRT (GDAL's builtin sum of four tiled DEFLATE sources with
+// NoData, Float32 with NoData, a size that is a multiple of nothing) is
+// read window by window in many orders, through PVRT and through the VRT
+// driver (the oracle), and every window's bytes are compared. Each order
+// also asserts the mechanism through the __DEBUG__ metadata: walks in
+// raster order (either direction, rows or blocks, column-major too)
+// compute regions ahead and are served from the cache; jumps compute
+// nothing ahead; READ_AHEAD=NO and NUM_THREADS=1 never do; the cache never
+// holds more than CACHE_MB.
+#include <gtest/gtest.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal.h>
+#include <gdal_alg.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "testutil.h"
+
+using namespace pvrt_test;
+
+namespace
+{
+
+const int W = 517, H = 389;
+
+// The derived VRT, written as `name` (statistics are saved into the VRT
+// file on close, so that test has a copy of its own).
+std::string make_vrt(const std::string &name = "ahead_sum.vrt")
+{
+    static std::vector<std::string> sources;
+    for (int i = static_cast<int>(sources.size()); i < 4; i++) {
+        RasterSpec s;
+        s.width = W;
+        s.height = H;
+        s.type = GDT_UInt16;
+        s.block_x = 64;
+        s.block_y = 64;
+        s.compress = "DEFLATE";
+        s.seed = 11 + i;
+        s.has_nodata = true;
+        s.nodata = 7;
+        sources.push_back(simple_source(
+            make_tiff("ahead_src" + std::to_string(i) + ".tif", s), 1, W, H));
+    }
+    return write_file(
+        name,
+        vrt_dataset(W, H,
+                    {derived_band(1, GDT_Float32, "sum", sources, "",
+                                  GDT_Unknown, "<NoDataValue>-1</NoDataValue>"),
+                     derived_band(2, GDT_Int16, "sum", sources)}));
+}
+
+long long debug_item(GDALDatasetH ds, const char *name)
+{
+    const char *v = GDALGetMetadataItem(ds, name, "__DEBUG__");
+    return v ? atoll(v) : -1;
+}
+
+struct Win {
+    int x, y, w, h;
+};
+
+// Windows of size bw x bh covering the raster, in raster order.
+std::vector<Win> grid(int bw, int bh)
+{
+    std::vector<Win> out;
+    for (int y = 0; y < H; y += bh)
+        for (int x = 0; x < W; x += bw)
+            out.push_back({x, y, std::min(bw, W - x), std::min(bh, H - y)});
+    return out;
+}
+
+enum Order { kRaster, kReverse, kRightToLeft, kColumnMajor, kJumps };
+
+std::vector<Win> ordered(int bw, int bh, Order o)
+{
+    std::vector<Win> g = grid(bw, bh);
+    const int nx = (W + bw - 1) / bw;
+    switch (o) {
+        case kRaster:
+            return g;
+        case kReverse:
+            std::reverse(g.begin(), g.end());
+            return g;
+        case kRightToLeft: {
+            std::vector<Win> out;
+            for (size_t r = 0; r < g.size() / nx; r++)
+                for (int c = nx - 1; c >= 0; c--)
+                    out.push_back(g[r * nx + c]);
+            return out;
+        }
+        case kColumnMajor: {
+            std::vector<Win> out;
+            const int ny = static_cast<int>(g.size()) / nx;
+            for (int c = 0; c < nx; c++)
+                for (int r = 0; r < ny; r++)
+                    out.push_back(g[r * nx + c]);
+            return out;
+        }
+        case kJumps: {
+            // A stride coprime with the count: no two consecutive windows
+            // touch.
+            std::vector<Win> out;
+            const size_t n = g.size();
+            size_t stride = 7;
+            while (n % stride == 0 || stride % nx == 0 || stride % nx == 1 ||
+                   stride % nx == static_cast<size_t>(nx - 1))
+                stride += 2;
+            for (size_t i = 0, k = 0; i < n; i++, k = (k + stride) % n)
+                out.push_back(g[k]);
+            return out;
+        }
+    }
+    return g;
+}
+
+std::vector<GByte> read_win(GDALDatasetH ds, int band, const Win &w,
+                            GDALDataType type, CPLErr *err)
+{
+    std::vector<GByte> buf(static_cast<size_t>(w.w) * w.h *
+                           GDALGetDataTypeSizeBytes(type));
+    *err = GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, w.x, w.y, w.w,
+                        w.h, buf.data(), w.w, w.h, type, 0, 0);
+    return buf;
+}
+
+struct Walk {
+    long long regions = 0, hits = 0, cache_bytes = 0;
+};
+
+// Reads `wins` of `band` through PVRT (options) and the oracle, comparing
+// every window; returns the debug counters after the walk.
+Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
+          const std::vector<std::string> &options, size_t stop_after = 0)
+{
+    const std::string vrt = make_vrt();
+    Walk out;
+    GDALDatasetH p = open_pvrt(vrt, options);
+    EXPECT_NE(p, nullptr);
+    if (p == nullptr)
+        return out;
+    EXPECT_EQ(driver_name(p), "PVRT");
+    OracleScope scope;
+    GDALDatasetH o = open_oracle(vrt);
+    EXPECT_NE(o, nullptr);
+    const size_t n = stop_after ? stop_after : wins.size();
+    for (size_t i = 0; i < n; i++) {
+        CPLErr e1, e2;
+        const std::vector<GByte> got = read_win(p, band, wins[i], type, &e1);
+        const std::vector<GByte> want = read_win(o, band, wins[i], type, &e2);
+        EXPECT_EQ(e1, CE_None) << CPLGetLastErrorMsg();
+        EXPECT_EQ(e2, CE_None);
+        if (got != want) {
+            ADD_FAILURE() << "window " << i << " at " << wins[i].x << ","
+                          << wins[i].y << " " << wins[i].w << "x" << wins[i].h;
+            break;
+        }
+    }
+    out.regions = debug_item(p, "AHEAD_REGIONS");
+    out.hits = debug_item(p, "CACHE_HITS");
+    out.cache_bytes = debug_item(p, "CACHE_BYTES");
+    GDALClose(o);
+    GDALClose(p);
+    return out;
+}
+
+std::vector<std::string> opts(int threads, std::vector<std::string> more = {})
+{
+    more.push_back("NUM_THREADS=" + std::to_string(threads));
+    more.push_back("MIN_TILE_PIXELS=1024");
+    return more;
+}
+
+TEST(Ahead, BlockLoopsInEveryOrderAreExactAndComputeAhead)
+{
+    for (int threads : {2, 3, 8})
+        for (Order o : {kRaster, kReverse, kRightToLeft, kColumnMajor}) {
+            SCOPED_TRACE("threads " + std::to_string(threads) + " order " +
+                         std::to_string(o));
+            const Walk w =
+                walk(ordered(32, 32, o), 1, GDT_Float32, opts(threads));
+            EXPECT_GT(w.regions, 0);
+            // Most windows come out of the cache.
+            EXPECT_GT(w.hits, static_cast<long long>(grid(32, 32).size()) / 2);
+        }
+}
+
+TEST(Ahead, RowLoopsBothWays)
+{
+    for (Order o : {kRaster, kReverse}) {
+        const Walk w = walk(ordered(W, 1, o), 1, GDT_Float32, opts(2));
+        EXPECT_GT(w.regions, 0);
+        EXPECT_GT(w.hits, H / 2);
+    }
+}
+
+TEST(Ahead, OtherBandsAndBufferTypes)
+{
+    const Walk a = walk(ordered(64, 64, kRaster), 2, GDT_Int16, opts(2));
+    EXPECT_GT(a.regions, 0);
+    const Walk b = walk(ordered(64, 64, kRaster), 1, GDT_Float64, opts(3));
+    EXPECT_GT(b.regions, 0);
+    const Walk c = walk(ordered(40, 24, kRaster), 2, GDT_Byte, opts(2));
+    EXPECT_GT(c.regions, 0);
+}
+
+TEST(Ahead, JumpsComputeNothingAhead)
+{
+    const Walk w = walk(ordered(32, 32, kJumps), 1, GDT_Float32, opts(2));
+    EXPECT_EQ(w.regions, 0);
+    EXPECT_EQ(w.hits, 0);
+}
+
+TEST(Ahead, EarlyStopAndJumpAfterAWalk)
+{
+    std::vector<Win> wins = ordered(32, 32, kRaster);
+    walk(wins, 1, GDT_Float32, opts(2), 5);
+    // A walk, then a jump back to the start, then a walk again.
+    std::vector<Win> twice(wins.begin(), wins.begin() + 40);
+    twice.insert(twice.end(), wins.begin(), wins.begin() + 40);
+    const Walk w = walk(twice, 1, GDT_Float32, opts(2));
+    EXPECT_GT(w.hits, 40);
+}
+
+TEST(Ahead, OffWhenAskedOrSerial)
+{
+    const Walk off = walk(ordered(32, 32, kRaster), 1, GDT_Float32,
+                          opts(2, {"READ_AHEAD=NO"}));
+    EXPECT_EQ(off.regions, 0);
+    const Walk none =
+        walk(ordered(32, 32, kRaster), 1, GDT_Float32, opts(2, {"CACHE_MB=0"}));
+    EXPECT_EQ(none.regions, 0);
+    const Walk serial = walk(ordered(32, 32, kRaster), 1, GDT_Float32, opts(1));
+    EXPECT_EQ(serial.regions, 0);
+}
+
+TEST(Ahead, CacheStaysWithinItsCap)
+{
+    // 1 MB of cache: a quarter of it per region, so several regions, and
+    // never more than the cap held.
+    const Walk w =
+        walk(ordered(W, 1, kRaster), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}));
+    EXPECT_GT(w.regions, 2);
+    EXPECT_LE(w.cache_bytes, 1024 * 1024);
+}
+
+TEST(Ahead, BadOptionsFailNamingThem)
+{
+    for (const char *bad : {"READ_AHEAD=maybe", "CACHE_MB=-3", "CACHE_MB=x"}) {
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        CPLErrorReset();
+        GDALDatasetH ds = open_pvrt(make_vrt(), {bad});
+        CPLPopErrorHandler();
+        EXPECT_EQ(ds, nullptr) << bad;
+        const std::string name(bad, strchr(bad, '=') - bad);
+        EXPECT_NE(std::string(CPLGetLastErrorMsg()).find(name),
+                  std::string::npos)
+            << CPLGetLastErrorMsg();
+        if (ds)
+            GDALClose(ds);
+    }
+}
+
+// GDAL's own block loops: the checksum and statistics through PVRT equal
+// the VRT driver's, and they walked through regions computed ahead.
+TEST(Ahead, ChecksumAndStatisticsLikeGdal)
+{
+    const std::string vrt = make_vrt("ahead_stats.vrt");
+    GDALDatasetH p = open_pvrt(vrt, opts(2));
+    ASSERT_NE(p, nullptr);
+    int want_sum;
+    double want[4];
+    {
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        ASSERT_NE(o, nullptr);
+        want_sum = GDALChecksumImage(GDALGetRasterBand(o, 1), 0, 0, W, H);
+        ASSERT_EQ(GDALComputeRasterStatistics(GDALGetRasterBand(o, 2), FALSE,
+                                              &want[0], &want[1], &want[2],
+                                              &want[3], nullptr, nullptr),
+                  CE_None);
+        GDALClose(o);
+    }
+    EXPECT_EQ(GDALChecksumImage(GDALGetRasterBand(p, 1), 0, 0, W, H), want_sum);
+    double got[4];
+    ASSERT_EQ(GDALComputeRasterStatistics(GDALGetRasterBand(p, 2), FALSE,
+                                          &got[0], &got[1], &got[2], &got[3],
+                                          nullptr, nullptr),
+              CE_None);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(got[i], want[i]) << i;
+    // GDAL 3.6 walks blocks (computed ahead); later versions read larger
+    // chunks, which split on their own.
+    EXPECT_GT(debug_item(p, "AHEAD_REGIONS") + debug_item(p, "SPLIT_READS"), 1);
+    GDALClose(p);
+}
+
+} // namespace
