@@ -12,6 +12,9 @@ exact Content-Length, over HTTP/1.1 keep-alive connections, and
     and replaced at run time through GET /__control;
   * counts requests and the peak number of requests in flight:
     GET /__stats returns JSON;
+  * holds requests at one-shot gates until several are in flight at once
+    (below), so that tests of concurrency observe overlap by construction
+    rather than by the luck of the scheduler;
   * exits on its own after --lifetime seconds, however it is used.
 
 Paths: /u/<token>/<file> serves <file>. Tests use a fresh token per case so
@@ -40,14 +43,34 @@ closes the connection with a TCP reset before any answer; "stall" sends
 nothing for stall_s seconds, then closes; "truncate" sends the headers with
 the full Content-Length and only part of the body, then closes.
 
-Control: GET /__control?latency_ms=50&faults=<json>&reset=1 (each
-parameter optional; reset=1 clears the counters, including the per-path
-counts used by "first" and "every"). GET /__stats returns
+Gates: a JSON object {"count": k, "distinct": d, "match": re,
+"min_offset": n, "timeout_s": t}, or a list of them passed one after
+another. While a gate is armed, every counted request whose path matches
+re (default: any) and, with min_offset, that carries a Range starting at
+byte n or later (e.g. past a COG's header and overviews: its
+full-resolution tile reads) is held, before its latency, until k matching
+requests of at least d distinct paths (default 1) are held at once: then
+the gate opens ("met") and lets them through. A client that never has k
+such requests in flight at once leaves the first one held t seconds
+(default 10); the gate then gives up ("timed_out") and lets it through.
+Either way a gate fires once, and the next gate of the list (if any) takes
+the requests that arrive after. A client with one request in flight at a
+time therefore always times a gate out, and one that issues k requests
+before waiting for any answer always meets it, however slowly its threads
+are scheduled.
+
+Control: GET /__control?latency_ms=50&faults=<json>&gate=<json>&reset=1
+(each parameter optional; reset=1 clears the counters, including the
+per-path counts used by "first" and "every", and disarms the gates; gates
+given in the same call are armed after the reset). GET /__stats returns
 {"requests", "by_status", "by_method", "faults", "peak_inflight",
-"inflight", "bytes_sent", "duplicate_ranges", "paths", "first"}, where
-"first" maps each path to [start, end] of its first request in seconds
-since the last reset (end null while it runs). Control and stats
-requests are not counted and never delayed.
+"inflight", "bytes_sent", "duplicate_ranges", "paths", "first", "gate"},
+where "first" maps each path to [start, end] of its first request in
+seconds since the last reset (end null while it runs) and "gate" is null
+or a list, one per gate, of {"state": "armed" | "met" | "timed_out",
+"held": requests it held, "open_inflight": matching requests held when it
+opened, "open_paths": their distinct paths, "spec": the gate as set}.
+Control and stats requests are not counted and never delayed.
 
 Usage: httpserver.py --root DIR [--port 0] [--port-file F]
                      [--latency-ms 0] [--faults JSON] [--lifetime 300]
@@ -109,12 +132,57 @@ class Rule:
         return self.match.search(path) is not None
 
 
+class Gate:
+    """One one-shot gate (see the module text). Its fields are guarded by
+    the State's lock; 'held' maps each held request (an object) to its
+    path."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("a gate must be an object: %r" % (spec,))
+        unknown = set(spec) - {"count", "distinct", "match", "min_offset",
+                               "timeout_s"}
+        if unknown:
+            raise ValueError("unknown gate keys: %s" % sorted(unknown))
+        self.count = int(spec.get("count", 2))
+        self.distinct = int(spec.get("distinct", 1))
+        self.match = re.compile(spec.get("match", ""))
+        self.min_offset = spec.get("min_offset")
+        if self.min_offset is not None:
+            self.min_offset = int(self.min_offset)
+        self.timeout_s = float(spec.get("timeout_s", 10.0))
+        if self.count < 1 or self.distinct < 1 or self.timeout_s <= 0:
+            raise ValueError("gate: count, distinct >= 1, timeout_s > 0")
+        self.spec = spec
+        self.state = "armed"
+        self.held = {}
+        self.held_total = 0
+        self.open_inflight = None
+        self.open_paths = None
+
+    def matches(self, path, range_header):
+        if self.match.search(path) is None:
+            return False
+        if self.min_offset is None:
+            return True
+        m = re.fullmatch(r"\s*bytes\s*=\s*(\d+)\s*-.*", range_header or "")
+        return m is not None and int(m.group(1)) >= self.min_offset
+
+    def report(self):
+        return {"state": self.state, "held": self.held_total,
+                "open_inflight": self.open_inflight,
+                "open_paths": self.open_paths, "spec": self.spec}
+
+
 class State:
     """Counters and configuration shared by the handler threads.
-    Every field is guarded by 'lock'."""
+    Every field is guarded by 'lock'; 'cond' (on the same lock) wakes the
+    requests held at a gate."""
 
     def __init__(self, latency_ms, rules, seed):
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.gates = []
         self.latency_ms = latency_ms
         self.rules = rules
         self.seed = seed
@@ -135,6 +203,23 @@ class State:
         self.ranges_seen = {}       # (path, range header) -> count
         self.t0 = time.monotonic()
         self.first = {}             # path -> [start, end] of its first request
+        self.set_gates([])
+
+    def set_gates(self, gates):
+        # Caller holds the lock or is the constructor. Requests held at
+        # gates being replaced are let through.
+        for old in self.gates:
+            if old.state == "armed":
+                old.state = "disarmed"
+                self.cond.notify_all()
+        self.gates = gates
+
+    def active_gate(self):
+        # Lock held: the first gate that has not fired, or None.
+        for gate in self.gates:
+            if gate.state == "armed":
+                return gate
+        return None
 
     def snapshot(self):
         with self.lock:
@@ -151,6 +236,7 @@ class State:
                 "latency_ms": self.latency_ms,
                 "paths": dict(self.per_path),
                 "first": {k: list(v) for k, v in self.first.items()},
+                "gate": [g.report() for g in self.gates] or None,
             }
 
 
@@ -273,6 +359,7 @@ class Handler(BaseHTTPRequestHandler):
         status = 0
         sent = 0
         try:
+            self.wait_at_gate(st, path)
             if latency > 0:
                 time.sleep(latency)
             status, sent = self.answer(method, path, fired)
@@ -286,6 +373,34 @@ class Handler(BaseHTTPRequestHandler):
                 st.inflight -= 1
                 st.bytes_sent += sent
                 st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1
+
+    def wait_at_gate(self, st, path):
+        """Holds this request at the active gate (see the module text);
+        returns at once when there is none or it does not match."""
+        with st.lock:
+            gate = st.active_gate()
+            if gate is None or not gate.matches(path,
+                                                self.headers.get("Range")):
+                return
+            me = object()
+            gate.held[me] = path
+            gate.held_total += 1
+            if (len(gate.held) >= gate.count and
+                    len(set(gate.held.values())) >= gate.distinct):
+                gate.state = "met"
+                gate.open_inflight = len(gate.held)
+                gate.open_paths = sorted(set(gate.held.values()))
+                st.cond.notify_all()
+            deadline = time.monotonic() + gate.timeout_s
+            while (gate.state == "armed" and
+                   not self.server.stopping.is_set()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    gate.state = "timed_out"
+                    st.cond.notify_all()
+                    break
+                st.cond.wait(min(left, 0.2))
+            del gate.held[me]
 
     def pick_fault(self, st, method, path, has_range):
         """Chooses the rule that fires for this request (lock held)."""
@@ -393,6 +508,12 @@ class Handler(BaseHTTPRequestHandler):
             rules = None
             if "faults" in q:
                 rules = parse_rules(q["faults"][-1])
+            gates = None
+            if "gate" in q:
+                specs = json.loads(q["gate"][-1] or "null") or []
+                if isinstance(specs, dict):
+                    specs = [specs]
+                gates = [Gate(spec) for spec in specs]
             latency = None
             if "latency_ms" in q:
                 latency = float(q["latency_ms"][-1])
@@ -409,8 +530,11 @@ class Handler(BaseHTTPRequestHandler):
                 st.latency_ms = latency
             if q.get("reset", ["0"])[-1] in ("1", "true", "yes"):
                 st.reset()
+            if gates is not None:
+                st.set_gates(gates)
             reply = {"latency_ms": st.latency_ms,
-                     "faults": [r.spec for r in st.rules]}
+                     "faults": [r.spec for r in st.rules],
+                     "gate": [g.report() for g in st.gates] or None}
         self.send_json(reply)
 
 

@@ -75,10 +75,14 @@ class Server:
                                     timeout=10) as r:
             return json.load(r)
 
-    def control(self, faults=None, latency_ms=None, reset=True):
+    def control(self, faults=None, latency_ms=None, reset=True, gate=None):
+        """Sets faults, latency and (armed after the reset) a gate; see
+        httpserver.py. reset=True clears the counters and any gate."""
         params = {}
         if faults is not None:
             params["faults"] = json.dumps(faults)
+        if gate is not None:
+            params["gate"] = json.dumps(gate)
         if latency_ms is not None:
             params["latency_ms"] = latency_ms
         if reset:
@@ -129,10 +133,18 @@ def config(**options):
             gdal.SetConfigOption(k, v)
 
 
+# GDAL 3.10+ reads plain VRT mosaics on threads of its own, and before 3.11
+# those threads drop source errors (a failing COG reads as zeros, no error):
+# the oracle is the VRT driver as it reads serially, NUM_THREADS=1 (an open
+# option 3.6 does not know).
+SERIAL_VRT_OPTIONS = (["NUM_THREADS=1"]
+                      if int(gdal.VersionInfo()) >= 3100000 else [])
+
+
 def open_with(path, driver, threads=None):
     """Opens path with the PVRT driver (PVRT_CLAIM=ALL, optional NUM_THREADS
     open option; asserts PVRT took it) or with GDAL's VRT driver
-    (PVRT_CLAIM=NONE, the oracle)."""
+    (PVRT_CLAIM=NONE, serially: the oracle)."""
     if driver == "PVRT":
         opts = ["NUM_THREADS=%s" % threads] if threads is not None else []
         with config(PVRT_CLAIM="ALL"):
@@ -143,7 +155,8 @@ def open_with(path, driver, threads=None):
                                  "on GDAL_DRIVER_PATH?)" % (path, name))
     elif driver == "VRT":
         with config(PVRT_CLAIM="NONE"):
-            ds = gdal.OpenEx(path, gdal.OF_RASTER)
+            ds = gdal.OpenEx(path, gdal.OF_RASTER,
+                             open_options=SERIAL_VRT_OPTIONS)
         name = ds.GetDriver().ShortName
         if name != "VRT":
             raise AssertionError("oracle %s opened by %s, not VRT"

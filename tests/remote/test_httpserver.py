@@ -78,26 +78,120 @@ def main():
         c.close()
         check(r1 == payload[:10] and r2 == payload[10:20], "keep-alive")
 
-        # Latency and peak concurrency: 6 parallel requests of 300 ms.
+        # Latency: an answer waits at least latency_ms; the first request
+        # of a path has its [start, end] reported. Lower bounds only: a
+        # loaded machine makes answers later, never earlier.
         srv.control(latency_ms=300)
         t0 = time.monotonic()
-        ths = [threading.Thread(target=request, args=(p, "GET", "/f.bin"))
-               for _ in range(6)]
-        for t in ths:
-            t.start()
-        for t in ths:
-            t.join()
+        request(p, "GET", "/f.bin")
         wall = time.monotonic() - t0
         st = srv.stats()
-        check(st["peak_inflight"] == 6 and st["requests"] == 6
-              and 0.3 <= wall < 1.5,
-              "latency 300 ms, 6 in parallel: peak %d, %d requests, %.2f s"
-              % (st["peak_inflight"], st["requests"], wall))
         first = st["first"].get("/f.bin")
+        check(wall >= 0.3 and st["requests"] == 1 and st["peak_inflight"] == 1,
+              "latency 300 ms: answered in %.2f s, peak %d"
+              % (wall, st["peak_inflight"]))
         check(first is not None and first[1] is not None
-              and 0.3 <= first[1] - first[0] < 1.5 and first[0] < wall,
+              and first[1] - first[0] >= 0.3 and first[0] < wall,
               "first request of a path: start and end reported (%s)" % first)
-        srv.control(latency_ms=0)
+
+        # Gate met: 6 clients that each send before any answer arrives are
+        # held until all 6 are in flight, then all answered. The gate's
+        # time-out (30 s) is far beyond any scheduling delay; the test
+        # ends as soon as the 6th request arrives.
+        def parallel(n, path="/f.bin"):
+            ths = [threading.Thread(target=request, args=(p, "GET", path),
+                                    kwargs={"timeout": 60})
+                   for _ in range(n)]
+            for t in ths:
+                t.start()
+            for t in ths:
+                t.join()
+        srv.control(latency_ms=0, gate={"count": 6, "timeout_s": 30})
+        parallel(6)
+        st = srv.stats()
+        g = st["gate"][0]
+        check(g["state"] == "met" and g["open_inflight"] == 6 and
+              st["peak_inflight"] == 6 and st["requests"] == 6,
+              "gate count=6, 6 parallel clients: met with %s in flight, "
+              "peak %d" % (g["open_inflight"], st["peak_inflight"]))
+        # One-shot: after it opened, requests pass without waiting.
+        request(p, "GET", "/f.bin")
+        check(srv.stats()["gate"][0]["state"] == "met" and
+              srv.stats()["gate"][0]["held"] == 6,
+              "gate is one-shot: the 7th request is not held")
+
+        # Gate timed out: a serial client never has 2 in flight; its first
+        # request is held timeout_s, then everything passes. Another path
+        # does not match and is never held.
+        srv.control(gate={"count": 2, "timeout_s": 0.5, "match": "f\\.bin"})
+        t0 = time.monotonic()
+        request(p, "GET", "/f.bin")
+        held = time.monotonic() - t0
+        request(p, "GET", "/f.bin")
+        st = srv.stats()
+        g = st["gate"][0]
+        check(g["state"] == "timed_out" and g["held"] == 1 and held >= 0.5
+              and st["peak_inflight"] == 1,
+              "gate count=2, serial client: timed out after holding the "
+              "first request %.2f s, the second not held" % held)
+        with open(os.path.join(tmp, "g.bin"), "wb") as f:
+            f.write(b"x")
+        srv.control(gate={"count": 2, "timeout_s": 30, "match": "f\\.bin"})
+        request(p, "GET", "/g.bin")
+        check(srv.stats()["gate"][0]["state"] == "armed" and
+              srv.stats()["gate"][0]["held"] == 0,
+              "gate match: a request of another path is not held")
+        # distinct=2: two requests of one path do not open it, a request of
+        # a second path does.
+        srv.control(gate={"count": 2, "distinct": 2, "timeout_s": 30})
+        ths = [threading.Thread(target=request, args=(p, "GET", path),
+                                kwargs={"timeout": 60})
+               for path in ("/f.bin", "/f.bin")]
+        for t in ths:
+            t.start()
+        deadline = time.monotonic() + 30
+        while (srv.stats()["gate"][0]["held"] < 2 and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        still = srv.stats()["gate"][0]
+        request(p, "GET", "/g.bin", timeout=60)
+        for t in ths:
+            t.join()
+        g = srv.stats()["gate"][0]
+        check(still["state"] == "armed" and still["held"] == 2 and
+              g["state"] == "met" and g["open_inflight"] == 3 and
+              g["open_paths"] == ["/f.bin", "/g.bin"],
+              "gate distinct=2: held with 2 requests of one path (%s), met "
+              "by a second path (%s)" % (still["state"], g["open_paths"]))
+        # min_offset: only ranged requests from that byte on are held.
+        srv.control(gate={"count": 1, "min_offset": 100, "timeout_s": 30})
+        request(p, "GET", "/f.bin", {"Range": "bytes=0-9"})
+        request(p, "GET", "/f.bin")
+        before = srv.stats()["gate"][0]
+        request(p, "GET", "/f.bin", {"Range": "bytes=200-299"})
+        g = srv.stats()["gate"][0]
+        check(before["held"] == 0 and before["state"] == "armed" and
+              g["held"] == 1 and g["state"] == "met",
+              "gate min_offset=100: bytes=0-9 and no Range pass, bytes=200- "
+              "is held")
+
+        # A list: the second gate takes the requests after the first fired.
+        srv.control(gate=[{"count": 2, "timeout_s": 30},
+                          {"count": 3, "timeout_s": 30}])
+        parallel(2)
+        mid = srv.stats()["gate"]
+        parallel(3)
+        g = srv.stats()["gate"]
+        check([x["state"] for x in mid] == ["met", "armed"] and
+              [(x["state"], x["open_inflight"]) for x in g] ==
+              [("met", 2), ("met", 3)],
+              "gates in a list fire one after another (%s)"
+              % [(x["state"], x["open_inflight"]) for x in g])
+        s_, _, _ = request(p, "GET", "/__control?gate=%7B%22count%22%3A0%7D")
+        check(s_ == 400, "bad gate rejected with 400")
+        srv.control(gate={"count": 2, "timeout_s": 30})
+        srv.control(reset=True)
+        check(srv.stats()["gate"] is None, "reset disarms the gate")
 
         # Faults: first N per path, every k-th, 404, auth.
         srv.control(faults=[{"kind": "503", "first": 2, "match": "f.bin"}])
@@ -144,15 +238,18 @@ def main():
         check(got == 500, "truncate: 500 of 1000 bytes then close (%s)" % got)
 
         # Stall: nothing within the client's timeout.
-        srv.control(faults=[{"kind": "stall", "stall_s": 2}])
-        t0 = time.monotonic()
+        # (A stall ends by closing without an answer: a client that saw a
+        # time-out, not a closed connection, gave up before the stall
+        # ended, whatever the machine's load.)
+        srv.control(faults=[{"kind": "stall", "stall_s": 5}])
         try:
             request(p, "GET", "/f.bin", timeout=0.5)
             got = "answer"
         except socket.timeout:
             got = "timeout"
-        check(got == "timeout" and time.monotonic() - t0 < 1.5,
-              "stall: the client times out (%s)" % got)
+        except (ConnectionError, http.client.HTTPException) as e:
+            got = type(e).__name__
+        check(got == "timeout", "stall: the client times out (%s)" % got)
 
         srv.control(faults=[], reset=True)
         s, _, b = request(p, "GET", "/__control?faults=%7Bbad")
@@ -162,17 +259,15 @@ def main():
               "reset=1 clears counters; control/stats not counted")
 
     # Bounded lifetime: a server started for 1 s exits by itself.
-    t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, SERVER, "--root", tmp,
                              "--lifetime", "1", "--quiet"],
                             stderr=subprocess.DEVNULL)
     try:
-        rc = proc.wait(10)
+        rc = proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
         rc = None
-    check(rc == 0 and time.monotonic() - t0 < 5,
-          "--lifetime 1: exits by itself (rc %s)" % rc)
+    check(rc == 0, "--lifetime 1: exits by itself (rc %s)" % rc)
 
     print("%d failure(s)" % len(FAILURES))
     return 1 if FAILURES else 0
