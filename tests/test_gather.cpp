@@ -32,6 +32,14 @@ using namespace pvrt_test;
 
 const int W = 301, H = 257;
 
+// gather.c covers GDAL 3.6 to 3.10's VRTDerivedRasterBand; later versions
+// read otherwise, so it declines there: those reads run whole and are
+// still compared.
+int if_gathered(int n)
+{
+    return GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ? n : 0;
+}
+
 // Counts this thread's "gather: band ... ->" debug messages while alive.
 class GatherCounter
 {
@@ -228,7 +236,8 @@ TEST(Gather, DownsampledReadsEqualGdal)
         // Every read here is downsampled, of a derived band without
         // overviews, 64x64 buffer pixels or more: gathered whenever the
         // dataset has threads to spare.
-        EXPECT_EQ(gathered, threads > 1 ? reads : 0) << threads << " threads";
+        EXPECT_EQ(gathered, if_gathered(threads > 1 ? reads : 0))
+            << threads << " threads";
         GDALClose(pvrt);
     }
     GDALClose(oracle);
@@ -265,7 +274,7 @@ TEST(Gather, RelativeSourcesEqualGdal)
                 << "band " << band << ", " << r.describe();
         }
     }
-    EXPECT_EQ(gathered, reads);
+    EXPECT_EQ(gathered, if_gathered(reads));
     GDALClose(pvrt);
     GDALClose(oracle);
 }
@@ -311,7 +320,7 @@ TEST(Gather, StridedBuffersEqualGdal)
             }
         }
     }
-    EXPECT_EQ(gathered, reads);
+    EXPECT_EQ(gathered, if_gathered(reads));
     GDALClose(pvrt);
     GDALClose(oracle);
 }
@@ -348,8 +357,9 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
         ASSERT_TRUE(want.ok && got.ok);
         EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
     }
-    EXPECT_EQ(gathered, 1) << "the upsampled read should be gathered, the "
-                              "small one not";
+    EXPECT_EQ(gathered, if_gathered(1))
+        << "the upsampled read should be gathered, the "
+           "small one not";
     GDALClose(pvrt);
     GDALClose(oracle);
 }
