@@ -6,6 +6,9 @@
 #include "tilecache.h"
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
+
+#include <string.h>
 
 /* Whether reads like rq may be served from, or computed into, the cache:
  * band-level, at full resolution, of a tile-safe band, by a handle that
@@ -235,4 +238,131 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     if (!compute_region(ds, rq, x0, y0, x1 - x0, y1 - y0))
         return 0;
     return pvrt__ahead_cached(ds, rq, err);
+}
+
+/* ---- Masks computed once -------------------------------------------------
+ * rasterio's read(masked=True) reads a band, then its NoData mask, whose
+ * GDALNoDataMaskBand reads the band again (same window, buffer size and
+ * arguments, in a working type) and compares each value with NoData: the
+ * derived band would be computed twice. The last large read of a band is
+ * kept; a mask read that asks GDAL's mask band for exactly that parent read
+ * is computed by GDAL's own GDALNoDataMaskBand over a MEM band holding the
+ * kept values. Only for band types whose working type is the type itself
+ * in every GDAL from 3.6 to 3.13 (GetWorkDataType in gdalnodatamaskband.cpp):
+ * Byte, Int32, UInt32, Float32, Float64. */
+
+static int mask_work_type_is_own(GDALDataType t)
+{
+    return t == GDT_Byte || t == GDT_Int32 || t == GDT_UInt32 ||
+           t == GDT_Float32 || t == GDT_Float64;
+}
+
+static void fill_key(pvrt_kept_read *k, const pvrt_request *rq)
+{
+    k->type = rq->buf_type;
+    k->x = rq->x;
+    k->y = rq->y;
+    k->w = rq->w;
+    k->h = rq->h;
+    k->buf_w = rq->buf_w;
+    k->buf_h = rq->buf_h;
+    const GDALRasterIOExtraArg *e = rq->extra;
+    k->resample = e ? e->eResampleAlg : GRIORA_NearestNeighbour;
+    k->float_window = e && e->bFloatingPointWindowValidity;
+    k->fx = k->float_window ? e->dfXOff : 0;
+    k->fy = k->float_window ? e->dfYOff : 0;
+    k->fw = k->float_window ? e->dfXSize : 0;
+    k->fh = k->float_window ? e->dfYSize : 0;
+}
+
+void pvrt__kept_clear(pvrt_dataset *ds)
+{
+    VSIFree(ds->kept.data);
+    memset(&ds->kept, 0, sizeof ds->kept);
+}
+
+void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    if (rq->path == NULL || rq->path->overview >= 0 || rq->path->mask ||
+        ds->cache_cap <= 0 || ds->threads < 2 || pvrt_pool_in_worker())
+        return;
+    const int64_t pixels = (int64_t)rq->buf_w * rq->buf_h;
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    if (pixels < ds->min_tile_pixels || pixels * size > ds->cache_cap / 2)
+        return;
+    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
+    if (band == NULL || GDALGetRasterDataType(band) != rq->buf_type ||
+        !mask_work_type_is_own(rq->buf_type) ||
+        GDALGetMaskFlags(band) != GMF_NODATA)
+        return;
+    pvrt__kept_clear(ds);
+    GByte *data =
+        (GByte *)VSIMalloc3((size_t)rq->buf_w, (size_t)rq->buf_h, (size_t)size);
+    if (data == NULL)
+        return;
+    for (int r = 0; r < rq->buf_h; r++) {
+        const GByte *src = (const GByte *)rq->buf + r * rq->line_space;
+        GByte *dst = data + (size_t)r * rq->buf_w * size;
+        if (rq->pixel_space == size)
+            memcpy(dst, src, (size_t)rq->buf_w * size);
+        else
+            GDALCopyWords(src, rq->buf_type, (int)rq->pixel_space, dst,
+                          rq->buf_type, size, rq->buf_w);
+    }
+    ds->kept.data = data;
+    ds->kept.band = rq->path->band;
+    fill_key(&ds->kept, rq);
+}
+
+int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
+{
+    const pvrt_kept_read *k = &ds->kept;
+    if (k->band == 0 || rq->path == NULL || !rq->path->mask ||
+        rq->path->overview >= 0 || rq->path->band != k->band ||
+        rq->buf_type != GDT_Byte)
+        return 0;
+    pvrt_kept_read want;
+    fill_key(&want, rq);
+    want.type = k->type; /* the parent is read in its working type */
+    if (want.x != k->x || want.y != k->y || want.w != k->w || want.h != k->h ||
+        want.buf_w != k->buf_w || want.buf_h != k->buf_h ||
+        want.resample != k->resample || want.float_window != k->float_window ||
+        want.fx != k->fx || want.fy != k->fy || want.fw != k->fw ||
+        want.fh != k->fh)
+        return 0;
+    GDALRasterBandH parent = GDALGetRasterBand(ds->primary, k->band);
+    int has_nodata = 0;
+    const double nodata = GDALGetRasterNoDataValue(parent, &has_nodata);
+    GDALDriverH mem = GDALGetDriverByName("MEM");
+    if (!has_nodata || mem == NULL)
+        return 0;
+    GDALDatasetH h = GDALCreate(mem, "", k->buf_w, k->buf_h, 0, GDT_Byte, NULL);
+    if (h == NULL) {
+        CPLErrorReset();
+        return 0;
+    }
+    char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
+    CPLPrintPointer(ptr, k->data, sizeof ptr - 1);
+    char **opts = CSLSetNameValue(NULL, "DATAPOINTER", ptr);
+    int served = 0;
+    if (GDALAddBand(h, k->type, opts) == CE_None) {
+        GDALRasterBandH b = GDALGetRasterBand(h, 1);
+        GDALSetRasterNoDataValue(b, nodata);
+        GDALRasterBandH m = GDALGetMaskBand(b);
+        if (m && GDALGetMaskFlags(b) == GMF_NODATA) {
+            *err = GDALRasterIOEx(m, GF_Read, 0, 0, k->buf_w, k->buf_h, rq->buf,
+                                  rq->buf_w, rq->buf_h, GDT_Byte,
+                                  rq->pixel_space, rq->line_space, NULL);
+            served = 1;
+        }
+    }
+    CSLDestroy(opts);
+    GDALClose(h);
+    if (!served) {
+        CPLErrorReset();
+        return 0;
+    }
+    __atomic_add_fetch(&ds->mask_hits, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&ds->last_tiles, 0, __ATOMIC_RELAXED);
+    return 1;
 }

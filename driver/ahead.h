@@ -31,6 +31,18 @@ int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
  * the last read either way. */
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
 
+/* Keeps the pixels of rq, a band read that succeeded, when the read of its
+ * NoData mask may follow (large reads of bands whose mask is NoData). */
+void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* Serves rq, a read of a band's NoData mask, from the kept pixels when they
+ * are exactly what GDAL's mask band would read of the band. Returns 1 with
+ * *err set when it did, 0 otherwise (nothing reported). */
+int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
+
+/* Frees the kept pixels (on close). */
+void pvrt__kept_clear(pvrt_dataset *ds);
+
 /* Reads rq as pvrt_read does, without the cache: split or whole (read.c). */
 CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq);
 

@@ -29,6 +29,18 @@ typedef struct pvrt_last_read {
     int x, y, w, h;           /* window */
 } pvrt_last_read;
 
+/* The pixels of the last large band read, kept for the read of its NoData
+ * mask that usually follows (ahead.c). */
+typedef struct pvrt_kept_read {
+    int band;                     /* 0: none kept */
+    GDALDataType type;            /* buffer type */
+    int x, y, w, h, buf_w, buf_h; /* window and buffer size */
+    GDALRIOResampleAlg resample;
+    int float_window;
+    double fx, fy, fw, fh;
+    void *data; /* packed buf_w x buf_h of type */
+} pvrt_kept_read;
+
 typedef struct pvrt_dataset {
     GDALDatasetH primary;
     pvrt_clones *clones;     /* threads - 1 slots */
@@ -55,6 +67,8 @@ typedef struct pvrt_dataset {
     int read_ahead;               /* READ_AHEAD: sequential readers get
                                      the region ahead computed at once */
     pvrt_last_read last_read;     /* (owner thread) */
+    pvrt_kept_read kept;          /* (owner thread) */
+    int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t cache_hits;           /* (atomic) reads served by the cache */

@@ -245,8 +245,6 @@ static char *capture_xml(struct pvrt_gather *g, int b, int k, GDALDataType t)
                        band);
 }
 
-static long long apply_seq; /* (atomic) */
-
 /* The apply VRT: band b's function over the gathered buffers of w x h in
  * type t, as MEM datasets on them (read 1:1 in their own type: a copy). */
 static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
@@ -258,19 +256,17 @@ static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
     CPLSetXMLValue(band, "#band", "1");
     CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
     for (int k = 0; k < nsources; k++) {
-        char ptr[64];
-        CPLPrintPointer(ptr, bufs[k], sizeof ptr);
+        char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
+        CPLPrintPointer(ptr, bufs[k], sizeof ptr - 1);
         CPLXMLNode *s = CPLCreateXMLNode(band, CXT_Element, "SimpleSource");
         CPLXMLNode *f = CPLCreateXMLElementAndValue(
             s, "SourceFilename",
             CPLSPrintf("MEM:::DATAPOINTER=%s,PIXELS=%d,LINES=%d,BANDS=1,"
-                       "DATATYPE=%s,PVRTSEQ=%lld",
-                       ptr, w, h, GDALGetDataTypeName(t),
-                       (long long)__atomic_add_fetch(&apply_seq, 1,
-                                                     __ATOMIC_RELAXED)));
+                       "DATATYPE=%s",
+                       ptr, w, h, GDALGetDataTypeName(t)));
         CPLSetXMLValue(f, "#relativeToVRT", "0");
-        /* Owned by the apply VRT, not GDAL's source pool: a pooled MEM
-         * dataset would outlive the buffer it points into. */
+        /* Not shared with other VRTs: GDAL's source pool closes it when
+         * the apply VRT closes, before the buffer is freed. */
         CPLSetXMLValue(f, "#shared", "0");
         CPLCreateXMLElementAndValue(s, "SourceBand", "1");
         for (int r = 0; r < 2; r++) {
@@ -527,13 +523,6 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq);
 
 int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
-    /* A read nested in another PVRT read (a derived VRT whose source is a
-     * PVRT dataset read by an inline parent) is left whole: gathering
-     * there crashed in GDAL 3.6's source pool (an apply read found its MEM
-     * source gone; reproduced with nested NDVI VRTs at 16 threads), and
-     * the parent already reads its sources in parallel. */
-    if (pvrt_read_depth() > 1)
-        return 0;
     if (!request_ok(ds, rq))
         return 0;
     error_state saved;

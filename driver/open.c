@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include "dataset.h"
 
+#include "ahead.h"
+
 #include "gather.h"
 #include "host.h"
 #include "pool.h"
@@ -515,6 +517,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
         return;
     pvrt_gather_free(ds->gather);
     pvrt_tilecache_free(ds->cache);
+    pvrt__kept_clear(ds);
     pvrt_clones_free(ds->clones);
     if (ds->primary)
         GDALClose(ds->primary);

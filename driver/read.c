@@ -413,8 +413,12 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     __atomic_store_n(&ds->last_pixels, (int64_t)rq->w * rq->h,
                      __ATOMIC_RELAXED);
     CPLErr err;
-    if (!pvrt__ahead_cached(ds, rq, &err))
+    if (!pvrt__ahead_cached(ds, rq, &err) &&
+        !pvrt__mask_from_kept(ds, rq, &err)) {
         err = read_request(ds, rq, 1);
+        if (err == CE_None)
+            pvrt__keep_read(ds, rq);
+    }
     if (caller)
         __atomic_sub_fetch(&active_callers, 1, __ATOMIC_RELAXED);
     tls_depth--;

@@ -388,6 +388,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->split_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "MASK_HITS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->mask_hits, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "AHEAD_REGIONS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(

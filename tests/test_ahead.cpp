@@ -305,3 +305,107 @@ TEST(Ahead, ChecksumAndStatisticsLikeGdal)
 }
 
 } // namespace
+
+namespace
+{
+
+// A derived band whose NoData value occurs: the value GDAL computes at the
+// first pixel, so its mask has both 0 and 255.
+std::string make_mask_vrt(GDALDataType type)
+{
+    RasterSpec s;
+    s.width = W;
+    s.height = H;
+    s.type = GDT_Byte;
+    s.block_x = 64;
+    s.block_y = 64;
+    s.seed = 31;
+    const std::string src =
+        simple_source(make_tiff("mask_src.tif", s), 1, W, H);
+    const std::string name =
+        std::string("mask_") + GDALGetDataTypeName(type) + ".vrt";
+    std::string vrt = write_file(
+        name, vrt_dataset(W, H, {derived_band(1, type, "sum", {src, src})}));
+    double first = 0;
+    {
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(o, 1), GF_Read, 0, 0, 1, 1,
+                               &first, 1, 1, GDT_Float64, 0, 0),
+                  CE_None);
+        GDALClose(o);
+    }
+    return write_file(
+        name,
+        vrt_dataset(W, H,
+                    {derived_band(1, type, "sum", {src, src}, "", GDT_Unknown,
+                                  "<NoDataValue>" + std::to_string(first) +
+                                      "</NoDataValue>")}));
+}
+
+struct MaskRead {
+    int x, y, w, h, bw, bh;
+    GDALRIOResampleAlg alg;
+};
+
+std::vector<GByte> read_pair(GDALDatasetH ds, const MaskRead &r,
+                             GDALDataType type, bool mask)
+{
+    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    if (mask)
+        b = GDALGetMaskBand(b);
+    const GDALDataType t = mask ? GDT_Byte : type;
+    std::vector<GByte> buf(static_cast<size_t>(r.bw) * r.bh *
+                           GDALGetDataTypeSizeBytes(t));
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    extra.eResampleAlg = r.alg;
+    EXPECT_EQ(GDALRasterIOEx(b, GF_Read, r.x, r.y, r.w, r.h, buf.data(), r.bw,
+                             r.bh, t, 0, 0, &extra),
+              CE_None)
+        << CPLGetLastErrorMsg();
+    return buf;
+}
+
+// rasterio's read(masked=True): the band, then its NoData mask with the same
+// request. The mask comes out of the band's computation (MASK_HITS) where
+// the band type is its own mask working type, and equals GDAL's everywhere.
+TEST(Ahead, MaskAfterTheBandIsComputedOnce)
+{
+    const MaskRead reads[] = {
+        {0, 0, W, H, W, H, GRIORA_NearestNeighbour},
+        {10, 7, 400, 300, 400, 300, GRIORA_NearestNeighbour},
+        {0, 0, W, H, W / 3, H / 3, GRIORA_NearestNeighbour},
+        {0, 0, W, H, W / 2, H / 2, GRIORA_Average}};
+    for (GDALDataType type : {GDT_Float32, GDT_Float64, GDT_Int16}) {
+        const std::string vrt = make_mask_vrt(type);
+        GDALDatasetH p =
+            open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=1024"});
+        ASSERT_NE(p, nullptr);
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        int both_classes = 0;
+        for (const MaskRead &r : reads) {
+            EXPECT_EQ(read_pair(p, r, type, false),
+                      read_pair(o, r, type, false));
+            const std::vector<GByte> m = read_pair(p, r, type, true);
+            EXPECT_EQ(m, read_pair(o, r, type, true))
+                << GDALGetDataTypeName(type) << " " << r.bw << "x" << r.bh;
+            both_classes += std::count(m.begin(), m.end(), 0) > 0 &&
+                            std::count(m.begin(), m.end(), 255) > 0;
+        }
+        EXPECT_GT(both_classes, 0);
+        // A mask of another window is GDAL's too, and not from the kept read.
+        const long long hits = debug_item(p, "MASK_HITS");
+        const MaskRead other = {
+            5, 5, 300, 200, 300, 200, GRIORA_NearestNeighbour};
+        EXPECT_EQ(read_pair(p, other, type, true),
+                  read_pair(o, other, type, true));
+        EXPECT_EQ(debug_item(p, "MASK_HITS"), hits);
+        EXPECT_EQ(hits, type == GDT_Int16 ? 0 : 4) << GDALGetDataTypeName(type);
+        GDALClose(o);
+        GDALClose(p);
+    }
+}
+
+} // namespace
