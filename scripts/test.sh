@@ -5,7 +5,13 @@
 #   2. ASan+UBSan build (clang-14): the whole suite again;
 #   3. TSan build (clang-14): the concurrency tests;
 #   4. the expression fuzzer: corpus replay plus a bounded run;
-# and checks that the sources are clang-formatted.
+#   5. the GDAL version matrix (scripts/test-gdal-versions.sh): the suite
+#      built and run against Debian 13's GDAL 3.10 and unstable's 3.13 in
+#      mmdebstrap chroots (this machine's 3.6 is step 1);
+#   6. the Debian package installed into a clean Debian 12 root
+#      (scripts/test-deb.sh);
+# and checks that the sources are clang-formatted. Steps 5 and 6 need root
+# and Debian's archive; PVRT_TEST_VERSIONS=0 skips them.
 # Ends with one line "pvrt: N passed, M failed" and exits non-zero on any
 # failure or sanitizer report. PVRT_TEST_QUICK=1 runs step 1 only.
 set -uo pipefail
@@ -81,6 +87,24 @@ if [ "${PVRT_TEST_QUICK:-0}" != 1 ]; then
       passed=$((passed + 1))
     else
       tail -40 "$log_dir/fuzz.log"
+      failed=$((failed + 1))
+    fi
+  fi
+
+  if [ "${PVRT_TEST_VERSIONS:-1}" != 0 ]; then
+    echo "== GDAL version matrix"
+    if scripts/test-gdal-versions.sh trixie sid 2>&1 | tee "$log_dir/versions.log"; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+    fi
+    echo "== Debian package in a clean Debian 12 root"
+    if { scripts/build-deb.sh build-deb && scripts/test-deb.sh build-deb; } \
+      >"$log_dir/deb.log" 2>&1; then
+      tail -1 "$log_dir/deb.log"
+      passed=$((passed + 1))
+    else
+      tail -40 "$log_dir/deb.log"
       failed=$((failed + 1))
     fi
   fi
