@@ -110,3 +110,8 @@ pvrt_add_gtest(test_ahead SOURCES test_ahead.cpp LABELS "equiv;concurrency"
 # ---- Callers with their own threads share the cores (read.c) ----
 pvrt_add_gtest(test_callers SOURCES test_callers.cpp LABELS "quick;concurrency"
                TIMEOUT 120)
+
+# ---- The pixel functions of the GDAL in use (more with each release)
+# through PVRT, against the VRT driver ----
+pvrt_add_gtest(test_gdal_builtins SOURCES test_gdal_builtins.cpp
+               LABELS "equiv;concurrency" TIMEOUT 120)
