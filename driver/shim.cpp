@@ -51,6 +51,10 @@ class PVRTBand final : public GDALProxyRasterBand
                              double *sd, GDALProgressFunc progress,
                              void *data) override;
     CPLErr ComputeRasterMinMax(int approx, double *minmax) override;
+    // GDALProxyRasterBand would ask the VRT's band, which computes
+    // serially: GDALRasterBand's own calls our ComputeStatistics.
+    CPLErr GetStatistics(int approx, int force, double *mn, double *mx,
+                         double *mean, double *sd) override;
     // With remote sources, a split read keeps one request in flight per
     // worker only if it holds many tiles: ask GDALDatasetCopyWholeRaster
     // (gdal_translate) and GDALRasterBandCopyWholeRaster for swaths as
@@ -105,6 +109,10 @@ class PVRTDataset final : public GDALProxyDataset
         return GDALDataset::GetDriver();
     }
     int CloseDependentDatasets() override;
+    CPLErr IBuildOverviews(const char *resampling, int noverviews,
+                           const int *levels, int nbands, const int *bands,
+                           GDALProgressFunc progress, void *data,
+                           CSLConstList options) override;
     const char *GetMetadataItem(const char *name, const char *domain) override;
     pvrt_metadata_list GetMetadata(const char *domain) override;
 
@@ -305,6 +313,14 @@ CPLErr PVRTBand::ComputeStatistics(int approx, double *mn, double *mx,
                                                   progress, data);
 }
 
+CPLErr PVRTBand::GetStatistics(int approx, int force, double *mn, double *mx,
+                               double *mean, double *sd)
+{
+    if (derived_main())
+        return GDALRasterBand::GetStatistics(approx, force, mn, mx, mean, sd);
+    return GDALProxyRasterBand::GetStatistics(approx, force, mn, mx, mean, sd);
+}
+
 CPLErr PVRTBand::ComputeRasterMinMax(int approx, double *minmax)
 {
     if (derived_main())
@@ -360,6 +376,33 @@ int PVRTDataset::CloseDependentDatasets()
     pvrt_dataset_close(h_);
     h_ = nullptr;
     return TRUE;
+}
+
+// External overviews (gdaladdo -ro, BuildOverviews on a read-only VRT):
+// GDAL's VRT driver builds them with GDAL's default overview builder over
+// its own bands, serially; the same builder over our bands reads them
+// split, in parallel. Kept for VRTs whose reads split, with GDAL's
+// VRT_VIRTUAL_OVERVIEWS off (that mode writes no file); anything else is
+// the VRT's own.
+CPLErr PVRTDataset::IBuildOverviews(const char *resampling, int noverviews,
+                                    const int *levels, int nbands,
+                                    const int *bands, GDALProgressFunc progress,
+                                    void *data, CSLConstList options)
+{
+    if (h_ == nullptr)
+        return CE_Failure;
+    GDALDriverH drv = GDALGetDatasetDriver(h_->primary);
+    const bool vrt = drv && EQUAL(GDALGetDriverShortName(drv), "VRT");
+    if (!vrt || !h_->tile_safe || h_->threads < 2 || noverviews == 0 ||
+        CPLTestBool(CPLGetConfigOption("VRT_VIRTUAL_OVERVIEWS", "NO")) ||
+        GetDescription()[0] == '\0' || GetDescription()[0] == '<')
+        return GDALProxyDataset::IBuildOverviews(resampling, noverviews, levels,
+                                                 nbands, bands, progress, data,
+                                                 options);
+    if (!oOvManager.IsInitialized())
+        oOvManager.Initialize(this, GetDescription());
+    return GDALDataset::IBuildOverviews(resampling, noverviews, levels, nbands,
+                                        bands, progress, data, options);
 }
 
 PVRTDataset::~PVRTDataset()

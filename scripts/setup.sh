@@ -9,7 +9,7 @@ build=${1:-build}
 
 packages=(cmake make gcc g++ clang-14 clang-format-14 libclang-rt-14-dev libgdal-dev gdal-bin time
           python3-gdal python3-numpy python3-rasterio libgtest-dev valgrind
-          python3-distributed python3-rioxarray
+          python3-distributed python3-rioxarray python3-qgis qgis-providers
           mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do

@@ -115,3 +115,12 @@ pvrt_add_gtest(test_callers SOURCES test_callers.cpp LABELS "quick;concurrency"
 # through PVRT, against the VRT driver ----
 pvrt_add_gtest(test_gdal_builtins SOURCES test_gdal_builtins.cpp
                LABELS "equiv;concurrency" TIMEOUT 120)
+
+# ---- QGIS (Debian's 3.22, headless) renders derived VRTs through PVRT
+# with the VRT driver's pixels: full extent, 1:1, 2x zoomed out ----
+if(PVRT_PYTHON)
+  pvrt_add_script_test(qgis_render
+    COMMAND ${PVRT_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/qgis_render.py
+    LABELS e2e TIMEOUT 600 RUN_SERIAL)
+  set_tests_properties(qgis_render PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -409,3 +409,74 @@ TEST(Ahead, MaskAfterTheBandIsComputedOnce)
 }
 
 } // namespace
+
+namespace
+{
+
+std::vector<GByte> file_bytes(const std::string &path)
+{
+    std::vector<GByte> out;
+    VSILFILE *f = VSIFOpenL(path.c_str(), "rb");
+    if (f == nullptr)
+        return out;
+    GByte buf[65536];
+    size_t n;
+    while ((n = VSIFReadL(buf, 1, sizeof buf, f)) > 0)
+        out.insert(out.end(), buf, buf + n);
+    VSIFCloseL(f);
+    return out;
+}
+
+// GDAL's GetStatistics (gdalinfo -stats) and external overviews (gdaladdo
+// -ro) through PVRT: the same statistics and the same .ovr file, byte for
+// byte, as GDAL's VRT driver writes, computed through PVRT's split reads.
+TEST(Ahead, GetStatisticsAndExternalOverviewsLikeGdal)
+{
+    // One band: an external .ovr holds one data type.
+    const std::vector<GByte> text = file_bytes(make_mask_vrt(GDT_Float32));
+    const std::string one(text.begin(), text.end());
+    const std::string pv = write_file("builder_pvrt.vrt", one);
+    const std::string vr = write_file("builder_vrt.vrt", one);
+    const int levels[] = {2, 4, 8};
+    const int bands[] = {1};
+    double want[4];
+    {
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vr);
+        ASSERT_NE(o, nullptr);
+        ASSERT_EQ(GDALGetRasterStatistics(GDALGetRasterBand(o, 1), FALSE, TRUE,
+                                          &want[0], &want[1], &want[2],
+                                          &want[3]),
+                  CE_None);
+        ASSERT_EQ(GDALBuildOverviews(o, "AVERAGE", 3, levels, 1, bands, nullptr,
+                                     nullptr),
+                  CE_None)
+            << CPLGetLastErrorMsg();
+        GDALClose(o);
+    }
+    GDALDatasetH p = open_pvrt(pv, opts(2));
+    ASSERT_NE(p, nullptr);
+    double got[4];
+    ASSERT_EQ(GDALGetRasterStatistics(GDALGetRasterBand(p, 1), FALSE, TRUE,
+                                      &got[0], &got[1], &got[2], &got[3]),
+              CE_None);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(got[i], want[i]) << i;
+    const long long parallel =
+        debug_item(p, "AHEAD_REGIONS") + debug_item(p, "SPLIT_READS");
+    EXPECT_GT(parallel, 1);
+    ASSERT_EQ(
+        GDALBuildOverviews(p, "AVERAGE", 3, levels, 1, bands, nullptr, nullptr),
+        CE_None)
+        << CPLGetLastErrorMsg();
+    EXPECT_GT(debug_item(p, "AHEAD_REGIONS") + debug_item(p, "SPLIT_READS"),
+              parallel)
+        << "the overviews were not built through PVRT's reads";
+    GDALClose(p);
+    const std::vector<GByte> a = file_bytes(pv + ".ovr");
+    const std::vector<GByte> b = file_bytes(vr + ".ovr");
+    ASSERT_GT(a.size(), 1000u);
+    EXPECT_TRUE(a == b) << "the .ovr files differ";
+}
+
+} // namespace
