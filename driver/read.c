@@ -445,6 +445,24 @@ CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)
     return read_request(ds, rq, 0);
 }
 
+/* Gathers a downsampled read (gather.h). A dataset-level read of one band
+ * is that band's read: GDAL's VRT dataset sends it to the band when the
+ * band is derived (GDALDataset::IRasterIO, VRTDataset's dataset-level path
+ * refusing derived bands); gdal_translate -outsize reads that way. */
+static int gather(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
+{
+    if (rq->path)
+        return pvrt_gather_read(ds, rq, err);
+    if (rq->nbands != 1)
+        return 0;
+    pvrt_band_path path = {rq->bands[0], -1, 0};
+    pvrt_request band = *rq;
+    band.path = &path;
+    band.nbands = 0;
+    band.bands = NULL;
+    return pvrt_gather_read(ds, &band, err);
+}
+
 /* Plans rq and reads it split, through the region ahead (`ahead`: a
  * sequential reader's), gathered (downsampled derived reads) or whole. */
 static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
@@ -494,8 +512,8 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
         err = read_split(ds, rq, tiles, ntiles, threads);
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;
-    else if (!(rq->path && threads > 1 && !pvrt_pool_in_worker() &&
-               pvrt__is_resampled(rq) && pvrt_gather_read(ds, rq, &err)))
+    else if (!(threads > 1 && !pvrt_pool_in_worker() &&
+               pvrt__is_resampled(rq) && gather(ds, rq, &err)))
         err = read_inline(ds, rq);
     free(tiles);
     return err;

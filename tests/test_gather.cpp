@@ -364,4 +364,39 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
     GDALClose(oracle);
 }
 
+// A dataset-level read of one band (gdal_translate -outsize reads so) is
+// that band's read: gathered too, and GDAL's bytes.
+TEST(Gather, DatasetLevelReadOfOneBand)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    int gathered = 0, reads = 0;
+    for (GDALRIOResampleAlg alg : {GRIORA_NearestNeighbour, GRIORA_Average}) {
+        Read r;
+        r.bands = {1};
+        r.x = 3;
+        r.y = 2;
+        r.w = W - 7;
+        r.h = H - 5;
+        r.buf_w = (W - 7) / 3;
+        r.buf_h = (H - 5) / 3;
+        r.buf_type = GDT_Float32;
+        r.resample = alg;
+        const ReadResult want = do_read(oracle, r);
+        GatherCounter counter;
+        const ReadResult got = do_read(pvrt, r);
+        gathered += counter.count;
+        reads++;
+        ASSERT_TRUE(want.ok && got.ok);
+        EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+    }
+    EXPECT_EQ(gathered, if_gathered(reads));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 } // namespace
