@@ -23,6 +23,7 @@
 #include <cpl_multiproc.h>
 #include <cpl_string.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -256,8 +257,79 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     return 0;
 }
 
-/* The block size of band `band` of `path`, opened briefly and quietly. */
+/* Block sizes probed before, by path, band, file size and modification
+ * time: a tile server opens the same VRT for every request, and opening
+ * its first source again each time cost more than the read (a changed
+ * file is probed again). Process-wide, guarded by probe_lock; no GDAL call
+ * is made while holding it. */
+static int probe_blocks_open(const char *path, int band, int *bx, int *by);
+
+#define PROBE_SLOTS 16
+static struct probe_entry {
+    char *path;
+    int band;
+    GIntBig size, mtime;
+    int bx, by;
+} probe_cache[PROBE_SLOTS]; /* (guarded by probe_lock) */
+static int probe_next;      /* (guarded by probe_lock) */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int probe_cached(const char *path, int band, GIntBig size, GIntBig mtime,
+                        int *bx, int *by)
+{
+    int found = 0;
+    pthread_mutex_lock(&probe_lock);
+    for (int i = 0; i < PROBE_SLOTS && !found; i++) {
+        const struct probe_entry *e = &probe_cache[i];
+        if (e->path && e->band == band && e->size == size &&
+            e->mtime == mtime && strcmp(e->path, path) == 0) {
+            *bx = e->bx;
+            *by = e->by;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&probe_lock);
+    return found;
+}
+
+static void probe_remember(const char *path, int band, GIntBig size,
+                           GIntBig mtime, int bx, int by)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return;
+    pthread_mutex_lock(&probe_lock);
+    struct probe_entry *e = &probe_cache[probe_next];
+    probe_next = (probe_next + 1) % PROBE_SLOTS;
+    char *old = e->path;
+    e->path = copy;
+    e->band = band;
+    e->size = size;
+    e->mtime = mtime;
+    e->bx = bx;
+    e->by = by;
+    pthread_mutex_unlock(&probe_lock);
+    free(old);
+}
+
+/* The block size of band `band` of `path`, opened briefly and quietly
+ * (or remembered from an earlier probe of the unchanged file). */
 static int probe_blocks(const char *path, int band, int *bx, int *by)
+{
+    VSIStatBufL st;
+    const int local = !pvrt_path_is_network(path) && VSIStatL(path, &st) == 0;
+    if (local && probe_cached(path, band, (GIntBig)st.st_size,
+                              (GIntBig)st.st_mtime, bx, by))
+        return 1;
+    const int ok = probe_blocks_open(path, band, bx, by);
+    if (ok && local)
+        probe_remember(path, band, (GIntBig)st.st_size, (GIntBig)st.st_mtime,
+                       *bx, *by);
+    return ok;
+}
+
+/* The block size of band `band` of `path`, opened briefly and quietly. */
+static int probe_blocks_open(const char *path, int band, int *bx, int *by)
 {
     CPLPushErrorHandler(CPLQuietErrorHandler);
     GDALDatasetH h =

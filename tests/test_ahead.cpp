@@ -480,3 +480,67 @@ TEST(Ahead, GetStatisticsAndExternalOverviewsLikeGdal)
 }
 
 } // namespace
+
+namespace
+{
+
+// Opening the same VRT again after it changed (another source, of another
+// block size) reads the new pixels: what is kept across opens (probed
+// block grids, by path, size and time) only shapes tiles, and each
+// dataset's cache of computed pixels dies with it.
+TEST(Ahead, ReopenAfterTheFileChangedReadsTheNewPixels)
+{
+    std::vector<GByte> first;
+    for (int round = 0; round < 2; round++) {
+        RasterSpec s;
+        s.width = W;
+        s.height = H;
+        s.type = GDT_Int16;
+        s.block_x = round ? 32 : 64; // another grid, too
+        s.block_y = round ? 32 : 64;
+        s.seed = 90 + round;
+        // A new source file: GDAL's own source pool may still hold the
+        // old one open, whose overwriting would fail GDAL's reads too.
+        const std::string src = simple_source(
+            make_tiff("reopen_src" + std::to_string(round) + ".tif", s), 1, W,
+            H);
+        const std::string vrt = write_file(
+            "reopen.vrt",
+            vrt_dataset(W, H,
+                        {derived_band(1, GDT_Float32, "sum", {src, src})}));
+        std::vector<GByte> want;
+        {
+            OracleScope scope;
+            GDALDatasetH o = open_oracle(vrt);
+            ASSERT_EQ(read_band1(o, GDT_Float32, &want), CE_None)
+                << CPLGetLastErrorMsg();
+            GDALClose(o);
+        }
+        GDALDatasetH p = open_pvrt(vrt, opts(2));
+        ASSERT_NE(p, nullptr);
+        std::vector<GByte> got;
+        ASSERT_EQ(read_band1(p, GDT_Float32, &got), CE_None);
+        // A block walk too, through the cache.
+        for (const Win &w : ordered(64, 64, kRaster)) {
+            CPLErr e1, e2;
+            GDALDatasetH o = nullptr;
+            {
+                OracleScope scope;
+                o = open_oracle(vrt);
+            }
+            EXPECT_EQ(read_win(p, 1, w, GDT_Float32, &e1),
+                      read_win(o, 1, w, GDT_Float32, &e2));
+            GDALClose(o);
+            if (w.x == 0 && w.y == 128)
+                break;
+        }
+        GDALClose(p);
+        EXPECT_TRUE(got == want) << "round " << round;
+        if (round == 0)
+            first = want;
+        else
+            EXPECT_FALSE(want == first) << "the source did not change";
+    }
+}
+
+} // namespace
