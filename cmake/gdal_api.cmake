@@ -38,10 +38,20 @@ struct D : GDALProxyDataset {
 int main() { return 0; }
 ]] PVRT_GDAL_METADATA_CSLCONSTLIST)
 
+# GDALProxyRasterBand forwards GetLockedBlockRef & co to the underlying band
+# (virtual in GDALRasterBand)
+check_cxx_source_compiles([[
+#include <gdal_proxy.h>
+struct B : GDALProxyRasterBand {
+  GDALRasterBlock *GetLockedBlockRef(int, int, int) override { return nullptr; }
+};
+int main() { return 0; }
+]] PVRT_GDAL_PROXY_FORWARDS_BLOCKS)
+
 cmake_pop_check_state()
 
 foreach(probe PVRT_GDAL_PROXY_REF_FORCE_OPEN PVRT_GDAL_GETDRIVER_CONST
-        PVRT_GDAL_METADATA_CSLCONSTLIST)
+        PVRT_GDAL_METADATA_CSLCONSTLIST PVRT_GDAL_PROXY_FORWARDS_BLOCKS)
   if(${probe})
     add_compile_definitions(${probe}=1)
   else()

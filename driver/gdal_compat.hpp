@@ -30,4 +30,13 @@ typedef CSLConstList pvrt_metadata_list;
 typedef char **pvrt_metadata_list;
 #endif
 
+// GDALProxyRasterBand hands GetLockedBlockRef, TryGetLockedBlockRef,
+// FlushBlock and FlushCache to the underlying band (GDAL 3.10 has it, 3.6
+// not): a block loop over a proxy band then reads the VRT's own blocks.
+#if defined(PVRT_GDAL_PROXY_FORWARDS_BLOCKS) && PVRT_GDAL_PROXY_FORWARDS_BLOCKS
+#define PVRT_PROXY_FORWARDS_BLOCKS 1
+#else
+#define PVRT_PROXY_FORWARDS_BLOCKS 0
+#endif
+
 #endif

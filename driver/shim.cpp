@@ -51,6 +51,29 @@ class PVRTBand final : public GDALProxyRasterBand
                              double *sd, GDALProgressFunc progress,
                              void *data) override;
     CPLErr ComputeRasterMinMax(int approx, double *minmax) override;
+#if PVRT_PROXY_FORWARDS_BLOCKS
+    // Block access through our own block cache and IReadBlock, as on GDAL
+    // 3.6: GDALProxyRasterBand would hand it to the VRT's band, and
+    // GDAL's block loops (statistics, GDALReadBlock) would run serially.
+    GDALRasterBlock *GetLockedBlockRef(int bx, int by, int init) override
+    {
+        return GDALRasterBand::GetLockedBlockRef(bx, by, init);
+    }
+    GDALRasterBlock *TryGetLockedBlockRef(int bx, int by) override
+    {
+        return GDALRasterBand::TryGetLockedBlockRef(bx, by);
+    }
+    CPLErr FlushBlock(int bx, int by, int write_dirty) override
+    {
+        return GDALRasterBand::FlushBlock(bx, by, write_dirty);
+    }
+    CPLErr FlushCache(bool at_closing) override
+    {
+        const CPLErr mine = GDALRasterBand::FlushCache(at_closing);
+        const CPLErr under = GDALProxyRasterBand::FlushCache(at_closing);
+        return mine != CE_None ? mine : under;
+    }
+#endif
     // GDALProxyRasterBand would ask the VRT's band, which computes
     // serially: GDALRasterBand's own calls our ComputeStatistics.
     CPLErr GetStatistics(int approx, int force, double *mn, double *mx,
