@@ -406,6 +406,24 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
                  GDALGetDescription(ds->primary), PVRT_MAX_DEPTH);
         return CE_Failure;
     }
+    /* A dataset-level read of one derived band is that band's read: GDAL's
+     * VRT dataset sends it to the band (GDALDataset::IRasterIO; its own
+     * dataset-level path refuses derived bands). rasterio and
+     * gdal_translate -outsize read so; as a band read it is gathered, and
+     * kept for the mask read that follows. */
+    pvrt_band_path one_path;
+    pvrt_request one;
+    if (rq->path == NULL && rq->nbands == 1 && ds->bands && rq->bands[0] >= 1 &&
+        rq->bands[0] <= ds->nbands && ds->bands[rq->bands[0] - 1].derived) {
+        one_path.band = rq->bands[0];
+        one_path.overview = -1;
+        one_path.mask = 0;
+        one = *rq;
+        one.path = &one_path;
+        one.nbands = 0;
+        one.bands = NULL;
+        rq = &one;
+    }
     tls_depth++;
     const int caller = tls_depth == 1 && !pvrt_pool_in_worker();
     if (caller)
@@ -445,22 +463,9 @@ CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)
     return read_request(ds, rq, 0);
 }
 
-/* Gathers a downsampled read (gather.h). A dataset-level read of one band
- * is that band's read: GDAL's VRT dataset sends it to the band when the
- * band is derived (GDALDataset::IRasterIO, VRTDataset's dataset-level path
- * refusing derived bands); gdal_translate -outsize reads that way. */
 static int gather(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
-    if (rq->path)
-        return pvrt_gather_read(ds, rq, err);
-    if (rq->nbands != 1)
-        return 0;
-    pvrt_band_path path = {rq->bands[0], -1, 0};
-    pvrt_request band = *rq;
-    band.path = &path;
-    band.nbands = 0;
-    band.bands = NULL;
-    return pvrt_gather_read(ds, &band, err);
+    return rq->path && pvrt_gather_read(ds, rq, err);
 }
 
 /* Plans rq and reads it split, through the region ahead (`ahead`: a

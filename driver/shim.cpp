@@ -486,7 +486,7 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
         for (const char *name :
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
-              "AHEAD_REGIONS", "CACHE_HITS", "CACHE_BYTES"})
+              "AHEAD_REGIONS", "CACHE_HITS", "CACHE_BYTES", "MASK_HITS"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

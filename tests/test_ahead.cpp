@@ -544,3 +544,39 @@ TEST(Ahead, ReopenAfterTheFileChangedReadsTheNewPixels)
 }
 
 } // namespace
+
+namespace
+{
+
+// rasterio reads a band through the dataset (band list {1}) before its
+// mask: that read is the band's, kept, and the mask comes from it.
+TEST(Ahead, MaskAfterADatasetLevelReadOfTheBand)
+{
+    const std::string vrt = make_mask_vrt(GDT_Float32);
+    GDALDatasetH p = open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=1024"});
+    ASSERT_NE(p, nullptr);
+    OracleScope scope;
+    GDALDatasetH o = open_oracle(vrt);
+    const int bw = W / 2, bh = H / 2;
+    int band = 1;
+    for (GDALDatasetH ds : {p, o}) {
+        std::vector<float> data(static_cast<size_t>(bw) * bh);
+        EXPECT_EQ(GDALDatasetRasterIO(ds, GF_Read, 0, 0, W, H, data.data(), bw,
+                                      bh, GDT_Float32, 1, &band, 0, 0, 0),
+                  CE_None);
+    }
+    std::vector<GByte> mp(static_cast<size_t>(bw) * bh),
+        mo(static_cast<size_t>(bw) * bh);
+    EXPECT_EQ(GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(p, 1)), GF_Read, 0,
+                           0, W, H, mp.data(), bw, bh, GDT_Byte, 0, 0),
+              CE_None);
+    EXPECT_EQ(GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(o, 1)), GF_Read, 0,
+                           0, W, H, mo.data(), bw, bh, GDT_Byte, 0, 0),
+              CE_None);
+    EXPECT_EQ(mp, mo);
+    EXPECT_EQ(debug_item(p, "MASK_HITS"), 1);
+    GDALClose(o);
+    GDALClose(p);
+}
+
+} // namespace
