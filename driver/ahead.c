@@ -295,11 +295,20 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
         !mask_work_type_is_own(rq->buf_type) ||
         GDALGetMaskFlags(band) != GMF_NODATA)
         return;
-    pvrt__kept_clear(ds);
-    GByte *data =
-        (GByte *)VSIMalloc3((size_t)rq->buf_w, (size_t)rq->buf_h, (size_t)size);
-    if (data == NULL)
-        return;
+    /* The buffer of the last read kept is reused: a fresh large allocation
+     * per read (mmap, page faults, munmap) cost tile servers reading small
+     * windows from several threads a few percent. */
+    const size_t bytes = (size_t)rq->buf_w * rq->buf_h * size;
+    GByte *data = (GByte *)ds->kept.data;
+    if (ds->kept.allocated < bytes) {
+        pvrt__kept_clear(ds);
+        data = (GByte *)VSIMalloc(bytes);
+        if (data == NULL)
+            return;
+        ds->kept.data = data;
+        ds->kept.allocated = bytes;
+    }
+    ds->kept.band = 0; /* not valid until filled */
     for (int r = 0; r < rq->buf_h; r++) {
         const GByte *src = (const GByte *)rq->buf + r * rq->line_space;
         GByte *dst = data + (size_t)r * rq->buf_w * size;
@@ -309,7 +318,6 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
             GDALCopyWords(src, rq->buf_type, (int)rq->pixel_space, dst,
                           rq->buf_type, size, rq->buf_w);
     }
-    ds->kept.data = data;
     ds->kept.band = rq->path->band;
     fill_key(&ds->kept, rq);
 }

@@ -38,7 +38,8 @@ typedef struct pvrt_kept_read {
     GDALRIOResampleAlg resample;
     int float_window;
     double fx, fy, fw, fh;
-    void *data; /* packed buf_w x buf_h of type */
+    void *data;       /* packed buf_w x buf_h of type */
+    size_t allocated; /* bytes at data, reused by the next read kept */
 } pvrt_kept_read;
 
 typedef struct pvrt_dataset {
