@@ -3,7 +3,8 @@
 // expression and reclassify in 3.11, mean/median/mode in 3.12, quantile in
 // 3.13) open through PVRT, split across threads, and return the bytes
 // GDAL's own VRT driver returns. The list follows GDAL_VERSION_NUM, so each
-// function is tested on every version of the matrix that has it.
+// function is tested on every version of the matrix that has it, position-
+// dependent ones (3.12's _CENTER_X_/_CENTER_Y_) included.
 #include <gtest/gtest.h>
 
 #include <cpl_error.h>
@@ -40,6 +41,12 @@ std::vector<Builtin> builtins()
     out.push_back({"expression", "expression=\"B1 * 2 + B2 - B3 / 4\"", 3});
 #endif
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 12, 0)
+    // Position arguments (xoff, yoff, geotransform): a tile passes its own
+    // offset, so every pixel still gets its own centre.
+    out.push_back({"expression",
+                   "expression=\"B1 + _CENTER_X_ * 0.001 - _CENTER_Y_ * "
+                   "0.002\"",
+                   2});
     out.push_back({"mean", "", 3});
     out.push_back({"median", "", 3});
     out.push_back({"mode", "", 3});
