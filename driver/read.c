@@ -463,11 +463,6 @@ CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)
     return read_request(ds, rq, 0);
 }
 
-static int gather(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
-{
-    return rq->path && pvrt_gather_read(ds, rq, err);
-}
-
 /* Plans rq and reads it split, through the region ahead (`ahead`: a
  * sequential reader's), gathered (downsampled derived reads) or whole. */
 static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
@@ -518,7 +513,7 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;
     else if (!(threads > 1 && !pvrt_pool_in_worker() &&
-               pvrt__is_resampled(rq) && gather(ds, rq, &err)))
+               pvrt__is_resampled(rq) && pvrt_gather_read(ds, rq, &err)))
         err = read_inline(ds, rq);
     free(tiles);
     return err;
