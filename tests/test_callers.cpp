@@ -33,18 +33,14 @@ std::string make_vrt()
     static std::string path;
     if (!path.empty())
         return path;
-    std::vector<std::string> sources;
-    for (int i = 0; i < 2; i++) {
-        RasterSpec s;
-        s.width = W;
-        s.height = H;
-        s.type = GDT_Int16;
-        s.block_x = 64;
-        s.block_y = 64;
-        s.seed = 40 + i;
-        sources.push_back(simple_source(
-            make_tiff("callers" + std::to_string(i) + ".tif", s), 1, W, H));
-    }
+    RasterSpec s;
+    s.width = W;
+    s.height = H;
+    s.type = GDT_Int16;
+    s.block_x = 64;
+    s.block_y = 64;
+    s.seed = 40;
+    const std::vector<std::string> sources = tiff_sources("callers", 2, s);
     path = write_file(
         "callers.vrt",
         vrt_dataset(W, H, {derived_band(1, GDT_Float32, "sum", sources)}));

@@ -59,19 +59,14 @@ std::vector<Builtin> builtins()
 
 std::vector<std::string> sources(int n)
 {
-    std::vector<std::string> out;
-    for (int i = 0; i < n; i++) {
-        RasterSpec s;
-        s.width = W;
-        s.height = H;
-        s.type = GDT_Int16;
-        s.block_x = 64;
-        s.block_y = 64;
-        s.seed = 70 + i;
-        out.push_back(simple_source(
-            make_tiff("builtin" + std::to_string(i) + ".tif", s), 1, W, H));
-    }
-    return out;
+    RasterSpec s;
+    s.width = W;
+    s.height = H;
+    s.type = GDT_Int16;
+    s.block_x = 64;
+    s.block_y = 64;
+    s.seed = 70;
+    return tiff_sources("builtin", n, s);
 }
 
 TEST(GdalBuiltins, SplitReadsEqualTheVrtDriver)

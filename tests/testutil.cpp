@@ -129,6 +129,20 @@ std::string make_tiff(const std::string &name, const RasterSpec &spec)
     return path;
 }
 
+std::vector<std::string> tiff_sources(const std::string &prefix, int n,
+                                      RasterSpec spec)
+{
+    std::vector<std::string> out;
+    const int seed = spec.seed;
+    for (int i = 0; i < n; i++) {
+        spec.seed = seed + i;
+        out.push_back(
+            simple_source(make_tiff(prefix + std::to_string(i) + ".tif", spec),
+                          1, spec.width, spec.height));
+    }
+    return out;
+}
+
 std::string write_file(const std::string &name, const std::string &text)
 {
     const std::string path = scratch(name);

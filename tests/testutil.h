@@ -45,6 +45,11 @@ struct RasterSpec {
 // Writes a GeoTIFF filled with pattern_value; returns its path.
 std::string make_tiff(const std::string &name, const RasterSpec &spec);
 
+// Writes n GeoTIFFs <prefix><i>.tif of `spec`, seeds spec.seed + i, and
+// returns a <SimpleSource> element covering each whole (simple_source).
+std::vector<std::string> tiff_sources(const std::string &prefix, int n,
+                                      RasterSpec spec);
+
 // Writes text to a file in the scratch folder; returns its path.
 std::string write_file(const std::string &name, const std::string &text);
 
