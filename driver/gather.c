@@ -34,12 +34,11 @@
  * GDAL reports. Its first step sets every pixel of the buffer (0 or NoData)
  * unless pixels are spaced apart and the band has no NoData: only then may
  * a failed read leave pixels of failed stripes where GDAL would not. */
-/* lstat, strcasestr */
-#define _GNU_SOURCE
 #include "gather.h"
 
 #include "errcap.h"
 #include "pool.h"
+#include "vrtxml.h"
 
 #include <cpl_conv.h>
 #include <cpl_minixml.h>
@@ -47,7 +46,6 @@
 #include <cpl_vsi.h>
 
 #include <string.h>
-#include <sys/stat.h>
 
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 6, 0) &&                       \
     GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0)
@@ -57,7 +55,6 @@
 #endif
 
 #define GATHER_MAX_SOURCES 64
-#define GATHER_MAX_VRT_BYTES (16 * 1024 * 1024)
 
 /* The capture VRTs of one band read in one transfer type. */
 typedef struct gather_capture {
@@ -69,11 +66,9 @@ typedef struct gather_capture {
 } gather_capture;
 
 struct pvrt_gather {
-    int state;        /* 1: usable, -1: nothing to gather */
-    CPLXMLNode *tree; /* the VRT's text, parsed */
-    char *root_path;  /* where its relative sources are */
-    int relative;     /* some source path is relative to the VRT */
-    int *band_ok;     /* per band: 0 unknown, 1 usable, -1 declined */
+    int state; /* 1: usable, -1: nothing to gather */
+    pvrt_vrt_text text;
+    int *band_ok; /* per band: 0 unknown, 1 usable, -1 declined */
     int nbands;
     gather_capture *caps;
     int ncaps;
@@ -81,71 +76,10 @@ struct pvrt_gather {
 
 /* ---- The VRT's own text ---------------------------------------------- */
 
-static int is_source_element(const char *name)
-{
-    return EQUAL(name, "SimpleSource") || EQUAL(name, "ComplexSource") ||
-           EQUAL(name, "AveragedSource") || EQUAL(name, "KernelFilteredSource")
-#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 8, 0)
-           || EQUAL(name, "NoDataFromMaskSource")
-#endif
-        ;
-}
-
-static int ends_with_source(const char *name)
-{
-    const size_t n = strlen(name);
-    return n >= 6 && EQUAL(name + n - 6, "Source");
-}
-
-/* The band's VRTRasterBand element (GDAL numbers them in order). */
-static CPLXMLNode *band_node(CPLXMLNode *root, int band)
-{
-    int i = 0;
-    for (CPLXMLNode *c = root->psChild; c; c = c->psNext)
-        if (c->eType == CXT_Element && EQUAL(c->pszValue, "VRTRasterBand") &&
-            ++i == band)
-            return c;
-    return NULL;
-}
-
-/* The text the primary was opened from, and the folder its relative source
- * paths are resolved against, as VRTDataset::Open resolves them. */
-static int load_text(pvrt_dataset *ds, struct pvrt_gather *g)
-{
-    GDALDriverH drv = GDALGetDatasetDriver(ds->primary);
-    if (drv == NULL || !EQUAL(GDALGetDriverShortName(drv), "VRT"))
-        return -1;
-    const char *desc = GDALGetDescription(ds->primary);
-    char *text = NULL;
-    if (STARTS_WITH_CI(desc, "<VRTDataset")) {
-        text = CPLStrdup(desc);
-        g->root_path = CPLStrdup("");
-    } else {
-        VSIStatBuf st;
-        if (lstat(desc, &st) == 0 && S_ISLNK(st.st_mode))
-            return -1; /* GDAL resolves links for the folder: not done here */
-        GByte *bytes = NULL;
-        if (!VSIIngestFile(NULL, desc, &bytes, NULL, GATHER_MAX_VRT_BYTES))
-            return -1;
-        text = (char *)bytes;
-        g->root_path = CPLStrdup(CPLGetPath(desc));
-    }
-    g->tree = CPLParseXMLString(text);
-    g->relative = strcasestr(text, "relativeToVRT") != NULL;
-    CPLFree(text);
-    if (g->tree == NULL)
-        return -1;
-    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
-    if (root == NULL || CPLGetXMLNode(root, "VRTPansharpenedDataset"))
-        return -1;
-    return 0;
-}
-
 /* Whether band b can be gathered, from its XML; 1 yes, -1 no. */
 static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
 {
-    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
-    CPLXMLNode *n = band_node(root, b);
+    CPLXMLNode *n = pvrt__vrt_band(&g->text, b);
     if (n == NULL ||
         !EQUAL(CPLGetXMLValue(n, "subClass", ""), "VRTDerivedRasterBand") ||
         !EQUAL(CPLGetXMLValue(n, "PixelFunctionLanguage", "C"), "C") ||
@@ -157,9 +91,9 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
     for (CPLXMLNode *c = n->psChild; c; c = c->psNext) {
         if (c->eType != CXT_Element)
             continue;
-        if (is_source_element(c->pszValue))
+        if (pvrt__vrt_is_source(c->pszValue))
             nsources++;
-        else if (ends_with_source(c->pszValue))
+        else if (pvrt__vrt_ends_with_source(c->pszValue))
             return -1; /* a source kind not known here */
     }
     if (nsources < 2 || nsources > GATHER_MAX_SOURCES ||
@@ -168,91 +102,13 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
     return 1;
 }
 
-/* A copy of one element alone (CPLCloneXMLTree copies the siblings too). */
-static CPLXMLNode *clone_one(CPLXMLNode *n)
-{
-    CPLXMLNode *next = n->psNext;
-    n->psNext = NULL;
-    CPLXMLNode *c = CPLCloneXMLTree(n);
-    n->psNext = next;
-    return c;
-}
-
-/* Removes the children of n that `drop` selects (source index counted over
- * source elements). keep_source: the one source kept (-1: none). */
-static void prune_band(CPLXMLNode *n, int keep_source)
-{
-    static const char *const dropped[] = {
-        "Overview",   "MaskBand",   "SourceTransferType",
-        "Histograms", "ColorTable", "GDALRasterAttributeTable",
-        "Metadata",   NULL};
-    CPLXMLNode **link = &n->psChild;
-    int source = 0;
-    while (*link) {
-        CPLXMLNode *c = *link;
-        int drop = 0;
-        if (c->eType == CXT_Element) {
-            if (is_source_element(c->pszValue))
-                drop = source++ != keep_source;
-            for (int i = 0; !drop && dropped[i]; i++)
-                drop = EQUAL(c->pszValue, dropped[i]);
-        }
-        if (drop) {
-            *link = c->psNext;
-            c->psNext = NULL;
-            CPLDestroyXMLNode(c);
-        } else {
-            link = &c->psNext;
-        }
-    }
-}
-
-/* A <VRTDataset> of w x h holding the given band elements (taken). */
-static char *dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2)
-{
-    CPLXMLNode *root = CPLCreateXMLNode(NULL, CXT_Element, "VRTDataset");
-    CPLSetXMLValue(root, "#rasterXSize", CPLSPrintf("%d", w));
-    CPLSetXMLValue(root, "#rasterYSize", CPLSPrintf("%d", h));
-    CPLAddXMLChild(root, band1);
-    if (band2)
-        CPLAddXMLChild(root, band2);
-    char *xml = CPLSerializeXMLTree(root);
-    CPLDestroyXMLNode(root);
-    return xml;
-}
-
-/* The capture VRT of source k of band b in transfer type t. */
-static char *capture_xml(struct pvrt_gather *g, int b, int k, GDALDataType t)
-{
-    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
-    CPLXMLNode *band = clone_one(band_node(root, b));
-    prune_band(band, k);
-    CPLSetXMLValue(band, "#band", "2");
-    CPLSetXMLValue(band, "PixelFunctionType", "pvrt__capture");
-    CPLXMLNode *args = CPLGetXMLNode(band, "PixelFunctionArguments");
-    if (args) {
-        CPLRemoveXMLChild(band, args);
-        CPLDestroyXMLNode(args);
-    }
-    CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
-    /* An empty first band: GDAL builds implicit overviews only when every
-     * band has one source. */
-    CPLXMLNode *empty = CPLCreateXMLNode(NULL, CXT_Element, "VRTRasterBand");
-    CPLSetXMLValue(empty, "#dataType", "Byte");
-    CPLSetXMLValue(empty, "#band", "1");
-    return dataset_xml(atoi(CPLGetXMLValue(root, "rasterXSize", "0")),
-                       atoi(CPLGetXMLValue(root, "rasterYSize", "0")), empty,
-                       band);
-}
-
 /* The apply VRT: band b's function over the gathered buffers of w x h in
  * type t, as MEM datasets on them (read 1:1 in their own type: a copy). */
 static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
                        int h, int nsources, GByte *const *bufs)
 {
-    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
-    CPLXMLNode *band = clone_one(band_node(root, b));
-    prune_band(band, -1);
+    CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(&g->text, b));
+    pvrt__vrt_prune_band(band, -1);
     CPLSetXMLValue(band, "#band", "1");
     CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
     for (int k = 0; k < nsources; k++) {
@@ -278,7 +134,7 @@ static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
             CPLSetXMLValue(rect, "#ySize", CPLSPrintf("%d", h));
         }
     }
-    return dataset_xml(w, h, band, NULL);
+    return pvrt__vrt_dataset_xml(w, h, band, NULL);
 }
 
 /* ---- Capture sets ------------------------------------------------------- */
@@ -291,27 +147,6 @@ static void capture_clear(gather_capture *c)
     c->clones = NULL;
 }
 
-/* Whether every file `sub` lists is one the primary lists too: the capture
- * VRT resolved its source where the primary did. */
-static int files_within(GDALDatasetH sub, GDALDatasetH primary)
-{
-    char **mine = GDALGetFileList(sub);
-    char **all = GDALGetFileList(primary);
-    int ok = 1;
-    for (char **f = mine; ok && f && *f; f++)
-        ok = CSLFindString(all, *f) >= 0;
-    CSLDestroy(mine);
-    CSLDestroy(all);
-    return ok;
-}
-
-static void CPL_STDCALL silent(CPLErr cls, CPLErrorNum no, const char *msg)
-{
-    (void)cls;
-    (void)no;
-    (void)msg;
-}
-
 /* Opens the caller's handles of a new capture set and checks them; the
  * workers open theirs on first use. Returns 0, or -1 (nothing reported). */
 static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
@@ -320,16 +155,16 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
     GDALRasterBandH orig = GDALGetRasterBand(ds->primary, c->band);
     int has_nd = 0;
     const double nd = GDALGetRasterNoDataValue(orig, &has_nd);
-    char **oo = CSLSetNameValue(NULL, "ROOT_PATH", g->root_path);
+    char **oo = CSLSetNameValue(NULL, "ROOT_PATH", g->text.root_path);
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 10, 0)
     oo = CSLSetNameValue(oo, "NUM_THREADS", "1");
 #endif
     const char *const vrt_only[] = {"VRT", NULL};
     c->clones = (pvrt_clones **)CPLCalloc(c->nsources, sizeof(pvrt_clones *));
     int ok = 1;
-    CPLPushErrorHandler(silent);
+    CPLPushErrorHandler(CPLQuietErrorHandler);
     for (int k = 0; ok && k < c->nsources; k++) {
-        char *xml = capture_xml(g, c->band, k, c->transfer);
+        char *xml = pvrt__vrt_capture_xml(&g->text, c->band, k, c->transfer);
         c->clones[k] = pvrt_clones_new(xml, vrt_only, oo, ds->threads);
         CPLFree(xml);
         GDALDatasetH h = c->clones[k] ? pvrt_clones_get(c->clones[k], 0) : NULL;
@@ -340,7 +175,7 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
         ok = band != NULL && GDALGetOverviewCount(band) == 0 &&
              cap_has_nd == has_nd &&
              (!has_nd || memcmp(&nd, &cap_nd, sizeof nd) == 0) &&
-             (!g->relative || files_within(h, ds->primary));
+             (!g->text.relative || pvrt__vrt_files_within(h, ds->primary));
     }
     CPLPopErrorHandler();
     CSLDestroy(oo);
@@ -379,7 +214,8 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
             (struct pvrt_gather *)CPLCalloc(1, sizeof(struct pvrt_gather));
         ds->gather = g;
         g->state = -1;
-        if (ds->bands != NULL && load_text(ds, g) == 0) {
+        if (ds->bands != NULL &&
+            pvrt__vrt_text_load(ds->primary, &g->text) == 0) {
             g->nbands = ds->nbands;
             g->band_ok = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
             g->state = 1;
@@ -551,8 +387,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
 
     /* The transfer type GDAL uses, and the memory the buffers take. */
     const char *stt =
-        CPLGetXMLValue(band_node(CPLGetXMLNode(g->tree, "=VRTDataset"), b),
-                       "SourceTransferType", NULL);
+        CPLGetXMLValue(pvrt__vrt_band(&g->text, b), "SourceTransferType", NULL);
     const GDALDataType t = stt ? GDALGetDataTypeByName(stt) : rq->buf_type;
     if (t == GDT_Unknown)
         return 0;
@@ -654,8 +489,6 @@ void pvrt_gather_free(struct pvrt_gather *g)
         capture_clear(&g->caps[i]);
     CPLFree(g->caps);
     CPLFree(g->band_ok);
-    CPLFree(g->root_path);
-    if (g->tree)
-        CPLDestroyXMLNode(g->tree);
+    pvrt__vrt_text_clear(&g->text);
     CPLFree(g);
 }
