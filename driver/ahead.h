@@ -15,6 +15,9 @@
 #include <gdal.h>
 
 #include "dataset.h"
+#include "errcap.h"
+#include "pool.h"
+#include "tiles.h"
 #include "read.h"
 
 #ifdef __cplusplus
@@ -45,6 +48,17 @@ void pvrt__kept_clear(pvrt_dataset *ds);
 
 /* Reads rq as pvrt_read does, without the cache: split or whole (read.c). */
 CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* The tile planner's parameters for rq on `threads` threads, as read.c
+ * sets them (bytes_per_pixel, per_thread and one_row left 0). */
+void pvrt__tile_params(const pvrt_dataset *ds, const pvrt_request *rq,
+                       int threads, pvrt_tile_params *p);
+
+/* Runs a batch of read-path jobs whose errors go to `log` (freed here), and
+ * raises what they recorded: CE_None, or CE_Failure ("User terminated" when
+ * the progress callback stopped it). */
+CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
+                       pvrt_errlog *log);
 
 /* Whether rq's window is resampled (read.c). */
 int pvrt__is_resampled(const pvrt_request *rq);

@@ -77,6 +77,8 @@ typedef struct pvrt_dataset {
                                      made on first use; NULL: none yet */
     struct pvrt_tilecache *cache; /* computed tiles (tilecache.c), made on
                                      first use; NULL: none yet */
+    struct pvrt_halo *halo;       /* neighbourhood bands (halo.c), made on
+                                     first use; NULL: none yet */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL

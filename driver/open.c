@@ -14,6 +14,7 @@
 #include "ahead.h"
 
 #include "gather.h"
+#include "halo.h"
 #include "host.h"
 #include "pool.h"
 #include "read.h"
@@ -588,6 +589,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
     if (ds == NULL)
         return;
     pvrt_gather_free(ds->gather);
+    pvrt_halo_free(ds->halo);
     pvrt_tilecache_free(ds->cache);
     pvrt__kept_clear(ds);
     pvrt_clones_free(ds->clones);

@@ -13,6 +13,7 @@
 #include "ahead.h"
 #include "errcap.h"
 #include "gather.h"
+#include "halo.h"
 #include "pool.h"
 #include "tiles.h"
 
@@ -377,11 +378,17 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     spec.ctx = &job;
     spec.progress = job.progress ? job_progress : NULL;
     spec.progress_ctx = &job;
-    const int rc = pvrt_batch_run(&spec);
-
-    const int failures = pvrt_errlog_replay(job.log);
-    pvrt_errlog_free(job.log);
+    const CPLErr err = pvrt__run_batch(ds, &spec, job.log);
     CSLDestroy(job.config);
+    return err;
+}
+
+CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
+                       pvrt_errlog *log)
+{
+    const int rc = pvrt_batch_run(spec);
+    const int failures = pvrt_errlog_replay(log);
+    pvrt_errlog_free(log);
     if (rc == PVRT_BATCH_CANCELLED) {
         CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated");
         return CE_Failure;
@@ -395,7 +402,51 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     return CE_None;
 }
 
+void pvrt__tile_params(const pvrt_dataset *ds, const pvrt_request *rq,
+                       int threads, pvrt_tile_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->win_x = rq->x;
+    p->win_y = rq->y;
+    p->win_w = rq->w;
+    p->win_h = rq->h;
+    p->grid_x = ds->grid_x;
+    p->grid_y = ds->grid_y;
+    p->grid_off_x = ds->grid_off_x;
+    p->grid_off_y = ds->grid_off_y;
+    p->budget_bytes = ds->tile_budget;
+    p->min_pixels = ds->min_tile_pixels;
+    p->threads = threads;
+    p->force_w = ds->force_w;
+    p->force_h = ds->force_h;
+}
+
 static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead);
+
+/* Whether a dataset-level request reads a band that halo.c computes. */
+static int reads_halo_band(const pvrt_dataset *ds, const pvrt_request *rq)
+{
+    for (int i = 0; rq->path == NULL && i < rq->nbands; i++)
+        if (pvrt_halo_band(ds, rq->bands[i]))
+            return 1;
+    return 0;
+}
+
+/* A dataset-level request, band by band (each at its band_space offset). */
+static CPLErr read_by_band(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    CPLErr err = CE_None;
+    for (int i = 0; err == CE_None && i < rq->nbands; i++) {
+        pvrt_band_path path = {rq->bands[i], -1, 0};
+        pvrt_request one = *rq;
+        one.path = &path;
+        one.nbands = 0;
+        one.bands = NULL;
+        one.buf = (GByte *)rq->buf + i * rq->band_space;
+        err = pvrt_read(ds, &one);
+    }
+    return err;
+}
 
 CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
 {
@@ -411,6 +462,8 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
      * dataset-level path refuses derived bands). rasterio and
      * gdal_translate -outsize read so; as a band read it is gathered, and
      * kept for the mask read that follows. */
+    if (reads_halo_band(ds, rq))
+        return read_by_band(ds, rq);
     pvrt_band_path one_path;
     pvrt_request one;
     if (rq->path == NULL && rq->nbands == 1 && ds->bands && rq->bands[0] >= 1 &&
@@ -473,6 +526,16 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
     const int64_t pixels = (int64_t)rq->w * rq->h;
     const int threads = read_threads(ds);
     __atomic_store_n(&ds->last_threads, threads, __ATOMIC_RELAXED);
+    /* Neighbourhood bands: halo.c computes them whole; a sequential
+     * reader of small windows gets the region ahead computed (split) and
+     * cached like any band. */
+    if (rq->path && rq->path->overview < 0 &&
+        pvrt_halo_band(ds, rq->path->band)) {
+        if (ahead && pixels < 2 * ds->min_tile_pixels * threads &&
+            pvrt__ahead_read(ds, rq, &err))
+            return err;
+        return pvrt_halo_read(ds, rq, threads);
+    }
     /* Worth splitting: local reads when every thread gets two tiles of the
      * smallest size worth scheduling (a smaller window runs faster on the
      * primary, whose block cache holds what earlier reads decoded, than on
@@ -481,18 +544,8 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
     if (rq->tile_safe && threads > 1 && !pvrt_pool_in_worker() &&
         !pvrt__is_resampled(rq) && (pixels >= worth || ds->force_w > 0)) {
         pvrt_tile_params p;
-        p.win_x = rq->x;
-        p.win_y = rq->y;
-        p.win_w = rq->w;
-        p.win_h = rq->h;
-        p.grid_x = ds->grid_x;
-        p.grid_y = ds->grid_y;
-        p.grid_off_x = ds->grid_off_x;
-        p.grid_off_y = ds->grid_off_y;
+        pvrt__tile_params(ds, rq, threads, &p);
         p.bytes_per_pixel = bytes_per_pixel(ds, rq);
-        p.budget_bytes = ds->tile_budget;
-        p.min_pixels = ds->min_tile_pixels;
-        p.threads = threads;
         /* Remote sources. A tile reads its sources one after the other,
          * so each round of tiles costs round trips: 2 tiles per thread,
          * not 4, halves the rounds (remote mosaic 5.7x -> 6.7x). And tiles
@@ -504,8 +557,6 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
          * retried like the VRT driver's full-width swaths. */
         p.per_thread = ds->network ? 2 : 4;
         p.one_row = ds->network;
-        p.force_w = ds->force_w;
-        p.force_h = ds->force_h;
         ntiles = pvrt_tiles_plan(&p, &tiles);
     }
     if (ntiles > 1)

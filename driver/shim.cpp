@@ -23,6 +23,7 @@
 extern "C" {
 #include "dataset.h"
 #include "errcap.h"
+#include "halo.h"
 #include "read.h"
 #include "tilecache.h"
 #include "vrtinfo.h"
@@ -39,6 +40,11 @@ class PVRTBand final : public GDALProxyRasterBand
     PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
              GDALRasterBand *under, bool tile_safe);
 
+    // A neighbourhood band (halo.c) shows no overviews: the VRT's would
+    // be GDAL's derived bands over the source's overviews, which GDAL
+    // cannot compute. A reduced read is computed from the source read at
+    // the buffer's resolution, where GDAL uses the source's overviews.
+    int GetOverviewCount() override;
     GDALRasterBand *GetOverview(int i) override;
     GDALRasterBand *GetMaskBand() override;
     GDALRasterBand *GetRasterSampleOverview(GUIntBig pixels) override
@@ -221,8 +227,17 @@ PVRTBand::PVRTBand(PVRTDataset *ds, pvrt_dataset *h, const pvrt_band_path &path,
     GDALMajorObject::SetDescription(under->GetDescription());
 }
 
+int PVRTBand::GetOverviewCount()
+{
+    if (pvrt_halo_band(h_, path_.band))
+        return 0;
+    return under_->GetOverviewCount();
+}
+
 GDALRasterBand *PVRTBand::GetOverview(int i)
 {
+    if (pvrt_halo_band(h_, path_.band))
+        return nullptr;
     if (path_.overview >= 0 || path_.mask)
         return under_->GetOverview(i);
     if (i < 0 || i >= under_->GetOverviewCount())
@@ -289,7 +304,7 @@ CPLErr PVRTBand::read_through_overview(int x, int y, int w, int h, void *buf,
 {
     *done = false;
     if (!derived_main() || !(bw < w || bh < h) || h_->threads < 2 ||
-        under_->GetOverviewCount() <= 0)
+        GetOverviewCount() <= 0)
         return CE_None;
     GDALRasterIOExtraArg ov_extra;
     INIT_RASTERIO_EXTRA_ARG(ov_extra);

@@ -9,6 +9,8 @@
  * block) are known safe; anything else keeps its reads whole. */
 #include "vrtinfo.h"
 
+#include "neighbourhood.h"
+
 #include <cpl_conv.h>
 #include <cpl_minixml.h>
 #include <cpl_string.h>
@@ -200,6 +202,8 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
             info->has_python = 1;
         if (bi) {
             bi->derived = 1;
+            bi->halo = pvrt_nbhd_is_function(
+                CPLGetXMLValue(band, "PixelFunctionType", NULL));
             const char *tt = CPLGetXMLValue(band, "SourceTransferType", NULL);
             bi->transfer_size =
                 tt ? GDALGetDataTypeSizeBytes(GDALGetDataTypeByName(tt)) : 0;

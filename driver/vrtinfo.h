@@ -19,6 +19,7 @@ typedef struct pvrt_band_info {
     int derived;       /* a VRTDerivedRasterBand */
     int nsources;      /* sources a derived band reads per request */
     int transfer_size; /* bytes per source pixel; 0: the buffer type's */
+    int halo;          /* a neighbourhood function (halo.c computes it) */
 } pvrt_band_info;
 
 /* A remote source of the VRT, or of a VRT nested in it, and where it lands

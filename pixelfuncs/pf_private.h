@@ -100,6 +100,13 @@ void pvrt__sort(double *v, int n);
 double pvrt__min(const double *v, int n);
 double pvrt__max(const double *v, int n);
 
+/* neighbourhood.c: what GDAL's registry holds for pvrt_terrain and
+ * pvrt_focal; they refuse (the PVRT driver computes them, with a halo). */
+CPLErr pvrt__terrain_refuse(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__terrain_meta[];
+CPLErr pvrt__focal_refuse(PVRT_PIXELFUNC_ARGS);
+extern const char pvrt__focal_meta[];
+
 /* expr_func.c: pvrt_expr; pvrt__expr_cleanup frees its compile cache. */
 CPLErr pvrt__expr(PVRT_PIXELFUNC_ARGS);
 extern const char pvrt__expr_meta[];

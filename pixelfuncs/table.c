@@ -24,6 +24,8 @@ static const pixelfunc_entry pixelfunc_table[] = {
     {"pvrt_index", pvrt__index, pvrt__index_meta},
     {"pvrt_expr", pvrt__expr, pvrt__expr_meta},
     {"pvrt__capture", pvrt__capture, pvrt__capture_meta},
+    {"pvrt_terrain", pvrt__terrain_refuse, pvrt__terrain_meta},
+    {"pvrt_focal", pvrt__focal_refuse, pvrt__focal_meta},
     /* pvrt-table-end: families add their rows above this line */
 };
 
