@@ -155,10 +155,38 @@ static void plan_region(const pvrt_dataset *ds, const pvrt_request *rq, int dir,
                 ay += gy;
         }
     }
+    /* A window's width from the raster's edge: the edge's partial window
+     * (the reader's first or last of a row or column) belongs in it. */
+    if (ax < rq->w)
+        ax = 0;
+    if (ay < rq->h)
+        ay = 0;
+    if (bw - bx < rq->w)
+        bx = bw;
+    if (bh - by < rq->h)
+        by = bh;
     *x0 = ax;
     *y0 = ay;
     *x1 = bx;
     *y1 = by;
+}
+
+/* rq's request for region (x, y, w, h), packed into data. */
+static void region_request(const pvrt_request *rq, int x, int y, int w, int h,
+                           void *data, pvrt_request *region)
+{
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    *region = *rq;
+    region->x = x;
+    region->y = y;
+    region->w = w;
+    region->h = h;
+    region->buf = data;
+    region->buf_w = w;
+    region->buf_h = h;
+    region->pixel_space = size;
+    region->line_space = (GSpacing)w * size;
+    region->extra = NULL;
 }
 
 /* Computes region (x, y, w, h) of rq's band in rq's type into the cache.
@@ -174,17 +202,8 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
         CPLErrorReset();
         return 0;
     }
-    pvrt_request region = *rq;
-    region.x = x;
-    region.y = y;
-    region.w = w;
-    region.h = h;
-    region.buf = data;
-    region.buf_w = w;
-    region.buf_h = h;
-    region.pixel_space = size;
-    region.line_space = (GSpacing)w * size;
-    region.extra = NULL;
+    pvrt_request region;
+    region_request(rq, x, y, w, h, data, &region);
     pvrt_errlog *log = pvrt_errlog_new();
     if (log == NULL) {
         VSIFree(data);
@@ -206,6 +225,144 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
              GDALGetDescription(ds->primary), rq->path->band, x, y, w, h);
     return pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, x, y, w, h,
                               data);
+}
+
+/* ---- The next region, in the background --------------------------------
+ * While the reader copies its windows out of a region (and spends its own
+ * time on them: a checksum, statistics, a GeoTIFF written), the pool's
+ * workers compute the region after it; the read that reaches it waits for
+ * what is left, the calling thread helping, and the region after that
+ * starts. Only for datasets the application opened and reads itself (not
+ * nested in another read, not opened by GDAL's source pool): a dataset
+ * GDAL's pool closes does so under the pool's lock, which the background's
+ * own reads need; such datasets compute ahead synchronously only. A reader
+ * that leaves cancels it: the tiles already started are the work wasted. */
+
+int pvrt__background_allowed(const pvrt_dataset *ds)
+{
+    return ds->background_ok && !ds->network && pvrt_read_depth() == 1 &&
+           !pvrt_pool_in_worker() &&
+           CPLTestBool(CPLGetConfigOption("PVRT_BACKGROUND", "YES"));
+}
+
+/* Starts the region after (x0, y0)-(x1, y1), the one rq's reader reached,
+ * moving in direction dir. */
+static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
+                             int x0, int y0, int x1, int y1)
+{
+    pvrt_background *bg = &ds->background;
+    if (bg->split != NULL || !pvrt__background_allowed(ds))
+        return;
+    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
+    if (band == NULL)
+        return;
+    const int bw = GDALGetRasterBandXSize(band);
+    const int bh = GDALGetRasterBandYSize(band);
+    /* The reader's first window past the region. */
+    pvrt_request next = *rq;
+    if (dir == 'd' && y1 < bh)
+        next.y = y1;
+    else if (dir == 'd' && x1 < bw) { /* the next column, from the top */
+        next.x = x1;
+        next.y = 0;
+    } else if (dir == 'u' && y0 > 0)
+        next.y = y0 - rq->h > 0 ? y0 - rq->h : 0;
+    else if (dir == 'u' && x1 < bw) { /* the next column, from the bottom */
+        next.x = x1;
+        next.y = bh - rq->h > 0 ? bh - rq->h : 0;
+    } else if (dir == 'r' && x1 < bw)
+        next.x = x1;
+    else if (dir == 'r' && y1 < bh) {
+        next.x = 0;
+        next.y = y1;
+    } else if (dir == 'l' && x0 > 0)
+        next.x = x0 - rq->w > 0 ? x0 - rq->w : 0;
+    else if (dir == 'l' && y1 < bh) {
+        next.x = bw - rq->w > 0 ? bw - rq->w : 0;
+        next.y = y1;
+    } else
+        return;
+    if (next.x + next.w > bw)
+        next.w = bw - next.x;
+    if (next.y + next.h > bh)
+        next.h = bh - next.y;
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    int ax, ay, bx, by;
+    plan_region(ds, &next, dir, bw, bh, ds->cache_cap / 4, size, &ax, &ay, &bx,
+                &by);
+    int rx, ry, rw, rh;
+    if (pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, ax, ay, bx - ax,
+                            by - ay, &rx, &ry, &rw, &rh))
+        return;
+    /* Its pixels count within the cache's cap from now on. */
+    if (!pvrt_tilecache_make_room(ds->cache,
+                                  (int64_t)(bx - ax) * (by - ay) * size))
+        return;
+    void *data = VSIMalloc3((size_t)(bx - ax), (size_t)(by - ay), size);
+    if (data == NULL)
+        return;
+    pvrt_request region;
+    region_request(rq, ax, ay, bx - ax, by - ay, data, &region);
+    bg->split = pvrt__split_start(ds, &region);
+    if (bg->split == NULL) {
+        VSIFree(data);
+        return;
+    }
+    bg->data = data;
+    bg->band = rq->path->band;
+    bg->overview = rq->path->overview;
+    bg->mask = rq->path->mask;
+    bg->type = rq->buf_type;
+    bg->x = ax;
+    bg->y = ay;
+    bg->w = bx - ax;
+    bg->h = by - ay;
+    bg->dir = dir;
+    CPLDebug("PVRT", "%s: band %d: computing %d,%d %dx%d in the background",
+             GDALGetDescription(ds->primary), rq->path->band, ax, ay, bx - ax,
+             by - ay);
+}
+
+void pvrt__background_stop(pvrt_dataset *ds)
+{
+    pvrt_background *bg = &ds->background;
+    if (bg->split == NULL)
+        return;
+    pvrt__split_finish(bg->split, 1);
+    VSIFree(bg->data);
+    memset(bg, 0, sizeof *bg);
+}
+
+int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    pvrt_background *bg = &ds->background;
+    if (bg->split == NULL)
+        return 0;
+    const int wanted = rq->path && bg->band == rq->path->band &&
+                       bg->overview == rq->path->overview &&
+                       bg->mask == rq->path->mask && bg->type == rq->buf_type &&
+                       !pvrt__is_resampled(rq) && rq->x >= bg->x &&
+                       rq->y >= bg->y && rq->x + rq->w <= bg->x + bg->w &&
+                       rq->y + rq->h <= bg->y + bg->h;
+    if (!wanted) {
+        pvrt__background_stop(ds);
+        return 0;
+    }
+    const int ok = pvrt__split_finish(bg->split, 0);
+    const pvrt_background done = *bg;
+    memset(bg, 0, sizeof *bg);
+    if (!ok) {
+        VSIFree(done.data);
+        return 0;
+    }
+    __atomic_add_fetch(&ds->ahead_regions, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ds->background_regions, 1, __ATOMIC_RELAXED);
+    if (!pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, done.x, done.y,
+                            done.w, done.h, done.data))
+        return 0;
+    background_start(ds, rq, done.dir, done.x, done.y, done.x + done.w,
+                     done.y + done.h);
+    return 1;
 }
 
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
@@ -237,6 +394,7 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     }
     if (!compute_region(ds, rq, x0, y0, x1 - x0, y1 - y0))
         return 0;
+    background_start(ds, rq, dir, x0, y0, x1, y1);
     return pvrt__ahead_cached(ds, rq, err);
 }
 

@@ -43,6 +43,19 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq);
  * *err set when it did, 0 otherwise (nothing reported). */
 int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
 
+/* On a read the cache did not serve: if the region being computed in the
+ * background holds rq, waits for it, caches it, starts the next one and
+ * returns 1; otherwise stops it (a reader that left) and returns 0. */
+int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* Whether reads of ds may compute ahead in the background now: a dataset
+ * the application opened, read by the application (not nested). */
+int pvrt__background_allowed(const pvrt_dataset *ds);
+
+/* Stops the region being computed in the background, if any (a reader
+ * that left, the dataset closing). */
+void pvrt__background_stop(pvrt_dataset *ds);
+
 /* Frees the kept pixels (on close). */
 void pvrt__kept_clear(pvrt_dataset *ds);
 
@@ -59,6 +72,16 @@ void pvrt__tile_params(const pvrt_dataset *ds, const pvrt_request *rq,
  * the progress callback stopped it). */
 CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
                        pvrt_errlog *log);
+
+/* A split read on the pool's workers while the caller goes on: rq (copied,
+ * without its extra argument; its buffer must live until the finish) is
+ * planned like any split read. NULL when it would not split or cannot run
+ * in the background (nothing reported). Not for halo.c's bands. */
+struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq);
+/* Waits for it (the calling thread helping) and frees it. Returns 1 when
+ * every tile was read (its warnings are raised), 0 otherwise (its errors
+ * dropped); `cancel`: tiles not yet started are skipped. */
+int pvrt__split_finish(struct pvrt_split *s, int cancel);
 
 /* Whether rq's window is resampled (read.c). */
 int pvrt__is_resampled(const pvrt_request *rq);

@@ -42,6 +42,17 @@ typedef struct pvrt_kept_read {
     size_t allocated; /* bytes at data, reused by the next read kept */
 } pvrt_kept_read;
 
+/* The region ahead of a sequential reader being computed in the
+ * background (ahead.c): its split read, its pixels, what it covers. */
+typedef struct pvrt_background {
+    struct pvrt_split *split; /* NULL: none running */
+    void *data;
+    int band, overview, mask; /* band path */
+    GDALDataType type;
+    int x, y, w, h;
+    int dir; /* the reader's direction */
+} pvrt_background;
+
 typedef struct pvrt_dataset {
     GDALDatasetH primary;
     pvrt_clones *clones;     /* threads - 1 slots */
@@ -69,9 +80,15 @@ typedef struct pvrt_dataset {
                                      the region ahead computed at once */
     pvrt_last_read last_read;     /* (owner thread) */
     pvrt_kept_read kept;          /* (owner thread) */
+    int background_ok;            /* regions ahead may be computed in the
+                                     background: not opened by GDAL's source
+                                     pool, which may close it under a lock
+                                     the background's reads need */
+    pvrt_background background;   /* (owner thread) */
     int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
+    int64_t background_regions;   /* (atomic) of which in the background */
     int64_t cache_hits;           /* (atomic) reads served by the cache */
     struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
                                      made on first use; NULL: none yet */

@@ -429,6 +429,19 @@ static GDALDatasetH open_primary(const char *path, const char *const *allowed,
     return h;
 }
 
+/* Whether this open comes from the application, not from GDAL's source
+ * pool (GDALProxyPoolDataset) opening a source of a VRT, or from a read of
+ * ours. The pool closes what it opened under its own lock when it needs the
+ * slot; it opens with CPL_ALLOW_VSISTDIN=NO set on the thread (3.6 to
+ * 3.13, gdalproxypool.cpp), which is how its opens are told apart. A wrong
+ * guess that way only costs the background read-ahead (ahead.c). */
+static int opened_by_application(void)
+{
+    const char *v = CPLGetThreadLocalConfigOption("CPL_ALLOW_VSISTDIN", NULL);
+    return pvrt_read_depth() == 0 && !pvrt_pool_in_worker() &&
+           !(v != NULL && !CPLTestBool(v));
+}
+
 pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
                                 int update, int *declined)
 {
@@ -519,6 +532,7 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     *declined = 0;
     pvrt_dataset *ds = (pvrt_dataset *)CPLCalloc(1, sizeof *ds);
     ds->primary = primary;
+    ds->background_ok = opened_by_application();
     ds->tile_safe = info.tile_safe;
     /* GDAL 3.6's derived bands clear nBufXSize * nBufYSize * nPixelSpace
      * bytes from the buffer start whatever the line spacing, past the
@@ -588,6 +602,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
 {
     if (ds == NULL)
         return;
+    pvrt__background_stop(ds);
     pvrt_gather_free(ds->gather);
     pvrt_halo_free(ds->halo);
     pvrt_tilecache_free(ds->cache);

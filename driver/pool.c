@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@
  * fullest. Consecutive requests of the same shape (gdal_translate's swaths)
  * thus send the same columns to the same thread, whose clone still has the
  * source blocks the previous swath decoded in its block cache. */
-typedef struct batch {
+typedef struct pvrt_batch {
     const pvrt_batch_spec *spec;
     int nparts;                   /* participants: max_workers + 1 */
     int lo[PVRT_MAX_WORKERS + 1]; /* (guarded by pool.lock) */
@@ -34,8 +35,8 @@ typedef struct batch {
     int done;      /* jobs finished (guarded by pool.lock) */
     int failed;    /* a job returned -1 (guarded by pool.lock) */
     int cancelled; /* progress returned 0 (guarded by pool.lock) */
-    pthread_cond_t finished;         /* a job of this batch ended */
-    struct batch *prev, *next_batch; /* open batches (guarded by pool.lock) */
+    pthread_cond_t finished;              /* a job of this batch ended */
+    struct pvrt_batch *prev, *next_batch; /* open batches (guarded) */
 } batch;
 
 static struct {
@@ -218,6 +219,87 @@ static int run_serially(const pvrt_batch_spec *spec)
     return PVRT_BATCH_OK;
 }
 
+/* Sets up b for spec and opens it to the workers. Caller holds pool.lock,
+ * with at least one worker alive. */
+static void open_locked(batch *b, const pvrt_batch_spec *spec)
+{
+    memset(b, 0, sizeof *b);
+    b->spec = spec;
+    b->nparts = spec->max_workers + 1;
+    if (b->nparts > PVRT_MAX_WORKERS + 1)
+        b->nparts = PVRT_MAX_WORKERS + 1;
+    for (int p = 0; p < b->nparts; p++) {
+        b->lo[p] = (int)((long long)spec->njobs * p / b->nparts);
+        b->hi[p] = (int)((long long)spec->njobs * (p + 1) / b->nparts);
+    }
+    b->limit = spec->njobs;
+    pthread_cond_init(&b->finished, NULL);
+    b->prev = pool.tail;
+    if (pool.tail)
+        pool.tail->next_batch = b;
+    else
+        pool.head = b;
+    pool.tail = b;
+    pthread_cond_broadcast(&pool.work);
+}
+
+/* The caller's side of a batch: runs jobs of b until none is left, waits
+ * for the running ones, reports progress when `progress`, and closes b.
+ * Called and returns with pool.lock held. */
+static int close_locked(batch *b, int progress)
+{
+    const pvrt_batch_spec *spec = b->spec;
+    int reported = 0;
+    for (;;) {
+        const int index = take_job(b, 0);
+        if (index >= 0) {
+            /* The caller works too: it runs the next job of its own batch. */
+            b->running++;
+            pthread_mutex_unlock(&pool.lock);
+            const int rc = spec->fn(spec->ctx, index, -1);
+            pthread_mutex_lock(&pool.lock);
+            job_ended(b, index, rc);
+        } else if (b->running == 0) {
+            break;
+        } else {
+            pthread_cond_wait(&b->finished, &pool.lock);
+        }
+        if (progress && spec->progress && b->done != reported && !b->failed &&
+            !b->cancelled) {
+            reported = b->done;
+            pthread_mutex_unlock(&pool.lock); /* user code runs unlocked */
+            const int go = spec->progress(spec->progress_ctx,
+                                          (double)reported / spec->njobs);
+            pthread_mutex_lock(&pool.lock);
+            if (!go && b->done < spec->njobs) {
+                b->cancelled = 1;
+                b->limit = 0;
+            }
+        }
+    }
+    /* A job may have ended while the caller was in the callback: the last
+     * fraction (1.0 when all ran) is reported before returning. */
+    if (progress && spec->progress && !b->failed && !b->cancelled &&
+        b->done != reported) {
+        reported = b->done;
+        pthread_mutex_unlock(&pool.lock);
+        spec->progress(spec->progress_ctx, (double)reported / spec->njobs);
+        pthread_mutex_lock(&pool.lock);
+    }
+    if (b->prev)
+        b->prev->next_batch = b->next_batch;
+    else
+        pool.head = b->next_batch;
+    if (b->next_batch)
+        b->next_batch->prev = b->prev;
+    else
+        pool.tail = b->prev;
+    pthread_cond_destroy(&b->finished);
+    if (b->failed)
+        return PVRT_BATCH_FAILED;
+    return b->cancelled ? PVRT_BATCH_CANCELLED : PVRT_BATCH_OK;
+}
+
 int pvrt_batch_run(const pvrt_batch_spec *spec)
 {
     if (spec->njobs <= 0)
@@ -232,73 +314,42 @@ int pvrt_batch_run(const pvrt_batch_spec *spec)
         return run_serially(spec);
     }
     batch b;
-    memset(&b, 0, sizeof b);
-    b.spec = spec;
-    b.nparts = spec->max_workers + 1;
-    if (b.nparts > PVRT_MAX_WORKERS + 1)
-        b.nparts = PVRT_MAX_WORKERS + 1;
-    for (int p = 0; p < b.nparts; p++) {
-        b.lo[p] = (int)((long long)spec->njobs * p / b.nparts);
-        b.hi[p] = (int)((long long)spec->njobs * (p + 1) / b.nparts);
-    }
-    b.limit = spec->njobs;
-    pthread_cond_init(&b.finished, NULL);
-    b.prev = pool.tail;
-    if (pool.tail)
-        pool.tail->next_batch = &b;
-    else
-        pool.head = &b;
-    pool.tail = &b;
-    pthread_cond_broadcast(&pool.work);
-
-    int reported = 0;
-    for (;;) {
-        const int index = take_job(&b, 0);
-        if (index >= 0) {
-            /* The caller works too: it runs the next job of its own batch. */
-            b.running++;
-            pthread_mutex_unlock(&pool.lock);
-            const int rc = spec->fn(spec->ctx, index, -1);
-            pthread_mutex_lock(&pool.lock);
-            job_ended(&b, index, rc);
-        } else if (b.running == 0) {
-            break;
-        } else {
-            pthread_cond_wait(&b.finished, &pool.lock);
-        }
-        if (spec->progress && b.done != reported && !b.failed && !b.cancelled) {
-            reported = b.done;
-            pthread_mutex_unlock(&pool.lock); /* user code runs unlocked */
-            const int go = spec->progress(spec->progress_ctx,
-                                          (double)reported / spec->njobs);
-            pthread_mutex_lock(&pool.lock);
-            if (!go && b.done < spec->njobs) {
-                b.cancelled = 1;
-                b.limit = 0;
-            }
-        }
-    }
-    /* A job may have ended while the caller was in the callback: the last
-     * fraction (1.0 when all ran) is reported before returning. */
-    if (spec->progress && !b.failed && !b.cancelled && b.done != reported) {
-        reported = b.done;
-        pthread_mutex_unlock(&pool.lock);
-        spec->progress(spec->progress_ctx, (double)reported / spec->njobs);
-        pthread_mutex_lock(&pool.lock);
-    }
-    if (b.prev)
-        b.prev->next_batch = b.next_batch;
-    else
-        pool.head = b.next_batch;
-    if (b.next_batch)
-        b.next_batch->prev = b.prev;
-    else
-        pool.tail = b.prev;
+    open_locked(&b, spec);
+    const int rc = close_locked(&b, 1);
     pthread_mutex_unlock(&pool.lock);
-    pthread_cond_destroy(&b.finished);
-    if (b.failed)
-        return PVRT_BATCH_FAILED;
-    return b.cancelled ? PVRT_BATCH_CANCELLED : PVRT_BATCH_OK;
+    return rc;
+}
+
+pvrt_batch *pvrt_batch_start(const pvrt_batch_spec *spec)
+{
+    if (spec->njobs <= 0 || pvrt_pool_in_worker() || spec->max_workers <= 0)
+        return NULL;
+    batch *b = (batch *)malloc(sizeof *b);
+    if (b == NULL)
+        return NULL;
+    pthread_mutex_lock(&pool.lock);
+    grow_locked(spec->max_workers);
+    if (pool.nthreads == 0) {
+        pthread_mutex_unlock(&pool.lock);
+        free(b);
+        return NULL;
+    }
+    open_locked(b, spec);
+    pthread_mutex_unlock(&pool.lock);
+    return b;
+}
+
+int pvrt_batch_finish(pvrt_batch *b, int cancel)
+{
+    pthread_mutex_lock(&pool.lock);
+    if (cancel && b->done + b->running < b->spec->njobs) {
+        b->cancelled = 1;
+        b->limit = 0;
+    }
+    const int rc = close_locked(b, 0);
+    pthread_mutex_unlock(&pool.lock);
+    free(b);
+    return rc;
 }
 
 void pvrt_pool_shutdown(void)

@@ -47,6 +47,23 @@ enum { PVRT_BATCH_OK = 0, PVRT_BATCH_FAILED = -1, PVRT_BATCH_CANCELLED = -2 };
  * (progress returned 0; jobs not yet started were skipped). */
 int pvrt_batch_run(const pvrt_batch_spec *spec);
 
+/* A batch started in the background: the workers run its jobs while the
+ * caller does something else; pvrt_batch_finish then runs what is left
+ * on the calling thread too (worker -1), waits, and frees it. The spec,
+ * and what its ctx points to, must live until then; no progress callback
+ * is called. For ahead.c's read-ahead. */
+typedef struct pvrt_batch pvrt_batch;
+
+/* Starts the batch on the workers. Returns NULL when it cannot run in the
+ * background (on a worker, no worker allowed, no thread could start): the
+ * caller then does the work another way. Never allocates on a worker. */
+pvrt_batch *pvrt_batch_start(const pvrt_batch_spec *spec);
+
+/* Waits for the batch (the caller helping) and frees it. `cancel`: jobs
+ * not yet started are skipped, and the result is PVRT_BATCH_CANCELLED
+ * unless every job had run. Returns as pvrt_batch_run. */
+int pvrt_batch_finish(pvrt_batch *b, int cancel);
+
 /* Non-zero on threads of the pool (where batches run inline). */
 int pvrt_pool_in_worker(void);
 

@@ -402,6 +402,70 @@ CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
     return CE_None;
 }
 
+static int read_threads(const pvrt_dataset *ds);
+
+struct pvrt_split {
+    read_job job;
+    pvrt_request rq;
+    pvrt_band_path path;
+    pvrt_rect *tiles;
+    pvrt_batch_spec spec;
+    pvrt_batch *batch;
+};
+
+static void split_free(struct pvrt_split *s)
+{
+    if (s->job.log)
+        pvrt_errlog_free(s->job.log);
+    CSLDestroy(s->job.config);
+    free(s->tiles);
+    CPLFree(s);
+}
+
+struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    const int threads = read_threads(ds);
+    if (rq->path == NULL || ds->network || threads < 2 || !rq->tile_safe ||
+        pvrt__is_resampled(rq) || pvrt_halo_band(ds, rq->path->band))
+        return NULL;
+    struct pvrt_split *s =
+        (struct pvrt_split *)CPLCalloc(1, sizeof(struct pvrt_split));
+    s->path = *rq->path;
+    s->rq = *rq;
+    s->rq.path = &s->path;
+    s->rq.extra = NULL;
+    pvrt_tile_params p;
+    pvrt__tile_params(ds, &s->rq, threads, &p);
+    p.bytes_per_pixel = bytes_per_pixel(ds, &s->rq);
+    const int ntiles = pvrt_tiles_plan(&p, &s->tiles);
+    s->job.ds = ds;
+    s->job.rq = &s->rq;
+    s->job.tiles = s->tiles;
+    s->job.config = CPLGetThreadLocalConfigOptions();
+    s->job.depth = tls_depth;
+    s->job.log = pvrt_errlog_new();
+    s->spec.njobs = ntiles;
+    s->spec.max_workers = threads - 1 < ntiles - 1 ? threads - 1 : ntiles - 1;
+    s->spec.fn = tile_job;
+    s->spec.ctx = &s->job;
+    if (ntiles < 2 || s->job.log == NULL ||
+        (s->batch = pvrt_batch_start(&s->spec)) == NULL) {
+        split_free(s);
+        return NULL;
+    }
+    __atomic_add_fetch(&ds->split_reads, 1, __ATOMIC_RELAXED);
+    return s;
+}
+
+int pvrt__split_finish(struct pvrt_split *s, int cancel)
+{
+    const int rc = pvrt_batch_finish(s->batch, cancel);
+    if (rc == PVRT_BATCH_OK)
+        pvrt_errlog_replay(s->job.log); /* warnings */
+    split_free(s);
+    return rc == PVRT_BATCH_OK;
+}
+
 void pvrt__tile_params(const pvrt_dataset *ds, const pvrt_request *rq,
                        int threads, pvrt_tile_params *p)
 {
@@ -485,7 +549,8 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
                      __ATOMIC_RELAXED);
     CPLErr err;
     if (!pvrt__ahead_cached(ds, rq, &err) &&
-        !pvrt__mask_from_kept(ds, rq, &err)) {
+        !pvrt__mask_from_kept(ds, rq, &err) &&
+        !(pvrt__background_join(ds, rq) && pvrt__ahead_cached(ds, rq, &err))) {
         err = read_request(ds, rq, 1);
         if (err == CE_None)
             pvrt__keep_read(ds, rq);
@@ -559,7 +624,11 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
         p.one_row = ds->network;
         ntiles = pvrt_tiles_plan(&p, &tiles);
     }
-    if (ntiles > 1)
+    if (ntiles > 1 && ahead && rq->path && pvrt__background_allowed(ds) &&
+        CPLTestBool(CPLGetConfigOption("PVRT_AHEAD_SPLIT", "YES")) &&
+        pvrt__ahead_read(ds, rq, &err))
+        ;
+    else if (ntiles > 1)
         err = read_split(ds, rq, tiles, ntiles, threads);
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;

@@ -477,6 +477,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->ahead_regions, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "BACKGROUND_REGIONS"))
+            debug_value_.Printf(
+                CPL_FRMT_GIB, static_cast<GIntBig>(__atomic_load_n(
+                                  &h_->background_regions, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "CACHE_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -501,7 +505,8 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
         for (const char *name :
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
-              "AHEAD_REGIONS", "CACHE_HITS", "CACHE_BYTES", "MASK_HITS"})
+              "AHEAD_REGIONS", "BACKGROUND_REGIONS", "CACHE_HITS",
+              "CACHE_BYTES", "MASK_HITS"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -109,6 +109,27 @@ static void evict_one(pvrt_tilecache *c)
     c->e[oldest] = c->e[--c->n];
 }
 
+int pvrt_tilecache_make_room(pvrt_tilecache *c, int64_t bytes)
+{
+    if (c == NULL)
+        return 0;
+    for (;;) {
+        if (c->bytes + bytes <= c->cap)
+            return 1;
+        if (c->n < 2)
+            return 0;
+        /* Never the most recently used entry: its reader is in it. */
+        int newest = 0;
+        for (int i = 1; i < c->n; i++)
+            if (c->e[i].used > c->e[newest].used)
+                newest = i;
+        const entry keep = c->e[newest];
+        c->e[newest] = c->e[--c->n];
+        evict_one(c);
+        c->e[c->n++] = keep;
+    }
+}
+
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
                        GDALDataType t, int x, int y, int w, int h, void *data)
 {

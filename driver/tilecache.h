@@ -48,6 +48,10 @@ const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
                        GDALDataType t, int x, int y, int w, int h, void *data);
 
+/* Evicts least recently used entries, never the most recently used one,
+ * until `bytes` more fit within the cap. Returns 1 when they fit. */
+int pvrt_tilecache_make_room(pvrt_tilecache *c, int64_t bytes);
+
 /* Bytes held now, and entries (for tests and debug messages). */
 int64_t pvrt_tilecache_bytes(const pvrt_tilecache *c);
 int pvrt_tilecache_entries(const pvrt_tilecache *c);

@@ -134,7 +134,7 @@ std::vector<GByte> read_win(GDALDatasetH ds, int band, const Win &w,
 }
 
 struct Walk {
-    long long regions = 0, hits = 0, cache_bytes = 0;
+    long long regions = 0, hits = 0, cache_bytes = 0, background = 0;
 };
 
 // Reads `wins` of `band` through PVRT (options) and the oracle, comparing
@@ -168,6 +168,7 @@ Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
     out.regions = debug_item(p, "AHEAD_REGIONS");
     out.hits = debug_item(p, "CACHE_HITS");
     out.cache_bytes = debug_item(p, "CACHE_BYTES");
+    out.background = debug_item(p, "BACKGROUND_REGIONS");
     GDALClose(o);
     GDALClose(p);
     return out;
@@ -201,6 +202,48 @@ TEST(Ahead, RowLoopsBothWays)
         EXPECT_GT(w.regions, 0);
         EXPECT_GT(w.hits, H / 2);
     }
+}
+
+TEST(Ahead, TheNextRegionIsComputedInTheBackground)
+{
+    // 1 MB of cache: regions of 256 KB, so a walk over the raster meets
+    // many, each after the first computed while the reader was in the one
+    // before. Every window is compared with the oracle (walk).
+    for (Order o : {kRaster, kReverse}) {
+        const Walk rows =
+            walk(ordered(W, 1, o), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}));
+        EXPECT_GT(rows.background, 1);
+        EXPECT_LE(rows.background, rows.regions);
+        EXPECT_LE(rows.cache_bytes, 1024 * 1024);
+    }
+    for (Order o : {kRaster, kRightToLeft, kColumnMajor}) {
+        const Walk blocks =
+            walk(ordered(32, 32, o), 1, GDT_Float32, opts(3, {"CACHE_MB=1"}));
+        EXPECT_GT(blocks.background, 0) << o;
+    }
+    // A reader that stops with a region in the background, then closes.
+    walk(ordered(W, 1, kRaster), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}), 300);
+}
+
+// GDAL's source pool closes what it opened under its own lock, which the
+// background's reads would need: datasets it opens (it sets
+// CPL_ALLOW_VSISTDIN=NO on its thread while it opens) compute ahead
+// synchronously only.
+TEST(Ahead, NoBackgroundForDatasetsGdalsSourcePoolOpens)
+{
+    CPLSetThreadLocalConfigOption("CPL_ALLOW_VSISTDIN", "NO");
+    const std::string vrt = make_vrt();
+    GDALDatasetH p = open_pvrt(vrt, opts(2, {"CACHE_MB=1"}));
+    CPLSetThreadLocalConfigOption("CPL_ALLOW_VSISTDIN", nullptr);
+    ASSERT_NE(p, nullptr);
+    for (const Win &w : ordered(W, 1, kRaster)) {
+        CPLErr err;
+        read_win(p, 1, w, GDT_Float64, &err);
+        ASSERT_EQ(err, CE_None);
+    }
+    EXPECT_GT(debug_item(p, "AHEAD_REGIONS"), 1);
+    EXPECT_EQ(debug_item(p, "BACKGROUND_REGIONS"), 0);
+    GDALClose(p);
 }
 
 TEST(Ahead, OtherBandsAndBufferTypes)
