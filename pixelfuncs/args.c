@@ -80,8 +80,10 @@ int pvrt__arg_int(CSLConstList args, const char *fn, const char *name, int dflt,
     return 0;
 }
 
-/* CSLFetchNameValue ignores case, but `nodata` (ours) and `NoData` (GDAL's
- * builtin) are two arguments: look the name up exactly. */
+/* `nodata` (ours) and `NoData` (GDAL's builtin) differ only in case; GDAL
+ * merges builtins into the arguments with CSLSetNameValue, so one entry
+ * arrives, spelled as set last (ours up to 3.10, the builtin on 3.13).
+ * Looked up exactly so that an error names the spelling that arrived. */
 static const char *fetch_exact(CSLConstList args, const char *name)
 {
     const size_t len = strlen(name);
