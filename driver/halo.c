@@ -92,10 +92,12 @@ static char **band_args(CPLXMLNode *band)
     return args;
 }
 
-/* The NoData of the raster the source element names, if it has one. */
+/* The NoData of the raster the source element names, if it has one, and
+ * its data type (GDT_Unknown if it cannot be opened). */
 static int source_raster_nodata(const pvrt_vrt_text *t, CPLXMLNode *src,
-                                double *value)
+                                double *value, GDALDataType *type)
 {
+    *type = GDT_Unknown;
     const char *name = CPLGetXMLValue(src, "SourceFilename", NULL);
     if (name == NULL)
         return 0;
@@ -111,8 +113,10 @@ static int source_raster_nodata(const pvrt_vrt_text *t, CPLXMLNode *src,
     int has = 0;
     if (h != NULL) {
         GDALRasterBandH b = GDALGetRasterBand(h, nband);
-        if (b != NULL)
+        if (b != NULL) {
             *value = GDALGetRasterNoDataValue(b, &has);
+            *type = GDALGetRasterDataType(b);
+        }
         GDALClose(h);
     }
     CPLPopErrorHandler();
@@ -227,6 +231,16 @@ static int band_build(pvrt_dataset *ds, struct pvrt_halo *h, int b)
         CPLFree(xml);
         return -1;
     }
+    double raster_nd = 0;
+    const int raster_has_nd =
+        source_raster_nodata(&h->text, src, &raster_nd, &hb->geo.src_type);
+    /* A ComplexSource that transforms values hands the kernel values that
+     * are no longer the raster's type. */
+    static const char *const transforms[] = {"ScaleOffset", "ScaleRatio", "LUT",
+                                             "Exponent", NULL};
+    for (int i = 0; transforms[i]; i++)
+        if (CPLGetXMLNode(src, transforms[i]) != NULL)
+            hb->geo.src_type = GDT_Unknown;
     if (given) {
         hb->geo.has_src_nodata = 1;
         hb->geo.src_nodata = v;
@@ -234,8 +248,8 @@ static int band_build(pvrt_dataset *ds, struct pvrt_halo *h, int b)
         hb->geo.has_src_nodata = 1;
         hb->geo.src_nodata = complex_value;
     } else {
-        hb->geo.has_src_nodata =
-            source_raster_nodata(&h->text, src, &hb->geo.src_nodata);
+        hb->geo.has_src_nodata = raster_has_nd;
+        hb->geo.src_nodata = raster_nd;
     }
 
     hb->kernel = pvrt_nbhd_new(hb->function, hb->args, &hb->geo);

@@ -36,6 +36,10 @@ typedef struct pvrt_nbhd_geo {
      * result. */
     int has_nodata;
     double nodata;
+    /* The data type of the raster the source reads (the DEM's): gdaldem
+     * computes Byte, Int16 and UInt16 DEMs on an integer path with NoData
+     * rules of its own. GDT_Unknown when not known (a float DEM then). */
+    GDALDataType src_type;
 } pvrt_nbhd_geo;
 
 /* Non-zero if `name` is a neighbourhood function (needs the driver's
