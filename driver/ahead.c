@@ -238,11 +238,10 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
  * own reads need; such datasets compute ahead synchronously only. A reader
  * that leaves cancels it: the tiles already started are the work wasted. */
 
-int pvrt__background_allowed(const pvrt_dataset *ds)
+static int background_allowed(const pvrt_dataset *ds)
 {
     return ds->background_ok && !ds->network && pvrt_read_depth() == 1 &&
-           !pvrt_pool_in_worker() &&
-           CPLTestBool(CPLGetConfigOption("PVRT_BACKGROUND", "YES"));
+           !pvrt_pool_in_worker();
 }
 
 /* Starts the region after (x0, y0)-(x1, y1), the one rq's reader reached,
@@ -251,7 +250,7 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
                              int x0, int y0, int x1, int y1)
 {
     pvrt_background *bg = &ds->background;
-    if (bg->split != NULL || !pvrt__background_allowed(ds))
+    if (bg->split != NULL || !background_allowed(ds))
         return;
     GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
     if (band == NULL)

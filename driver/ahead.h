@@ -48,10 +48,6 @@ int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
  * returns 1; otherwise stops it (a reader that left) and returns 0. */
 int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq);
 
-/* Whether reads of ds may compute ahead in the background now: a dataset
- * the application opened, read by the application (not nested). */
-int pvrt__background_allowed(const pvrt_dataset *ds);
-
 /* Stops the region being computed in the background, if any (a reader
  * that left, the dataset closing). */
 void pvrt__background_stop(pvrt_dataset *ds);

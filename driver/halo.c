@@ -43,7 +43,17 @@ typedef struct halo_band {
     pvrt_nbhd *kernel; /* at full resolution */
     int radius;
     pvrt_clones *input; /* slot 0: the owner thread, w + 1: worker w */
+    /* A plain 1:1 source is read straight from its raster at full
+     * resolution (the input VRT would return the same values, at a
+     * quarter more CPU): its clones and band, else NULL. */
+    pvrt_clones *direct;
+    int direct_band;
     int width, height;
+    /* Per slot: working buffers kept from tile to tile (a fresh large
+     * allocation per tile cost page faults). */
+    int nslots;
+    double **scratch;
+    size_t *scratch_doubles;
 } halo_band;
 
 struct pvrt_halo {
@@ -65,7 +75,26 @@ static void band_clear(halo_band *hb)
     CSLDestroy(hb->args);
     pvrt_nbhd_free(hb->kernel);
     pvrt_clones_free(hb->input);
+    pvrt_clones_free(hb->direct);
+    for (int i = 0; hb->scratch && i < hb->nslots; i++)
+        VSIFree(hb->scratch[i]);
+    CPLFree(hb->scratch);
+    CPLFree(hb->scratch_doubles);
     memset(hb, 0, sizeof *hb);
+}
+
+/* Slot `slot`'s working buffer of at least n doubles, or NULL. Only that
+ * slot's thread calls it. */
+static double *scratch_get(const halo_band *hb, int slot, size_t n)
+{
+    if (slot < 0 || slot >= hb->nslots)
+        return NULL;
+    if (hb->scratch_doubles[slot] < n) {
+        VSIFree(hb->scratch[slot]);
+        hb->scratch[slot] = (double *)VSI_MALLOC2_VERBOSE(n, sizeof(double));
+        hb->scratch_doubles[slot] = hb->scratch[slot] ? n : 0;
+    }
+    return hb->scratch[slot];
 }
 
 void pvrt_halo_free(struct pvrt_halo *h)
@@ -92,32 +121,77 @@ static char **band_args(CPLXMLNode *band)
     return args;
 }
 
-/* The NoData of the raster the source element names, if it has one, and
- * its data type (GDT_Unknown if it cannot be opened). */
-static int source_raster_nodata(const pvrt_vrt_text *t, CPLXMLNode *src,
-                                double *value, GDALDataType *type)
+/* The path of the raster a source element names, as the VRT driver
+ * resolves it (CPLFree it), or NULL. */
+static char *source_path(const pvrt_vrt_text *t, CPLXMLNode *src)
 {
-    *type = GDT_Unknown;
     const char *name = CPLGetXMLValue(src, "SourceFilename", NULL);
     if (name == NULL)
-        return 0;
+        return NULL;
     const int relative =
         CPLTestBool(CPLGetXMLValue(src, "SourceFilename.relativeToVRT", "NO"));
-    char *path = CPLStrdup(relative && *t->root_path
-                               ? CPLFormFilename(t->root_path, name, NULL)
-                               : name);
+    return CPLStrdup(relative && *t->root_path
+                         ? CPLFormFilename(t->root_path, name, NULL)
+                         : name);
+}
+
+/* Whether a 1:1 read of the source element's raster returns what the VRT
+ * hands the function: a SimpleSource, or a ComplexSource that changes no
+ * value, whose rectangles are absent or the whole raster, over a raster
+ * the VRT's size. */
+static int source_is_plain(CPLXMLNode *src, int w, int h, GDALDatasetH raster,
+                           int nband)
+{
+    if (!EQUAL(src->pszValue, "SimpleSource") &&
+        !EQUAL(src->pszValue, "ComplexSource"))
+        return 0;
+    for (CPLXMLNode *c = src->psChild; c; c = c->psNext) {
+        if (c->eType != CXT_Element)
+            continue;
+        if (!EQUAL(c->pszValue, "SourceFilename") &&
+            !EQUAL(c->pszValue, "SourceBand") &&
+            !EQUAL(c->pszValue, "SourceProperties") &&
+            !EQUAL(c->pszValue, "SrcRect") && !EQUAL(c->pszValue, "DstRect"))
+            return 0; /* NODATA, scaling, LUT, masks, ...: not plain */
+    }
+    for (int r = 0; r < 2; r++) {
+        CPLXMLNode *rect = CPLGetXMLNode(src, r ? "DstRect" : "SrcRect");
+        if (rect != NULL && (CPLAtof(CPLGetXMLValue(rect, "xOff", "0")) != 0 ||
+                             CPLAtof(CPLGetXMLValue(rect, "yOff", "0")) != 0 ||
+                             CPLAtof(CPLGetXMLValue(rect, "xSize", "0")) != w ||
+                             CPLAtof(CPLGetXMLValue(rect, "ySize", "0")) != h))
+            return 0;
+    }
+    return raster != NULL && GDALGetRasterXSize(raster) == w &&
+           GDALGetRasterYSize(raster) == h &&
+           GDALGetRasterBand(raster, nband) != NULL;
+}
+
+/* What the source element's raster says: its NoData (returns 1 when it has
+ * one), its data type (GDT_Unknown when it cannot be opened), and whether
+ * it can be read directly (source_is_plain). */
+static int source_raster_info(const pvrt_vrt_text *t, CPLXMLNode *src, int w,
+                              int h, double *value, GDALDataType *type,
+                              int *plain)
+{
+    *type = GDT_Unknown;
+    *plain = 0;
+    char *path = source_path(t, src);
+    if (path == NULL)
+        return 0;
     const int nband = atoi(CPLGetXMLValue(src, "SourceBand", "1"));
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH h =
+    GDALDatasetH ds =
         GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
     int has = 0;
-    if (h != NULL) {
-        GDALRasterBandH b = GDALGetRasterBand(h, nband);
+    if (ds != NULL) {
+        GDALRasterBandH b = GDALGetRasterBand(ds, nband);
         if (b != NULL) {
             *value = GDALGetRasterNoDataValue(b, &has);
             *type = GDALGetRasterDataType(b);
         }
-        GDALClose(h);
+        *plain = source_is_plain(src, w, h, ds, nband);
+        GDALClose(ds);
     }
     CPLPopErrorHandler();
     CPLErrorReset();
@@ -232,8 +306,10 @@ static int band_build(pvrt_dataset *ds, struct pvrt_halo *h, int b)
         return -1;
     }
     double raster_nd = 0;
+    int plain = 0;
     const int raster_has_nd =
-        source_raster_nodata(&h->text, src, &raster_nd, &hb->geo.src_type);
+        source_raster_info(&h->text, src, hb->width, hb->height, &raster_nd,
+                           &hb->geo.src_type, &plain);
     /* A ComplexSource that transforms values hands the kernel values that
      * are no longer the raster's type. */
     static const char *const transforms[] = {"ScaleOffset", "ScaleRatio", "LUT",
@@ -287,8 +363,20 @@ static int band_build(pvrt_dataset *ds, struct pvrt_halo *h, int b)
                  hb->function, b, desc);
         return -1;
     }
-    CPLDebug("PVRT", "halo: band %d of %s, %s, radius %d", b, desc,
-             hb->function, hb->radius);
+    if (plain) {
+        char *path = source_path(&h->text, src);
+        hb->direct = pvrt_clones_new(path, NULL, NULL, ds->threads);
+        hb->direct_band = atoi(CPLGetXMLValue(src, "SourceBand", "1"));
+        CPLFree(path);
+        if (hb->direct == NULL)
+            return -1;
+    }
+    hb->nslots = ds->threads;
+    hb->scratch = (double **)CPLCalloc(hb->nslots, sizeof(double *));
+    hb->scratch_doubles = (size_t *)CPLCalloc(hb->nslots, sizeof(size_t));
+    CPLDebug("PVRT", "halo: band %d of %s, %s, radius %d, source read %s", b,
+             desc, hb->function, hb->radius,
+             hb->direct ? "directly" : "through the input VRT");
     return 0;
 }
 
@@ -362,11 +450,18 @@ static int tile_job(void *ctx, int index, int worker)
     const int x1 = tx + t->w + R < hb->width ? tx + t->w + R : hb->width;
     const int y1 = ty + t->h + R < hb->height ? ty + t->h + R : hb->height;
     const int iw = x1 - x0, ih = y1 - y0;
-    double *in = (double *)VSI_MALLOC3_VERBOSE(sizeof(double), iw, ih);
-    double *out = (double *)VSI_MALLOC3_VERBOSE(sizeof(double), t->w, t->h);
-    GDALDatasetH h = pvrt_clones_get(job->hb->input, worker + 1);
-    GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
-    if (in && out && band &&
+    const size_t nin = (size_t)iw * ih, nout = (size_t)t->w * t->h;
+    double *in = scratch_get(hb, worker + 1, nin + nout);
+    double *out = in ? in + nin : NULL;
+    GDALRasterBandH band = NULL;
+    if (hb->direct) {
+        GDALDatasetH h = pvrt_clones_get(hb->direct, worker + 1);
+        band = h ? GDALGetRasterBand(h, hb->direct_band) : NULL;
+    } else {
+        GDALDatasetH h = pvrt_clones_get(hb->input, worker + 1);
+        band = h ? GDALGetRasterBand(h, 2) : NULL;
+    }
+    if (in && band &&
         GDALRasterIO(band, GF_Read, x0, y0, iw, ih, in, iw, ih, GDT_Float64, 0,
                      0) == CE_None &&
         pvrt_nbhd_compute(job->kernel, in, iw, ih, tx - x0, ty - y0, out, t->w,
@@ -374,8 +469,6 @@ static int tile_job(void *ctx, int index, int worker)
         write_out(rq, out, t->x, t->y, t->w, t->h);
         ok = 1;
     }
-    VSIFree(in);
-    VSIFree(out);
     pvrt_job_leave(&js, worker);
     return ok ? 0 : -1;
 }
@@ -449,14 +542,19 @@ static CPLErr read_full(pvrt_dataset *ds, const pvrt_request *rq, halo_band *hb,
     pvrt_rect *tiles = NULL;
     int ntiles = 1;
     const int64_t pixels = (int64_t)rq->w * rq->h;
-    if (threads > 1 && !pvrt_pool_in_worker() &&
-        (pixels >= 2 * ds->min_tile_pixels * threads || ds->force_w > 0)) {
+    /* input and output doubles (the input grown by the halo), and the
+     * output */
+    const int64_t bpp = 2 * (int64_t)sizeof(double) * 2 +
+                        GDALGetDataTypeSizeBytes(rq->buf_type);
+    const int split =
+        threads > 1 && !pvrt_pool_in_worker() &&
+        (pixels >= 2 * ds->min_tile_pixels * threads || ds->force_w > 0);
+    /* Serial reads too are tiled within the tile budget: working memory
+     * stays bounded whatever the request. */
+    if (split || pixels * bpp > ds->tile_budget) {
         pvrt_tile_params p;
-        pvrt__tile_params(ds, rq, threads, &p);
-        /* input and output doubles (the input grown by the halo), and the
-         * output */
-        p.bytes_per_pixel = 2 * (int64_t)sizeof(double) * 2 +
-                            GDALGetDataTypeSizeBytes(rq->buf_type);
+        pvrt__tile_params(ds, rq, split ? threads : 1, &p);
+        p.bytes_per_pixel = bpp;
         ntiles = pvrt_tiles_plan(&p, &tiles);
         if (ntiles < 0) {
             CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: out of memory");
@@ -475,7 +573,7 @@ static CPLErr read_full(pvrt_dataset *ds, const pvrt_request *rq, halo_band *hb,
     job.tiles = ntiles > 1 ? tiles : &whole;
     job.progress = rq->extra ? rq->extra->pfnProgress : NULL;
     job.progress_data = rq->extra ? rq->extra->pProgressData : NULL;
-    const CPLErr err = run(&job, ntiles, tile_job, threads);
+    const CPLErr err = run(&job, ntiles, tile_job, split ? threads : 1);
     free(tiles);
     return err;
 }

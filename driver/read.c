@@ -624,11 +624,10 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
         p.one_row = ds->network;
         ntiles = pvrt_tiles_plan(&p, &tiles);
     }
-    if (ntiles > 1 && ahead && rq->path && pvrt__background_allowed(ds) &&
-        CPLTestBool(CPLGetConfigOption("PVRT_AHEAD_SPLIT", "YES")) &&
-        pvrt__ahead_read(ds, rq, &err))
-        ;
-    else if (ntiles > 1)
+    /* Reads large enough to split are not computed ahead, not even in the
+     * background: measured, gdal_translate's swaths went from 1.86x to
+     * 1.62x and gdaladdo from 2.05x to 1.50x, with 85-160 MB more. */
+    if (ntiles > 1)
         err = read_split(ds, rq, tiles, ntiles, threads);
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;
