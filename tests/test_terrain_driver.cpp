@@ -248,4 +248,51 @@ TEST(TerrainDriver, BadArgumentReportedOnRead)
     EXPECT_NE(msg.find("'azimith'"), std::string::npos) << msg;
 }
 
+// GDAL 3.6 to 3.13 refuse <BufferRadius> with a C pixel function when they
+// parse the VRT ("BufferRadius can only be used with Python"), before any
+// driver can read it: such a VRT does not open, through PVRT or not, and
+// says why. PVRT's own check (halo.c: it must equal the function's radius)
+// is there for a GDAL that would accept it.
+std::string collected;
+void CPL_STDCALL collect(CPLErr, CPLErrorNum, const char *msg)
+{
+    collected += msg;
+    collected += "\n";
+}
+
+TEST(TerrainDriver, BufferRadiusIsRefusedByGdalsParser)
+{
+    DemSpec s;
+    s.width = 23, s.height = 17;
+    s.seed = 25;
+    const Dem dem = write_dem("radius.tif", s);
+    const TerrainCase c = {"slope", "", {"op=slope"}};
+    const Oracle o = run_gdaldem(c.mode, dem, c.options, "radius_out.tif");
+    ASSERT_TRUE(o.ok) << o.log;
+    const std::string plain = terrain_vrt(dem, c, o, "radius_plain.vrt");
+    std::string text;
+    {
+        VSILFILE *f = VSIFOpenL(plain.c_str(), "rb");
+        ASSERT_NE(f, nullptr);
+        char chunk[4096];
+        size_t n;
+        while ((n = VSIFReadL(chunk, 1, sizeof chunk, f)) > 0)
+            text.append(chunk, n);
+        VSIFCloseL(f);
+    }
+    const size_t at = text.find("  <PixelFunctionType>");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at, "  <BufferRadius>1</BufferRadius>\n");
+    const std::string vrt = write_file("radius_1.vrt", text);
+    collected.clear();
+    CPLPushErrorHandler(collect);
+    GDALDatasetH ds =
+        GDALOpenEx(vrt.c_str(), GDAL_OF_RASTER, nullptr, nullptr, nullptr);
+    CPLPopErrorHandler();
+    EXPECT_EQ(ds, nullptr);
+    if (ds)
+        GDALClose(ds);
+    EXPECT_NE(collected.find("BufferRadius"), std::string::npos) << collected;
+}
+
 } // namespace
