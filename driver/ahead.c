@@ -479,6 +479,37 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
     fill_key(&ds->kept, rq);
 }
 
+int pvrt__nodata_mask(const void *values, GDALDataType t, int w, int h,
+                      double nodata, void *buf, GDALDataType buf_type,
+                      GSpacing ps, GSpacing ls, CPLErr *err)
+{
+    GDALDriverH mem = GDALGetDriverByName("MEM");
+    GDALDatasetH ds = mem ? GDALCreate(mem, "", w, h, 0, GDT_Byte, NULL) : NULL;
+    if (ds == NULL) {
+        CPLErrorReset();
+        return 0;
+    }
+    char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
+    CPLPrintPointer(ptr, (void *)values, sizeof ptr - 1);
+    char **opts = CSLSetNameValue(NULL, "DATAPOINTER", ptr);
+    int served = 0;
+    if (GDALAddBand(ds, t, opts) == CE_None) {
+        GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+        GDALSetRasterNoDataValue(b, nodata);
+        GDALRasterBandH m = GDALGetMaskBand(b);
+        if (m && GDALGetMaskFlags(b) == GMF_NODATA) {
+            *err = GDALRasterIOEx(m, GF_Read, 0, 0, w, h, buf, w, h, buf_type,
+                                  ps, ls, NULL);
+            served = 1;
+        }
+    }
+    CSLDestroy(opts);
+    GDALClose(ds);
+    if (!served)
+        CPLErrorReset();
+    return served;
+}
+
 int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
     const pvrt_kept_read *k = &ds->kept;
@@ -498,35 +529,10 @@ int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     GDALRasterBandH parent = GDALGetRasterBand(ds->primary, k->band);
     int has_nodata = 0;
     const double nodata = GDALGetRasterNoDataValue(parent, &has_nodata);
-    GDALDriverH mem = GDALGetDriverByName("MEM");
-    if (!has_nodata || mem == NULL)
+    if (!has_nodata || !pvrt__nodata_mask(k->data, k->type, k->buf_w, k->buf_h,
+                                          nodata, rq->buf, GDT_Byte,
+                                          rq->pixel_space, rq->line_space, err))
         return 0;
-    GDALDatasetH h = GDALCreate(mem, "", k->buf_w, k->buf_h, 0, GDT_Byte, NULL);
-    if (h == NULL) {
-        CPLErrorReset();
-        return 0;
-    }
-    char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
-    CPLPrintPointer(ptr, k->data, sizeof ptr - 1);
-    char **opts = CSLSetNameValue(NULL, "DATAPOINTER", ptr);
-    int served = 0;
-    if (GDALAddBand(h, k->type, opts) == CE_None) {
-        GDALRasterBandH b = GDALGetRasterBand(h, 1);
-        GDALSetRasterNoDataValue(b, nodata);
-        GDALRasterBandH m = GDALGetMaskBand(b);
-        if (m && GDALGetMaskFlags(b) == GMF_NODATA) {
-            *err = GDALRasterIOEx(m, GF_Read, 0, 0, k->buf_w, k->buf_h, rq->buf,
-                                  rq->buf_w, rq->buf_h, GDT_Byte,
-                                  rq->pixel_space, rq->line_space, NULL);
-            served = 1;
-        }
-    }
-    CSLDestroy(opts);
-    GDALClose(h);
-    if (!served) {
-        CPLErrorReset();
-        return 0;
-    }
     __atomic_add_fetch(&ds->mask_hits, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&ds->last_tiles, 0, __ATOMIC_RELAXED);
     return 1;

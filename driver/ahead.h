@@ -52,6 +52,14 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq);
  * that left, the dataset closing). */
 void pvrt__background_stop(pvrt_dataset *ds);
 
+/* GDAL's own NoData mask (GDALNoDataMaskBand, over a MEM band on the
+ * values) of w x h packed values of type t with NoData `nodata`, read 1:1
+ * into buf. Returns 1 with *err the read's outcome, or 0 when the MEM band
+ * could not be set up (nothing reported, nothing written). */
+int pvrt__nodata_mask(const void *values, GDALDataType t, int w, int h,
+                      double nodata, void *buf, GDALDataType buf_type,
+                      GSpacing ps, GSpacing ls, CPLErr *err);
+
 /* Frees the kept pixels (on close). */
 void pvrt__kept_clear(pvrt_dataset *ds);
 

@@ -164,7 +164,9 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
     int ok = 1;
     CPLPushErrorHandler(CPLQuietErrorHandler);
     for (int k = 0; ok && k < c->nsources; k++) {
-        char *xml = pvrt__vrt_capture_xml(&g->text, c->band, k, c->transfer);
+        char *xml = pvrt__vrt_capture_dataset(
+            &g->text,
+            pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
         c->clones[k] = pvrt_clones_new(xml, vrt_only, oo, ds->threads);
         CPLFree(xml);
         GDALDatasetH h = c->clones[k] ? pvrt_clones_get(c->clones[k], 0) : NULL;

@@ -204,8 +204,7 @@ static int source_raster_info(const pvrt_vrt_text *t, CPLXMLNode *src, int w,
 static char *input_xml(const pvrt_vrt_text *t, int b, int *has_nodata,
                        double *nodata)
 {
-    CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(t, b));
-    pvrt__vrt_prune_band(band, 0);
+    CPLXMLNode *band = pvrt__vrt_capture_band(t, b, 0, GDT_Float64);
     for (CPLXMLNode *c = band->psChild; c; c = c->psNext) {
         if (c->eType != CXT_Element || !pvrt__vrt_is_source(c->pszValue))
             continue;
@@ -217,28 +216,8 @@ static char *input_xml(const pvrt_vrt_text *t, int b, int *has_nodata,
             CPLDestroyXMLNode(nd);
         }
     }
-    static const char *const dropped[] = {"PixelFunctionArguments",
-                                          "BufferRadius", NULL};
-    for (int i = 0; dropped[i]; i++) {
-        CPLXMLNode *n = CPLGetXMLNode(band, dropped[i]);
-        if (n) {
-            CPLRemoveXMLChild(band, n);
-            CPLDestroyXMLNode(n);
-        }
-    }
-    CPLSetXMLValue(band, "#band", "2");
     CPLSetXMLValue(band, "#dataType", "Float64");
-    CPLSetXMLValue(band, "PixelFunctionType", "pvrt__capture");
-    CPLSetXMLValue(band, "SourceTransferType", "Float64");
-    /* An empty first band: GDAL builds implicit overviews only when every
-     * band has one source. */
-    CPLXMLNode *empty = CPLCreateXMLNode(NULL, CXT_Element, "VRTRasterBand");
-    CPLSetXMLValue(empty, "#dataType", "Byte");
-    CPLSetXMLValue(empty, "#band", "1");
-    CPLXMLNode *root = CPLGetXMLNode(t->tree, "=VRTDataset");
-    return pvrt__vrt_dataset_xml(atoi(CPLGetXMLValue(root, "rasterXSize", "0")),
-                                 atoi(CPLGetXMLValue(root, "rasterYSize", "0")),
-                                 empty, band);
+    return pvrt__vrt_capture_dataset(t, band);
 }
 
 /* Builds band b's state. Returns 0, or -1 after a CPLError. */
@@ -672,8 +651,7 @@ static CPLErr read_mask(pvrt_dataset *ds, const pvrt_request *rq, halo_band *hb,
     const int size = GDALGetDataTypeSizeBytes(t);
     int has_nodata = 0;
     const double nodata = GDALGetRasterNoDataValue(parent, &has_nodata);
-    GDALDriverH mem = GDALGetDriverByName("MEM");
-    if (!has_nodata || mem == NULL) {
+    if (!has_nodata) {
         CPLError(CE_Failure, CPLE_AppDefined,
                  "PVRT: band %d of %s has no NoData value to mask",
                  rq->path->band, GDALGetDescription(ds->primary));
@@ -693,26 +671,14 @@ static CPLErr read_mask(pvrt_dataset *ds, const pvrt_request *rq, halo_band *hb,
     vrq.band_space = 0;
     CPLErr err = pvrt__is_resampled(&vrq) ? read_reduced(ds, &vrq, hb, threads)
                                           : read_full(ds, &vrq, hb, threads);
-    if (err == CE_None) {
+    if (err == CE_None &&
+        !pvrt__nodata_mask(values, t, rq->buf_w, rq->buf_h, nodata, rq->buf,
+                           rq->buf_type, rq->pixel_space, rq->line_space,
+                           &err)) {
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "PVRT: could not compute the mask of band %d of %s",
+                 rq->path->band, GDALGetDescription(ds->primary));
         err = CE_Failure;
-        GDALDatasetH h =
-            GDALCreate(mem, "", rq->buf_w, rq->buf_h, 0, GDT_Byte, NULL);
-        char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
-        CPLPrintPointer(ptr, values, sizeof ptr - 1);
-        char **opts = CSLSetNameValue(NULL, "DATAPOINTER", ptr);
-        if (h && GDALAddBand(h, t, opts) == CE_None) {
-            GDALRasterBandH b = GDALGetRasterBand(h, 1);
-            GDALSetRasterNoDataValue(b, nodata);
-            GDALRasterBandH m = GDALGetMaskBand(b);
-            if (m)
-                err =
-                    GDALRasterIOEx(m, GF_Read, 0, 0, rq->buf_w, rq->buf_h,
-                                   rq->buf, rq->buf_w, rq->buf_h, rq->buf_type,
-                                   rq->pixel_space, rq->line_space, NULL);
-        }
-        CSLDestroy(opts);
-        if (h)
-            GDALClose(h);
     }
     VSIFree(values);
     return err;

@@ -100,9 +100,9 @@ CPLXMLNode *pvrt__vrt_clone_one(CPLXMLNode *n)
 void pvrt__vrt_prune_band(CPLXMLNode *n, int keep_source)
 {
     static const char *const dropped[] = {
-        "Overview",   "MaskBand",   "SourceTransferType",
-        "Histograms", "ColorTable", "GDALRasterAttributeTable",
-        "Metadata",   NULL};
+        "Overview",   "MaskBand",     "SourceTransferType",
+        "Histograms", "ColorTable",   "GDALRasterAttributeTable",
+        "Metadata",   "BufferRadius", NULL};
     CPLXMLNode **link = &n->psChild;
     int source = 0;
     while (*link) {
@@ -138,11 +138,9 @@ char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2)
     return xml;
 }
 
-/* The capture VRT of source k of band b in transfer type t. */
-char *pvrt__vrt_capture_xml(const pvrt_vrt_text *g, int b, int k,
-                            GDALDataType t)
+CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *g, int b, int k,
+                                   GDALDataType t)
 {
-    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
     CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(g, b));
     pvrt__vrt_prune_band(band, k);
     CPLSetXMLValue(band, "#band", "2");
@@ -153,6 +151,12 @@ char *pvrt__vrt_capture_xml(const pvrt_vrt_text *g, int b, int k,
         CPLDestroyXMLNode(args);
     }
     CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
+    return band;
+}
+
+char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *g, CPLXMLNode *band)
+{
+    CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
     /* An empty first band: GDAL builds implicit overviews only when every
      * band has one source. */
     CPLXMLNode *empty = CPLCreateXMLNode(NULL, CXT_Element, "VRTRasterBand");

@@ -37,7 +37,8 @@ int pvrt__vrt_ends_with_source(const char *name);
 CPLXMLNode *pvrt__vrt_clone_one(CPLXMLNode *n);
 
 /* Removes from a band element its overviews, mask, transfer type,
- * statistics, colours, metadata, and every source but the keep_source-th
+ * statistics, colours, metadata, buffer radius, and every source but the
+ * keep_source-th
  * (-1: all). */
 void pvrt__vrt_prune_band(CPLXMLNode *band, int keep_source);
 
@@ -45,13 +46,16 @@ void pvrt__vrt_prune_band(CPLXMLNode *band, int keep_source);
  * band2 may be NULL). CPLFree the result. */
 char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2);
 
-/* The capture VRT of source k of band b: band 2 is b reduced to source k
- * with pvrt__capture (an identity copy) and SourceTransferType t, so that
- * read in type t it returns the buffer GDAL's derived band fills for its
- * pixel function; band 1 is empty (GDAL then builds no implicit overviews).
- * CPLFree the result. */
-char *pvrt__vrt_capture_xml(const pvrt_vrt_text *t, int b, int k,
-                            GDALDataType type);
+/* The capture VRT of source k of band b, in two steps (halo.c edits the
+ * band between them). pvrt__vrt_capture_band: the band element (number 2)
+ * reduced to source k, with pvrt__capture (an identity copy) for function
+ * and SourceTransferType `type`, so that read in that type it returns the
+ * buffer GDAL's derived band fills for its pixel function.
+ * pvrt__vrt_capture_dataset: the VRT holding it (taken) after an empty
+ * first band (GDAL then builds no implicit overviews); CPLFree it. */
+CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *t, int b, int k,
+                                   GDALDataType type);
+char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *t, CPLXMLNode *band);
 
 /* Whether every file `sub` lists is one `primary` lists too: a derived VRT
  * resolved its sources where the primary did. */

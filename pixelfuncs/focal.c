@@ -509,18 +509,6 @@ static void pass(const row_ctx *c, pass_kind kind, int lo, int hi, double *p,
     }
 }
 
-/* The mean of the two middle values as pvrt_reduce computes it: (a + b) / 2,
- * except that two finite values never overflow to infinity. */
-static double midpoint(double a, double b)
-{
-    if (a == b)
-        return a;
-    double m = (a + b) / 2.0;
-    if (isinf(m) && isfinite(a) && isfinite(b))
-        m = a / 2.0 + b / 2.0;
-    return m;
-}
-
 /* Majority, minority or variety of k >= 1 sorted values: the i-th is
  * v[order[i] * stride] (v[i] without order). Runs of equal values; the
  * first run of the best length holds the smallest such value; a run of
@@ -555,7 +543,7 @@ static double reduce_values(focal_op op, double *v, int k)
     if (op == OP_MEDIAN) {
         double a, b;
         pvrt__select_pair(v, k, k % 2 == 1 ? k / 2 : k / 2 - 1, &a, &b);
-        return k % 2 == 1 ? a : midpoint(a, b);
+        return k % 2 == 1 ? a : pvrt__midpoint(a, b);
     }
     pvrt__sort(v, k);
     return runs_of(op, v, NULL, 1, k);

@@ -99,6 +99,10 @@ void pvrt__select_pair(double *v, int n, int k, double *lo, double *hi);
 void pvrt__sort(double *v, int n);
 double pvrt__min(const double *v, int n);
 double pvrt__max(const double *v, int n);
+/* The mean of two middle values as numpy's median computes it, (a + b) / 2,
+ * except that two finite values never overflow to infinity (pvrt_reduce's
+ * and pvrt_focal's medians). */
+double pvrt__midpoint(double a, double b);
 
 /* neighbourhood.c: what GDAL's registry holds for pvrt_terrain and
  * pvrt_focal; they refuse (the PVRT driver computes them, with a halo). */

@@ -111,18 +111,6 @@ static double lerp(double a, double b, double t)
     return a + diff * t;
 }
 
-/* Mean of the two middle values as numpy computes it, (a + b) / 2, except
- * that two finite values never overflow to infinity. */
-static double midpoint(double a, double b)
-{
-    if (a == b)
-        return a;
-    double m = (a + b) / 2.0;
-    if (isinf(m) && isfinite(a) && isfinite(b))
-        m = a / 2.0 + b / 2.0;
-    return m;
-}
-
 /* The statistic of k >= 1 valid values `v` (source order; may be
  * reordered), coming from the 0-based sources `idx`. */
 static double reduce_values(const reduce_params *p, double *v, const int *idx,
@@ -185,7 +173,7 @@ static double reduce_values(const reduce_params *p, double *v, const int *idx,
         case OP_MEDIAN: {
             double a, b;
             pvrt__select_pair(v, k, k % 2 == 1 ? k / 2 : k / 2 - 1, &a, &b);
-            return k % 2 == 1 ? a : midpoint(a, b);
+            return k % 2 == 1 ? a : pvrt__midpoint(a, b);
         }
         case OP_PERCENTILE: {
             /* numpy's default 'linear' method: virtual index (n - 1) * q. */

@@ -169,3 +169,13 @@ double pvrt__max(const double *v, int n)
             m = v[i];
     return m;
 }
+
+double pvrt__midpoint(double a, double b)
+{
+    if (a == b)
+        return a;
+    double m = (a + b) / 2.0;
+    if (isinf(m) && isfinite(a) && isfinite(b))
+        m = a / 2.0 + b / 2.0;
+    return m;
+}

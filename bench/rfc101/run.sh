@@ -10,7 +10,7 @@
 #   bench/rfc101/run.sh [--chroot DIR] [--reps N] [--threads N]
 #
 # --chroot DIR runs the whole bench inside a Debian chroot with GDAL 3.10+
-# (e.g. /work/chroots/trixie, made by scripts/test-gdal-versions.sh; root
+# (e.g. build/chroots/trixie, made by scripts/test-gdal-versions.sh; root
 # only); otherwise the GDAL found by gdal-config is used. Data (tsread.c,
 # make_data.py: 2x 4096x4096 UInt16, 64 MiB decoded) go to
 # $RFC101_DATA (default /tmp/pvrt-rfc101), made once. No plugin involved:
