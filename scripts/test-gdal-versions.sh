@@ -141,6 +141,10 @@ for suite in "${suites[@]}"; do
       result="$((total - nfail))/$total passed"
       if [ "$nfail" -gt 0 ]; then
         grep -E "^\s*[0-9]+ - |\(Failed\)|\(Timeout\)" "$logs/ctest.log" | tail -20
+        # What the failing tests said: their check lines (the log stays
+        # in the chroot's cache, which CI does not keep).
+        grep -E "^FAIL |\[  FAILED  \]|Failure$|Expected|Which is|Error" \
+          "$logs/ctest.log" | head -40
         result="$result, $nfail FAILED"
       fi
     fi

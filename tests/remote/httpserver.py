@@ -191,6 +191,10 @@ class State:
     def reset(self):
         # Caller holds the lock or is the constructor.
         self.rng = random.Random(self.seed)
+        # Requests still being answered when the counters are cleared (the
+        # client has its answer, the handler has not yet counted it out)
+        # belong to the previous epoch and are not counted out of this one.
+        self.epoch = getattr(self, "epoch", 0) + 1
         self.requests = 0
         self.by_status = {}
         self.by_method = {}
@@ -345,6 +349,7 @@ class Handler(BaseHTTPRequestHandler):
             st.per_path[path] = st.per_path.get(path, 0) + 1
             st.inflight += 1
             st.peak = max(st.peak, st.inflight)
+            epoch = st.epoch
             latency = st.latency_ms / 1000.0
             fired = self.pick_fault(st, method, path, has_range)
             if fired is not None:
@@ -370,9 +375,11 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 if first is not None:
                     first[1] = time.monotonic() - st.t0
-                st.inflight -= 1
-                st.bytes_sent += sent
-                st.by_status[str(status)] = st.by_status.get(str(status), 0) + 1
+                if epoch == st.epoch:
+                    st.inflight -= 1
+                    st.bytes_sent += sent
+                    st.by_status[str(status)] = (
+                        st.by_status.get(str(status), 0) + 1)
 
     def wait_at_gate(self, st, path):
         """Holds this request at the active gate (see the module text);
