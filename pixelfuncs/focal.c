@@ -28,6 +28,7 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -292,6 +293,12 @@ void *pvrt__focal_new(CSLConstList args, const pvrt_nbhd_geo *geo, int *radius)
     f->radius = r;
     f->shrink = shrink;
     f->nodata_in = geo->has_src_nodata ? geo->src_nodata : NAN;
+    /* A Float32 raster's pixels are compared with its NoData as a Float32,
+     * as GDAL's NoData masks compare them: NoData 0.1 is the pixels holding
+     * 0.1f, not the double 0.1 that no Float32 pixel equals. */
+    if (geo->src_type == GDT_Float32 && isfinite(f->nodata_in) &&
+        fabs(f->nodata_in) <= FLT_MAX)
+        f->nodata_in = (float)f->nodata_in;
     f->fill = geo->has_nodata ? geo->nodata : NAN;
     const size_t side = 2 * (size_t)r + 1;
     f->dy = (int *)CPLMalloc(sizeof(int) * side * side);

@@ -53,6 +53,7 @@ CONFIGS = [("1", None), ("2", "16x16"), ("3", "7x5"), ("8", "3x2"),
            ("8", "1x1"), ("2", "61x5"), ("3", "5x47")]
 W, H = 61, 47
 ND = -9999.0
+F32_TENTH = float(np.float32(0.1))  # 0.1 as a Float32 pixel holds it
 
 failures = []
 checks = 0
@@ -100,8 +101,13 @@ def make_inputs(d):
     # The same classes without a NoData value: only NaN is missing, unless
     # the function's `nodata` argument says otherwise.
     write_tif(os.path.join(d, "classes_nond.tif"), c, None)
+    # Tenths 0.05 .. 1 in Float32, NoData 0.1: no Float32 pixel equals the
+    # double 0.1; the pixels holding 0.1f are the NoData ones (GDAL's rule).
+    t = np.where(np.isnan(c) | (c == ND), c, c / 10).astype(np.float32)
+    write_tif(os.path.join(d, "tenths.tif"), t, 0.1)
     return {"classes": c.astype(np.float64), "cont": k.astype(np.float64),
-            "classes_nond": c.astype(np.float64)}
+            "classes_nond": c.astype(np.float64),
+            "tenths": t.astype(np.float64)}
 
 
 # ---- VRTs --------------------------------------------------------------------
@@ -399,9 +405,15 @@ def nodata_rules(d, inputs):
          None, ["count", "variety", "min", "max"]),
         ("Int16 band with NoData", "classes.tif", ND, None, "Int16", -1.0,
          ["count", "variety", "majority", "minority"]),
+        # A NoData that Float32 does not hold exactly, from the source and
+        # as the argument: compared as a Float32 (the pixels holding 0.1f).
+        ("Float32 source NoData 0.1", "tenths.tif", F32_TENTH, None,
+         "Float64", ND, ["count", "mean", "majority"]),
+        ("nodata argument 0.1 on a Float32 source", "tenths.tif", F32_TENTH,
+         0.1, "Float64", ND, ["count", "min"]),
     ]
     name_of = {"classes.tif": "classes", "cont.tif": "cont",
-               "classes_nond.tif": "classes_nond"}
+               "classes_nond.tif": "classes_nond", "tenths.tif": "tenths"}
     for what, src, nd_in, arg_nd, dtype, band_nd, ops in cases:
         a = inputs[name_of[src]]
         if dtype == "Int16":
