@@ -33,6 +33,12 @@ static _Thread_local int tls_depth;
 /* Threads outside the pool inside a top-level PVRT read now (atomic). */
 static int active_callers;
 
+/* The threads of the PVRT read this thread is inside of (0: none). A
+ * nested PVRT dataset read on the same thread (a VRT over a derived VRT,
+ * read inline) uses no more: `-oo NUM_THREADS=1` on the VRT a user opened
+ * keeps the whole read on one thread. */
+static _Thread_local int tls_thread_cap;
+
 int pvrt_read_depth(void)
 {
     return tls_depth;
@@ -545,6 +551,8 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     const int caller = tls_depth == 1 && !pvrt_pool_in_worker();
     if (caller)
         __atomic_add_fetch(&active_callers, 1, __ATOMIC_RELAXED);
+    const int saved_cap = tls_thread_cap;
+    tls_thread_cap = read_threads(ds);
     __atomic_store_n(&ds->last_pixels, (int64_t)rq->w * rq->h,
                      __ATOMIC_RELAXED);
     CPLErr err;
@@ -557,6 +565,7 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     }
     if (caller)
         __atomic_sub_fetch(&active_callers, 1, __ATOMIC_RELAXED);
+    tls_thread_cap = saved_cap;
     tls_depth--;
     return err;
 }
@@ -570,10 +579,10 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
 static int read_threads(const pvrt_dataset *ds)
 {
     const int callers = __atomic_load_n(&active_callers, __ATOMIC_RELAXED);
-    if (ds->network || ds->threads_explicit || callers <= 1)
-        return ds->threads;
-    const int t = ds->threads / callers;
-    return t > 1 ? t : 1;
+    int t = ds->threads;
+    if (!ds->network && !ds->threads_explicit && callers > 1)
+        t = ds->threads / callers > 1 ? ds->threads / callers : 1;
+    return tls_thread_cap > 0 && t > tls_thread_cap ? tls_thread_cap : t;
 }
 
 CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)

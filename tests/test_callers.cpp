@@ -8,13 +8,21 @@
 // read runs inline on two cores), with NUM_THREADS set it keeps them; after
 // A has finished B gets them all again. Every read's bytes are compared
 // with GDAL's VRT driver.
+//
+// A VRT over a derived VRT, opened with NUM_THREADS=1: the nested derived
+// VRT (PVRT opens it too, and reads it inline on the caller's thread) uses
+// no more threads than the read it is inside of. Observed through a pixel
+// function of this test recording the threads it is called on.
 #include <gtest/gtest.h>
 
+#include <cpl_conv.h>
 #include <cpl_error.h>
 #include <gdal.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,6 +147,112 @@ TEST(Callers, DefaultThreadsAreSharedWithAnotherCaller)
 TEST(Callers, AnExplicitThreadCountIsKept)
 {
     EXPECT_EQ(b_threads_while_a_reads({"NUM_THREADS=3"}), 3);
+}
+
+std::mutex g_probe_lock;
+std::condition_variable g_probe_cv;
+std::set<std::thread::id> g_probe_threads; // (guarded by g_probe_lock)
+bool g_probe_rendezvous = false;           // (guarded by g_probe_lock)
+
+// A copy of its one source, recording the calling thread.
+CPLErr thread_probe(void **sources, int nsources, void *out, int w, int h,
+                    GDALDataType src_type, GDALDataType buf_type,
+                    int pixel_space, int line_space)
+{
+    if (nsources != 1)
+        return CE_Failure;
+    {
+        // In rendezvous, a call waits (a long bound: only a read that never
+        // uses a second thread waits it out) until a second thread has
+        // called: a read split over threads then shows two, however the
+        // threads happen to be scheduled.
+        std::unique_lock<std::mutex> g(g_probe_lock);
+        g_probe_threads.insert(std::this_thread::get_id());
+        g_probe_cv.notify_all();
+        if (g_probe_rendezvous)
+            g_probe_cv.wait_for(g, std::chrono::seconds(30),
+                                [] { return g_probe_threads.size() >= 2; });
+    }
+    const int size = GDALGetDataTypeSizeBytes(src_type);
+    for (int y = 0; y < h; y++)
+        GDALCopyWords(static_cast<GByte *>(sources[0]) + (size_t)y * w * size,
+                      src_type, size,
+                      static_cast<GByte *>(out) + (size_t)y * line_space,
+                      buf_type, pixel_space, w);
+    return CE_None;
+}
+
+std::set<std::thread::id> probe_threads_reset()
+{
+    std::lock_guard<std::mutex> g(g_probe_lock);
+    std::set<std::thread::id> out;
+    out.swap(g_probe_threads);
+    return out;
+}
+
+TEST(Callers, NestedReadsKeepTheOuterThreadCount)
+{
+    ASSERT_EQ(
+        GDALAddDerivedBandPixelFunc("pvrt_test_thread_probe", thread_probe),
+        CE_None);
+    RasterSpec s;
+    s.width = W;
+    s.height = H;
+    s.type = GDT_Int16;
+    s.block_x = 64;
+    s.block_y = 64;
+    s.seed = 41;
+    const std::vector<std::string> src = tiff_sources("nested_cap", 1, s);
+    const std::string inner =
+        write_file("nested_cap_inner.vrt",
+                   vrt_dataset(W, H,
+                               {derived_band(1, GDT_Float32,
+                                             "pvrt_test_thread_probe", src)}));
+    const std::string outer = write_file(
+        "nested_cap_outer.vrt",
+        vrt_dataset(W, H,
+                    {derived_band(1, GDT_Float32, "pvrt_test_thread_probe",
+                                  {simple_source(inner, 1, W, H)})}));
+    std::vector<float> want;
+    {
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(outer);
+        ASSERT_NE(o, nullptr);
+        want = read_all(o);
+        GDALClose(o);
+    }
+    // Small tiles, so that the nested VRT's read is worth splitting.
+    CPLSetConfigOption("PVRT_MIN_TILE_PIXELS", "256");
+    const std::thread::id me = std::this_thread::get_id();
+
+    // The control: the inner VRT read on its own splits, its function
+    // running on the pool's threads too.
+    GDALDatasetH in = open_pvrt(inner, {"NUM_THREADS=2"});
+    ASSERT_EQ(driver_name(in), "PVRT");
+    probe_threads_reset();
+    {
+        std::lock_guard<std::mutex> g(g_probe_lock);
+        g_probe_rendezvous = true;
+    }
+    EXPECT_EQ(read_all(in), want);
+    {
+        std::lock_guard<std::mutex> g(g_probe_lock);
+        g_probe_rendezvous = false;
+    }
+    std::set<std::thread::id> seen = probe_threads_reset();
+    EXPECT_EQ(seen.size(), 2u) << "the inner VRT alone was not split";
+    GDALClose(in);
+
+    // The VRT over it with NUM_THREADS=1: every call on this thread.
+    GDALDatasetH out = open_pvrt(outer, {"NUM_THREADS=1"});
+    ASSERT_EQ(driver_name(out), "PVRT");
+    EXPECT_EQ(read_all(out), want);
+    seen = probe_threads_reset();
+    EXPECT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen.count(me), 1u) << "the nested read left this thread";
+    EXPECT_EQ(debug_item(out, "LAST_READ_THREADS"), 1);
+    GDALClose(out);
+    CPLSetConfigOption("PVRT_MIN_TILE_PIXELS", nullptr);
 }
 
 } // namespace
