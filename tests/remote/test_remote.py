@@ -408,7 +408,7 @@ def case_concurrency(fx, args):
     # The derived NDVI: the VRT driver reads diff's and sum's sources one
     # after another; so does PVRT with PVRT_NUM_THREADS=1 (the config
     # option: it reaches the nested diff and sum VRTs, which PVRT opens
-    # too, where the NUM_THREADS open option of the top VRT does not).
+    # too, from their open on).
     # PVRT with threads opens nir.tif and red.tif at once before the tiles,
     # then reads tiles in parallel (two at once: one per COG, as above).
     local = open_with(fx.local("ndvi.vrt"), "VRT")
