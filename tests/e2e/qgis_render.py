@@ -130,7 +130,11 @@ def render(path, view, expect_driver):
 def child(path, view, claim, threads):
     env = dict(os.environ)
     env["QT_QPA_PLATFORM"] = "offscreen"
-    env.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="pvrt-xdg-"))
+    if "XDG_RUNTIME_DIR" not in env:
+        # Qt wants one, private; in the test's folder, removed with it.
+        xdg = os.path.join(os.path.dirname(path), "xdg")
+        os.makedirs(xdg, mode=0o700, exist_ok=True)
+        env["XDG_RUNTIME_DIR"] = xdg
     if claim:
         env["PVRT_CLAIM"] = claim
     if threads:
