@@ -11,7 +11,10 @@
  * - Full-resolution reads are split into tiles like any read (read.c's
  *   rules); each tile reads its window grown by the radius, clamped to
  *   the raster, so the kernel sees the raster's edges where they are and
- *   whole neighbourhoods everywhere else: no tile seam can show.
+ *   whole neighbourhoods everywhere else: no tile seam can show. A plain
+ *   source is read straight from its raster, as Float32 for a kernel that
+ *   computes in float (pvrt_nbhd_takes_float) when that gives the same
+ *   values (float_read_exact).
  * - Reduced-resolution reads read the grown window once, at the buffer's
  *   resolution with the caller's resampling (GDAL picks the source's
  *   overviews), the halo counted in buffer pixels and the pixel size
@@ -412,6 +415,15 @@ static void write_out(const pvrt_request *rq, const double *out, int bx, int by,
                       (int)rq->pixel_space, out_w);
 }
 
+/* Whether a band of type t read into float holds what it read into
+ * double and converted by GDALCopyWords holds: its values are exact in
+ * double, so either way rounds once, to the nearest float. */
+static int float_read_exact(GDALDataType t)
+{
+    return t != GDT_Unknown && t != GDT_Int64 && t != GDT_UInt64 &&
+           !GDALDataTypeIsComplex(t);
+}
+
 static int tile_job(void *ctx, int index, int worker)
 {
     halo_job *job = (halo_job *)ctx;
@@ -440,11 +452,19 @@ static int tile_job(void *ctx, int index, int worker)
         GDALDatasetH h = pvrt_clones_get(hb->input, worker + 1);
         band = h ? GDALGetRasterBand(h, 2) : NULL;
     }
+    /* A kernel that computes in float takes a plain source read straight
+     * into float (the same values, half the input's bytes). */
+    const int as_float = hb->direct && band &&
+                         pvrt_nbhd_takes_float(job->kernel) &&
+                         float_read_exact(GDALGetRasterDataType(band));
     if (in && band &&
-        GDALRasterIO(band, GF_Read, x0, y0, iw, ih, in, iw, ih, GDT_Float64, 0,
-                     0) == CE_None &&
-        pvrt_nbhd_compute(job->kernel, in, iw, ih, tx - x0, ty - y0, out, t->w,
-                          t->h) == 0) {
+        GDALRasterIO(band, GF_Read, x0, y0, iw, ih, in, iw, ih,
+                     as_float ? GDT_Float32 : GDT_Float64, 0, 0) == CE_None &&
+        (as_float
+             ? pvrt_nbhd_compute_float(job->kernel, (const float *)in, iw, ih,
+                                       tx - x0, ty - y0, out, t->w, t->h)
+             : pvrt_nbhd_compute(job->kernel, in, iw, ih, tx - x0, ty - y0, out,
+                                 t->w, t->h)) == 0) {
         write_out(rq, out, t->x, t->y, t->w, t->h);
         ok = 1;
     }

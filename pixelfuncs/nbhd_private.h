@@ -18,6 +18,10 @@ void pvrt__terrain_free(void *state);
 int pvrt__terrain_compute(const void *state, const double *in, int in_w,
                           int in_h, int ox, int oy, double *out, int out_w,
                           int out_h);
+/* The same on float input (pvrt_nbhd_compute_float). */
+int pvrt__terrain_compute_float(const void *state, const float *in, int in_w,
+                                int in_h, int ox, int oy, double *out,
+                                int out_w, int out_h);
 
 void *pvrt__focal_new(CSLConstList args, const pvrt_nbhd_geo *geo, int *radius);
 void pvrt__focal_free(void *state);

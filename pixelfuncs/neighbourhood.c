@@ -16,12 +16,16 @@ typedef struct nbhd_family {
     void (*destroy)(void *);
     int (*compute)(const void *, const double *, int, int, int, int, double *,
                    int, int);
+    /* On float input, or NULL: the family computes in double. */
+    int (*compute_float)(const void *, const float *, int, int, int, int,
+                         double *, int, int);
 } nbhd_family;
 
 static const nbhd_family families[] = {
     {"pvrt_terrain", pvrt__terrain_new, pvrt__terrain_free,
-     pvrt__terrain_compute},
-    {"pvrt_focal", pvrt__focal_new, pvrt__focal_free, pvrt__focal_compute},
+     pvrt__terrain_compute, pvrt__terrain_compute_float},
+    {"pvrt_focal", pvrt__focal_new, pvrt__focal_free, pvrt__focal_compute,
+     NULL},
 };
 
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
@@ -89,6 +93,24 @@ int pvrt_nbhd_compute(const pvrt_nbhd *k, const double *in, int in_w, int in_h,
 {
     return k->family->compute(k->state, in, in_w, in_h, ox, oy, out, out_w,
                               out_h);
+}
+
+int pvrt_nbhd_takes_float(const pvrt_nbhd *k)
+{
+    return k->family->compute_float != NULL;
+}
+
+int pvrt_nbhd_compute_float(const pvrt_nbhd *k, const float *in, int in_w,
+                            int in_h, int ox, int oy, double *out, int out_w,
+                            int out_h)
+{
+    if (k->family->compute_float == NULL) {
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "PVRT: %s does not take float input", k->family->name);
+        return -1;
+    }
+    return k->family->compute_float(k->state, in, in_w, in_h, ox, oy, out,
+                                    out_w, out_h);
 }
 
 /* What GDAL's VRT driver gets when it reads such a band itself. */

@@ -76,6 +76,20 @@ int pvrt_nbhd_radius(const pvrt_nbhd *k);
 int pvrt_nbhd_compute(const pvrt_nbhd *k, const double *in, int in_w, int in_h,
                       int ox, int oy, double *out, int out_w, int out_h);
 
+/* Non-zero if the function computes on its input as float (pvrt_terrain:
+ * gdaldem reads the DEM as float) and so also takes it as float through
+ * pvrt_nbhd_compute_float. A raster read straight into float gives the
+ * same values as read into double and converted by GDALCopyWords (what
+ * pvrt_nbhd_compute does) whenever its type converts to double exactly
+ * (any type but 64-bit integers), without the double buffer. */
+int pvrt_nbhd_takes_float(const pvrt_nbhd *k);
+
+/* pvrt_nbhd_compute on float input; the same contract and results. Fails
+ * with a CPLError for a function that does not take float input. */
+int pvrt_nbhd_compute_float(const pvrt_nbhd *k, const float *in, int in_w,
+                            int in_h, int ox, int oy, double *out, int out_w,
+                            int out_h);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,7 +14,9 @@
  *
  * neighbourhood.c dispatches here; pvrt__terrain_new parses the arguments
  * once and the state is then shared read-only by every worker, so
- * pvrt__terrain_compute is reentrant. */
+ * pvrt__terrain_compute (double input) and pvrt__terrain_compute_float
+ * (the DEM read as float) are reentrant. Interior pixels away from NoData
+ * take a fast path (the compute loop at the end of this file). */
 #include "nbhd_private.h"
 
 #include "pf_private.h"
@@ -910,32 +912,31 @@ static float extrapolate(const terrain *t, float a, float b)
     return v;
 }
 
-/* The window of pixel (x, y) of the w x h float raster f with
- * edges=compute, at the raster's edge, as gdaldem builds it: the first and
- * last rows extrapolate vertically (a corner repeats its own column), the
- * first and last columns of other rows horizontally. */
-static void edge_window(const terrain *t, const float *f, int w, int h, int x,
-                        int y, float *win)
+/* The window of pixel (x, y) of a w x h raster with edges=compute, at the
+ * raster's edge, as gdaldem builds it: the first and last rows extrapolate
+ * vertically (a corner repeats its own column), the first and last columns
+ * of other rows horizontally. rows[k] is raster row y - 1 + k (NULL
+ * beyond the raster). */
+static void edge_window(const terrain *t, const float *const *rows, int w,
+                        int h, int x, int y, float *win)
 {
     const int x0 = x == 0 ? x : x - 1;
     const int x2 = x == w - 1 ? x : x + 1;
     if (y == 0) {
-        const float *r0 = f + (size_t)y * w, *r1 = r0 + w;
+        const float *r0 = rows[1], *r1 = rows[2];
         win[0] = extrapolate(t, r0[x0], r1[x0]);
         win[1] = extrapolate(t, r0[x], r1[x]);
         win[2] = extrapolate(t, r0[x2], r1[x2]);
         win[3] = r0[x0], win[4] = r0[x], win[5] = r0[x2];
         win[6] = r1[x0], win[7] = r1[x], win[8] = r1[x2];
     } else if (y == h - 1) {
-        const float *r1 = f + (size_t)y * w, *r0 = r1 - w;
+        const float *r0 = rows[0], *r1 = rows[1];
         win[0] = r0[x0], win[1] = r0[x], win[2] = r0[x2];
         win[3] = r1[x0], win[4] = r1[x], win[5] = r1[x2];
         win[6] = extrapolate(t, r1[x0], r0[x0]);
         win[7] = extrapolate(t, r1[x], r0[x]);
         win[8] = extrapolate(t, r1[x2], r0[x2]);
     } else {
-        const float *rows[3] = {f + (size_t)(y - 1) * w, f + (size_t)y * w,
-                                f + (size_t)(y + 1) * w};
         for (int r = 0; r < 3; r++) {
             const float *row = rows[r];
             if (x == 0) {
@@ -949,6 +950,7 @@ static void edge_window(const terrain *t, const float *f, int w, int h, int x,
             }
         }
     }
+    (void)h;
 }
 
 /* gdaldem's value for a flat window in aspect: its output NoData (0 with
@@ -995,36 +997,10 @@ static double compute_f(const terrain *t, const float *win)
     return t->out_nodata;
 }
 
-/* The result for pixel (x, y) of the w x h float raster f. */
-static double pixel(const terrain *t, const float *f, int w, int h, int x,
-                    int y)
+/* The result of a window whose edge and NoData rules are applied (it holds
+ * no NoData): the op on it, mirrored first where GDAL 3.13 would. */
+static double window_value(const terrain *t, float *win)
 {
-    float win[9];
-    if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
-        if (!t->compute_edges || w < 2 || h < 2)
-            return t->out_nodata;
-        edge_window(t, f, w, h, x, y, win);
-    } else {
-        for (int r = 0; r < 3; r++)
-            memcpy(win + 3 * r, f + (size_t)(y - 1 + r) * w + (x - 1),
-                   3 * sizeof(float));
-    }
-
-    /* gdaldem's ComputeVal: a NoData centre has no result; a NoData
-     * neighbour has none either, or takes the centre's value with
-     * -compute_edges. */
-    if (t->has_nd) {
-        if (is_nodata(t, win[4]))
-            return t->out_nodata;
-        for (int k = 0; k < 9; k++) {
-            if (is_nodata(t, win[k])) {
-                if (!t->compute_edges)
-                    return t->out_nodata;
-                win[k] = win[4];
-            }
-        }
-    }
-
     if (t->mirror) {
         float row[3];
         memcpy(row, win, sizeof row);
@@ -1065,11 +1041,528 @@ static double pixel(const terrain *t, const float *f, int w, int h, int x,
     return t->out_nodata;
 }
 
-int pvrt__terrain_compute(const void *state, const double *in, int in_w,
-                          int in_h, int ox, int oy, double *out, int out_w,
-                          int out_h)
+/* The result for pixel (x, y) of a w x h raster, any pixel, with every
+ * rule: rows[k] is raster row y - 1 + k (NULL beyond the raster). */
+static double pixel(const terrain *t, const float *const *rows, int w, int h,
+                    int x, int y)
 {
-    const terrain *t = (const terrain *)state;
+    float win[9];
+    if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
+        if (!t->compute_edges || w < 2 || h < 2)
+            return t->out_nodata;
+        edge_window(t, rows, w, h, x, y, win);
+    } else {
+        for (int r = 0; r < 3; r++)
+            memcpy(win + 3 * r, rows[r] + (x - 1), 3 * sizeof(float));
+    }
+
+    /* gdaldem's ComputeVal: a NoData centre has no result; a NoData
+     * neighbour has none either, or takes the centre's value with
+     * -compute_edges. */
+    if (t->has_nd) {
+        if (is_nodata(t, win[4]))
+            return t->out_nodata;
+        for (int k = 0; k < 9; k++) {
+            if (is_nodata(t, win[k])) {
+                if (!t->compute_edges)
+                    return t->out_nodata;
+                win[k] = win[4];
+            }
+        }
+    }
+    return window_value(t, win);
+}
+
+/* ---- Runs of interior pixels without NoData -------------------------------
+ * A run is n consecutive pixels from column x of an interior row whose
+ * windows (columns x - 1 to x + n, rows r0, r1, r2) hold no NoData: the
+ * op's formula straight on the rows. The hot cases (Horn hillshade and
+ * slope) compute four pixels at a time in SSE2, each lane with the
+ * scalar formula's operations in its order (IEEE add, sub, mul, div and
+ * sqrt round alike in either form; rsqrtps is rsqrtss lane by lane), and
+ * the scalar function above for the tail; the others call it per pixel. */
+
+/* The Horn gradient's two float sums, four pixels from column c:
+ * (w0 + w3 + w3 + w6) - (w2 + w5 + w5 + w8) and
+ * (w6 + w7 + w7 + w8) - (w0 + w1 + w1 + w2). */
+#ifdef TERRAIN_SSE2
+static void horn_sums4(const float *r0, const float *r1, const float *r2, int c,
+                       __m128 *gx, __m128 *gy)
+{
+    const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
+    const __m128 w2 = _mm_loadu_ps(r0 + c + 1), w3 = _mm_loadu_ps(r1 + c - 1);
+    const __m128 w5 = _mm_loadu_ps(r1 + c + 1), w6 = _mm_loadu_ps(r2 + c - 1);
+    const __m128 w7 = _mm_loadu_ps(r2 + c), w8 = _mm_loadu_ps(r2 + c + 1);
+    *gx = _mm_sub_ps(_mm_add_ps(_mm_add_ps(_mm_add_ps(w0, w3), w3), w6),
+                     _mm_add_ps(_mm_add_ps(_mm_add_ps(w2, w5), w5), w8));
+    *gy = _mm_sub_ps(_mm_add_ps(_mm_add_ps(_mm_add_ps(w6, w7), w7), w8),
+                     _mm_add_ps(_mm_add_ps(_mm_add_ps(w0, w1), w1), w2));
+}
+
+/* Lanes 0-1 and 2-3 of a float vector as doubles. */
+static __m128d lo_pd(__m128 v)
+{
+    return _mm_cvtps_pd(v);
+}
+
+static __m128d hi_pd(__m128 v)
+{
+    return _mm_cvtps_pd(_mm_movehl_ps(v, v));
+}
+
+/* approx_div_sqrt on 2 + 2 lanes. */
+static void approx_div_sqrt4(__m128d a_lo, __m128d a_hi, __m128d b_lo,
+                             __m128d b_hi, __m128d *c_lo, __m128d *c_hi)
+{
+    const __m128 r =
+        _mm_rsqrt_ps(_mm_movelh_ps(_mm_cvtpd_ps(b_lo), _mm_cvtpd_ps(b_hi)));
+    const __m128d half = _mm_set1_pd(0.5), three_halves = _mm_set1_pd(1.5);
+    __m128d r_lo = lo_pd(r), r_hi = hi_pd(r);
+    r_lo = _mm_mul_pd(
+        r_lo, _mm_sub_pd(three_halves, _mm_mul_pd(_mm_mul_pd(b_lo, half),
+                                                  _mm_mul_pd(r_lo, r_lo))));
+    r_hi = _mm_mul_pd(
+        r_hi, _mm_sub_pd(three_halves, _mm_mul_pd(_mm_mul_pd(b_hi, half),
+                                                  _mm_mul_pd(r_hi, r_hi))));
+    *c_lo = _mm_mul_pd(a_lo, r_lo);
+    *c_hi = _mm_mul_pd(a_hi, r_hi);
+}
+
+/* (float)(c <= 0 ? 1 : 1 + c), stored as two doubles. */
+static void store_shade2(double *out, __m128d c)
+{
+    const __m128d one = _mm_set1_pd(1.0);
+    const __m128d le = _mm_cmple_pd(c, _mm_setzero_pd());
+    const __m128d v =
+        _mm_or_pd(_mm_and_pd(le, one), _mm_andnot_pd(le, _mm_add_pd(one, c)));
+    _mm_storeu_pd(out, _mm_cvtps_pd(_mm_cvtpd_ps(v)));
+}
+
+/* c <= 0 ? 1 : 1 + c in float, stored as four doubles. */
+static void store_shade4_f(double *out, __m128 c)
+{
+    const __m128 one = _mm_set1_ps(1.0f);
+    const __m128 le = _mm_cmple_ps(c, _mm_setzero_ps());
+    const __m128 v =
+        _mm_or_ps(_mm_and_ps(le, one), _mm_andnot_ps(le, _mm_add_ps(one, c)));
+    _mm_storeu_pd(out, lo_pd(v));
+    _mm_storeu_pd(out + 2, hi_pd(v));
+}
+#endif
+
+/* The window of interior pixel x from three rows. */
+static void window_at(const float *r0, const float *r1, const float *r2, int x,
+                      float *win)
+{
+    memcpy(win, r0 + x - 1, 3 * sizeof(float));
+    memcpy(win + 3, r1 + x - 1, 3 * sizeof(float));
+    memcpy(win + 6, r2 + x - 1, 3 * sizeof(float));
+}
+
+/* hillshade_same_res (GDAL 3.6 to 3.12). */
+static void run_hillshade_same_res(const terrain *t, const float *r0,
+                                   const float *r1, const float *r2, int x,
+                                   int n, double *out)
+{
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128d sin_alt_254 = _mm_set1_pd(t->sin_alt_254);
+    const __m128d kx = _mm_set1_pd(t->sin_az_cos_alt_z_254_inv_res);
+    const __m128d ky = _mm_set1_pd(t->cos_az_cos_alt_z_254_inv_res);
+    const __m128d kz = _mm_set1_pd(t->square_z_inv_res2);
+    const __m128d one = _mm_set1_pd(1.0);
+    for (; i + 4 <= n; i += 4) {
+        const int c = x + i;
+        const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
+        const __m128 w2 = _mm_loadu_ps(r0 + c + 1);
+        const __m128 w3 = _mm_loadu_ps(r1 + c - 1);
+        const __m128 w5 = _mm_loadu_ps(r1 + c + 1);
+        const __m128 w6 = _mm_loadu_ps(r2 + c - 1), w7 = _mm_loadu_ps(r2 + c);
+        const __m128 w8 = _mm_loadu_ps(r2 + c + 1);
+        __m128 acc_x = _mm_sub_ps(w0, w8);
+        const __m128 six_minus_two = _mm_sub_ps(w6, w2);
+        __m128 acc_y = acc_x;
+        const __m128 three_minus_five = _mm_sub_ps(w3, w5);
+        const __m128 one_minus_seven = _mm_sub_ps(w1, w7);
+        acc_x = _mm_add_ps(acc_x, three_minus_five);
+        acc_y = _mm_add_ps(acc_y, one_minus_seven);
+        acc_x = _mm_add_ps(acc_x, three_minus_five);
+        acc_y = _mm_add_ps(acc_y, one_minus_seven);
+        acc_x = _mm_add_ps(acc_x, six_minus_two);
+        acc_y = _mm_sub_ps(acc_y, six_minus_two);
+        const __m128d xs[2] = {lo_pd(acc_x), hi_pd(acc_x)};
+        const __m128d ys[2] = {lo_pd(acc_y), hi_pd(acc_y)};
+        __m128d a[2], b[2], sh[2];
+        for (int k = 0; k < 2; k++) {
+            const __m128d xx_plus_yy =
+                _mm_add_pd(_mm_mul_pd(xs[k], xs[k]), _mm_mul_pd(ys[k], ys[k]));
+            a[k] = _mm_add_pd(sin_alt_254, _mm_add_pd(_mm_mul_pd(xs[k], kx),
+                                                      _mm_mul_pd(ys[k], ky)));
+            b[k] = _mm_add_pd(one, _mm_mul_pd(kz, xx_plus_yy));
+        }
+        approx_div_sqrt4(a[0], a[1], b[0], b[1], &sh[0], &sh[1]);
+        store_shade2(out + i, sh[0]);
+        store_shade2(out + i + 2, sh[1]);
+    }
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = hillshade_same_res(t, win);
+    }
+}
+
+/* hillshade_plain, Horn (GDAL 3.6 to 3.12). */
+static void run_hillshade_horn(const terrain *t, const float *r0,
+                               const float *r1, const float *r2, int x, int n,
+                               double *out)
+{
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128d inv_ewres = _mm_set1_pd(t->inv_ewres);
+    const __m128d inv_nsres = _mm_set1_pd(t->inv_nsres);
+    const __m128d sin_alt_254 = _mm_set1_pd(t->sin_alt_254);
+    const __m128d ky = _mm_set1_pd(t->cos_az_cos_alt_z_254);
+    const __m128d kx = _mm_set1_pd(t->sin_az_cos_alt_z_254);
+    const __m128d kz = _mm_set1_pd(t->square_z);
+    const __m128d one = _mm_set1_pd(1.0);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gx, gy;
+        horn_sums4(r0, r1, r2, x + i, &gx, &gy);
+        const __m128d xs[2] = {_mm_mul_pd(lo_pd(gx), inv_ewres),
+                               _mm_mul_pd(hi_pd(gx), inv_ewres)};
+        const __m128d ys[2] = {_mm_mul_pd(lo_pd(gy), inv_nsres),
+                               _mm_mul_pd(hi_pd(gy), inv_nsres)};
+        __m128d a[2], b[2], sh[2];
+        for (int k = 0; k < 2; k++) {
+            const __m128d xx_plus_yy =
+                _mm_add_pd(_mm_mul_pd(xs[k], xs[k]), _mm_mul_pd(ys[k], ys[k]));
+            a[k] = _mm_sub_pd(sin_alt_254, _mm_sub_pd(_mm_mul_pd(ys[k], ky),
+                                                      _mm_mul_pd(xs[k], kx)));
+            b[k] = _mm_add_pd(one, _mm_mul_pd(kz, xx_plus_yy));
+        }
+        approx_div_sqrt4(a[0], a[1], b[0], b[1], &sh[0], &sh[1]);
+        store_shade2(out + i, sh[0]);
+        store_shade2(out + i + 2, sh[1]);
+    }
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = hillshade_plain(t, win);
+    }
+}
+
+/* slope, Horn (GDAL 3.6 to 3.12): the gradient vectorised, atan per
+ * pixel as gdaldem calls it. */
+static void run_slope_horn(const terrain *t, const float *r0, const float *r1,
+                           const float *r2, int x, int n, double *out)
+{
+    const double denom_scale = 8 * t->scale;
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128d ewres = _mm_set1_pd(t->ewres);
+    const __m128d nsres = _mm_set1_pd(t->nsres);
+    const __m128d ds = _mm_set1_pd(denom_scale);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gx, gy;
+        horn_sums4(r0, r1, r2, x + i, &gx, &gy);
+        const __m128d dxs[2] = {_mm_div_pd(lo_pd(gx), ewres),
+                                _mm_div_pd(hi_pd(gx), ewres)};
+        const __m128d dys[2] = {_mm_div_pd(lo_pd(gy), nsres),
+                                _mm_div_pd(hi_pd(gy), nsres)};
+        for (int k = 0; k < 2; k++) {
+            const __m128d key = _mm_add_pd(_mm_mul_pd(dxs[k], dxs[k]),
+                                           _mm_mul_pd(dys[k], dys[k]));
+            /* sqrt(key) / (denom * scale), finished below. */
+            _mm_storeu_pd(out + i + 2 * k, _mm_div_pd(_mm_sqrt_pd(key), ds));
+        }
+    }
+    if (t->percent)
+        for (int k = 0; k < i; k++)
+            out[k] = (float)(100 * out[k]);
+    else
+        for (int k = 0; k < i; k++)
+            out[k] = (float)(atan(out[k]) * rad_to_deg);
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = slope(t, win);
+    }
+}
+
+/* hillshade_same_res_f (GDAL 3.13). */
+static void run_hillshade_same_res_f(const terrain *t, const float *r0,
+                                     const float *r1, const float *r2, int x,
+                                     int n, double *out)
+{
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128 sin_alt_254 = _mm_set1_ps(t->f_sin_alt_254);
+    const __m128 kx = _mm_set1_ps(t->f_sin_az_cos_alt_z_254_inv_res);
+    const __m128 ky = _mm_set1_ps(t->f_cos_az_cos_alt_z_254_inv_res);
+    const __m128 kz = _mm_set1_ps(t->f_square_z_inv_res2);
+    const __m128 one = _mm_set1_ps(1.0f);
+    for (; i + 4 <= n; i += 4) {
+        const int c = x + i;
+        const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
+        const __m128 w2 = _mm_loadu_ps(r0 + c + 1);
+        const __m128 w3 = _mm_loadu_ps(r1 + c - 1);
+        const __m128 w5 = _mm_loadu_ps(r1 + c + 1);
+        const __m128 w6 = _mm_loadu_ps(r2 + c - 1), w7 = _mm_loadu_ps(r2 + c);
+        const __m128 w8 = _mm_loadu_ps(r2 + c + 1);
+        __m128 acc_x = _mm_sub_ps(w0, w8);
+        const __m128 six_minus_two = _mm_sub_ps(w6, w2);
+        __m128 acc_y = acc_x;
+        const __m128 three_minus_five = _mm_sub_ps(w3, w5);
+        const __m128 one_minus_seven = _mm_sub_ps(w1, w7);
+        acc_x = _mm_add_ps(acc_x, three_minus_five);
+        acc_y = _mm_add_ps(acc_y, one_minus_seven);
+        acc_x = _mm_add_ps(acc_x, three_minus_five);
+        acc_y = _mm_add_ps(acc_y, one_minus_seven);
+        acc_x = _mm_add_ps(acc_x, six_minus_two);
+        acc_y = _mm_sub_ps(acc_y, six_minus_two);
+        const __m128 xx_plus_yy =
+            _mm_add_ps(_mm_mul_ps(acc_x, acc_x), _mm_mul_ps(acc_y, acc_y));
+        const __m128 a =
+            _mm_add_ps(sin_alt_254, _mm_add_ps(_mm_mul_ps(acc_x, kx),
+                                               _mm_mul_ps(acc_y, ky)));
+        const __m128 b = _mm_add_ps(one, _mm_mul_ps(kz, xx_plus_yy));
+        store_shade4_f(out + i, _mm_div_ps(a, _mm_sqrt_ps(b)));
+    }
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = hillshade_same_res_f(t, win);
+    }
+}
+
+/* hillshade_plain_f, Horn (GDAL 3.13). */
+static void run_hillshade_horn_f(const terrain *t, const float *r0,
+                                 const float *r1, const float *r2, int x, int n,
+                                 double *out)
+{
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128 inv_ewres = _mm_set1_ps(t->f_inv_ewres);
+    const __m128 inv_nsres = _mm_set1_ps(t->f_inv_nsres);
+    const __m128 sin_alt_254 = _mm_set1_ps(t->f_sin_alt_254);
+    const __m128 ky = _mm_set1_ps(t->f_cos_az_cos_alt_z_254);
+    const __m128 kx = _mm_set1_ps(t->f_sin_az_cos_alt_z_254);
+    const __m128 kz = _mm_set1_ps(t->f_square_z);
+    const __m128 one = _mm_set1_ps(1.0f);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gx, gy;
+        horn_sums4(r0, r1, r2, x + i, &gx, &gy);
+        const __m128 xs = _mm_mul_ps(gx, inv_ewres);
+        const __m128 ys = _mm_mul_ps(gy, inv_nsres);
+        const __m128 xx_plus_yy =
+            _mm_add_ps(_mm_mul_ps(xs, xs), _mm_mul_ps(ys, ys));
+        const __m128 a = _mm_sub_ps(
+            sin_alt_254, _mm_sub_ps(_mm_mul_ps(ys, ky), _mm_mul_ps(xs, kx)));
+        const __m128 b = _mm_add_ps(one, _mm_mul_ps(kz, xx_plus_yy));
+        store_shade4_f(out + i, _mm_div_ps(a, _mm_sqrt_ps(b)));
+    }
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = hillshade_plain_f(t, win);
+    }
+}
+
+/* slope_f, Horn (GDAL 3.13): the gradient vectorised, atanf per pixel as
+ * gdaldem calls it. */
+static void run_slope_horn_f(const terrain *t, const float *r0, const float *r1,
+                             const float *r2, int x, int n, double *out)
+{
+    int i = 0;
+#ifdef TERRAIN_SSE2
+    const __m128 inv_ewres = _mm_set1_ps(t->f_slope_inv_ewres);
+    const __m128 inv_nsres = _mm_set1_ps(t->f_slope_inv_nsres);
+    float root[4];
+    for (; i + 4 <= n; i += 4) {
+        __m128 gx, gy;
+        horn_sums4(r0, r1, r2, x + i, &gx, &gy);
+        const __m128 dx = _mm_mul_ps(gx, inv_ewres);
+        const __m128 dy = _mm_mul_ps(gy, inv_nsres);
+        const __m128 key = _mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy));
+        _mm_storeu_ps(root, _mm_sqrt_ps(key));
+        if (t->percent)
+            for (int k = 0; k < 4; k++)
+                out[i + k] = (100.0f / 8.0f) * root[k];
+        else
+            for (int k = 0; k < 4; k++)
+                out[i + k] = atanf(root[k] * (1.0f / 8.0f)) * f_rad_to_deg;
+    }
+#endif
+    for (; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = slope_f(t, win);
+    }
+}
+
+/* Any op, one pixel at a time, without NoData checks. */
+static void run_generic(const terrain *t, const float *r0, const float *r1,
+                        const float *r2, int x, int n, double *out)
+{
+    for (int i = 0; i < n; i++) {
+        float win[9];
+        window_at(r0, r1, r2, x + i, win);
+        out[i] = window_value(t, win);
+    }
+}
+
+typedef void (*run_fn)(const terrain *, const float *, const float *,
+                       const float *, int, int, double *);
+
+/* The run function of the state's op. */
+static run_fn run_for(const terrain *t)
+{
+    if (t->zevenbergen || t->mirror)
+        return run_generic;
+    if (t->op == HILLSHADE && t->mode == SHADE_PLAIN) {
+        if (t->float_math)
+            return t->same_res ? run_hillshade_same_res_f
+                               : run_hillshade_horn_f;
+        return t->same_res ? run_hillshade_same_res : run_hillshade_horn;
+    }
+    if (t->op == SLOPE)
+        return t->float_math ? run_slope_horn_f : run_slope_horn;
+    return run_generic;
+}
+
+/* ---- The compute loop ------------------------------------------------------
+ * Output rows one at a time from input rows as float: the float input
+ * itself, or double input converted row by row (GDALCopyWords, as
+ * gdaldem's read converts) into a ring of three. With input NoData each
+ * input row also gets a mask (1 where NoData), once; an interior pixel
+ * whose window is free of it (per output row: no NoData in the three rows
+ * at all, or in the three columns around it) goes to the run functions,
+ * every other pixel through pixel() with all of gdaldem's rules. */
+
+typedef struct row_ring {
+    const float *f;  /* float input, or NULL */
+    const double *d; /* double input */
+    int w;
+    float *rows;         /* 3 * w: converted double input */
+    unsigned char *mask; /* 3 * w: NoData masks */
+    int row_y[3], mask_y[3], mask_any[3];
+} row_ring;
+
+static const float *ring_row(row_ring *r, int y)
+{
+    if (r->f)
+        return r->f + (size_t)y * r->w;
+    float *row = r->rows + (size_t)(y % 3) * r->w;
+    if (r->row_y[y % 3] != y) {
+        GDALCopyWords64(r->d + (size_t)y * r->w, GDT_Float64, sizeof(double),
+                        row, GDT_Float32, sizeof(float), r->w);
+        r->row_y[y % 3] = y;
+    }
+    return row;
+}
+
+/* Input row y's NoData mask; *any is set when it has NoData. */
+static const unsigned char *ring_mask(const terrain *t, row_ring *r, int y,
+                                      int *any)
+{
+    unsigned char *m = r->mask + (size_t)(y % 3) * r->w;
+    if (r->mask_y[y % 3] != y) {
+        const float *row = ring_row(r, y);
+        const int w = r->w;
+        unsigned acc = 0;
+        if (t->integer) {
+            const float nd = t->nd;
+            for (int x = 0; x < w; x++)
+                acc |= m[x] = row[x] == nd;
+        } else if (t->nd_nan) {
+            for (int x = 0; x < w; x++)
+                acc |= m[x] = row[x] != row[x];
+        } else {
+            /* real_equal, without branches. */
+            const float nd = t->nd;
+            for (int x = 0; x < w; x++) {
+                const float v = row[x];
+                acc |= m[x] = (v == nd) |
+                              (fabsf(v - nd) < FLT_EPSILON * fabsf(v + nd) * 2);
+            }
+        }
+        r->mask_y[y % 3] = y;
+        r->mask_any[y % 3] = acc != 0;
+    }
+    *any = r->mask_any[y % 3];
+    return m;
+}
+
+/* Output row y (input coordinates) from column ox, out_w pixels. `bad`
+ * has room for w bytes. */
+static void compute_row(const terrain *t, run_fn run, row_ring *r, int h,
+                        int ox, int y, double *out, int out_w,
+                        unsigned char *restrict bad)
+{
+    const int w = r->w;
+    const float *rows[3];
+    for (int k = 0; k < 3; k++)
+        rows[k] =
+            y - 1 + k >= 0 && y - 1 + k < h ? ring_row(r, y - 1 + k) : NULL;
+    const int end = ox + out_w;
+    if (y == 0 || y == h - 1) {
+        for (int x = ox; x < end; x++)
+            out[x - ox] = pixel(t, rows, w, h, x, y);
+        return;
+    }
+    /* Interior columns [xa, xb): 1 to w - 2; the edge columns around. */
+    const int xa = ox > 1 ? ox : 1;
+    const int xb = end < w - 1 ? end : w - 1;
+    for (int x = ox; x < end && x < xa; x++)
+        out[x - ox] = pixel(t, rows, w, h, x, y);
+    for (int x = xb > xa ? xb : xa; x < end; x++)
+        out[x - ox] = pixel(t, rows, w, h, x, y);
+    if (xa >= xb)
+        return;
+
+    int any = 0;
+    const unsigned char *m[3] = {NULL, NULL, NULL};
+    if (t->has_nd) {
+        for (int k = 0; k < 3; k++) {
+            int a = 0;
+            m[k] = ring_mask(t, r, y - 1 + k, &a);
+            any |= a;
+        }
+    }
+    if (!any) {
+        run(t, rows[0], rows[1], rows[2], xa, xb - xa, out + (xa - ox));
+        return;
+    }
+    /* bad[x]: pixel x's window holds NoData. */
+    const unsigned char *restrict m0 = m[0], *restrict m1 = m[1],
+                                  *restrict m2 = m[2];
+    for (int x = xa; x < xb; x++)
+        bad[x] = m0[x - 1] | m0[x] | m0[x + 1] | m1[x - 1] | m1[x] | m1[x + 1] |
+                 m2[x - 1] | m2[x] | m2[x + 1];
+    int x = xa;
+    while (x < xb) {
+        const unsigned char *next =
+            (const unsigned char *)memchr(bad + x, 1, (size_t)(xb - x));
+        const int e = next ? (int)(next - bad) : xb;
+        if (e > x)
+            run(t, rows[0], rows[1], rows[2], x, e - x, out + (x - ox));
+        for (x = e; x < xb && bad[x]; x++)
+            out[x - ox] = pixel(t, rows, w, h, x, y);
+    }
+}
+
+/* Widths up to this take their row buffers on the stack. */
+#define STACK_WIDTH 1024
+
+static int compute(const terrain *t, const float *fin, const double *din,
+                   int in_w, int in_h, int ox, int oy, double *out, int out_w,
+                   int out_h)
+{
     if (in_w < 0 || in_h < 0 || out_w < 0 || out_h < 0 || ox < 0 || oy < 0 ||
         ox > in_w - out_w || oy > in_h - out_h) {
         CPLError(CE_Failure, CPLE_AppDefined,
@@ -1081,22 +1574,54 @@ int pvrt__terrain_compute(const void *state, const double *in, int in_w,
     if (out_w == 0 || out_h == 0)
         return 0;
 
-    /* gdaldem reads the DEM as float (integers exactly): the same
-     * conversion as its RasterIO, GDALCopyWords. */
-    const size_t n = (size_t)in_w * in_h;
-    float *f = (float *)VSIMalloc2(n, sizeof(float));
-    if (f == NULL) {
-        CPLError(CE_Failure, CPLE_OutOfMemory,
-                 "%s: out of memory for a %dx%d window", fn, in_w, in_h);
-        return -1;
+    /* Per column: 3 converted rows (double input), 3 masks, bad. */
+    const size_t per_col = (fin ? 0 : 3 * sizeof(float)) + 4;
+    float stack[(STACK_WIDTH * (3 * sizeof(float) + 4)) / sizeof(float)];
+    void *mem = stack;
+    if (in_w > STACK_WIDTH) {
+        mem = VSIMalloc2(in_w, per_col);
+        if (mem == NULL) {
+            CPLError(CE_Failure, CPLE_OutOfMemory,
+                     "%s: out of memory for a %dx%d window", fn, in_w, in_h);
+            return -1;
+        }
     }
-    GDALCopyWords64(in, GDT_Float64, sizeof(double), f, GDT_Float32,
-                    sizeof(float), (GPtrDiff_t)n);
+    row_ring r;
+    memset(&r, 0, sizeof r);
+    r.f = fin;
+    r.d = din;
+    r.w = in_w;
+    unsigned char *bytes = (unsigned char *)mem;
+    if (!fin) {
+        r.rows = (float *)mem;
+        bytes += 3 * sizeof(float) * (size_t)in_w;
+    }
+    r.mask = bytes;
+    unsigned char *bad = bytes + 3 * (size_t)in_w;
+    for (int k = 0; k < 3; k++)
+        r.row_y[k] = r.mask_y[k] = -1;
 
+    const run_fn run = run_for(t);
     for (int j = 0; j < out_h; j++)
-        for (int i = 0; i < out_w; i++)
-            out[(size_t)j * out_w + i] =
-                pixel(t, f, in_w, in_h, ox + i, oy + j);
-    VSIFree(f);
+        compute_row(t, run, &r, in_h, ox, oy + j, out + (size_t)j * out_w,
+                    out_w, bad);
+    if (mem != stack)
+        VSIFree(mem);
     return 0;
+}
+
+int pvrt__terrain_compute(const void *state, const double *in, int in_w,
+                          int in_h, int ox, int oy, double *out, int out_w,
+                          int out_h)
+{
+    return compute((const terrain *)state, NULL, in, in_w, in_h, ox, oy, out,
+                   out_w, out_h);
+}
+
+int pvrt__terrain_compute_float(const void *state, const float *in, int in_w,
+                                int in_h, int ox, int oy, double *out,
+                                int out_w, int out_h)
+{
+    return compute((const terrain *)state, in, NULL, in_w, in_h, ox, oy, out,
+                   out_w, out_h);
 }
