@@ -1,27 +1,76 @@
 /* gather.c: see gather.h.
  *
- * GDAL's VRTDerivedRasterBand::IRasterIO (3.6 to 3.10) fills one packed
- * buffer per source, at buffer resolution, in the transfer type (the
- * band's SourceTransferType, else the caller's buffer type), initialised to
- * the band's NoData or 0, each by the source's own RasterIO with the
- * request's window, floating-point window and resampling; then it calls the
- * pixel function once over them. Both steps are done here by GDAL itself:
+ * GDAL's VRTDerivedRasterBand::IRasterIO fills one packed buffer per source,
+ * at buffer resolution, in the transfer type, each by the source's own
+ * RasterIO with the request's window, floating-point window and
+ * resampling; then it calls the pixel function once over them. Both steps
+ * are done here by GDAL itself:
  *
  * - Gather: source k is read through a "capture VRT": the VRT's own text
- *   reduced to this band with source k alone, the same NoData and band
- *   type, SourceTransferType set to the transfer type and the pixel
- *   function replaced by pvrt__capture (an identity copy). Read in the
- *   transfer type, it returns the very buffer GDAL would have filled. The
- *   capture VRT has a first, empty band so GDAL builds no implicit overviews
- *   for it (a one-source VRT would get them, and a downsampled read would
- *   take another path). The N reads run at once on the pool, each worker
- *   through its own handle of each capture VRT (kept per dataset).
+ *   reduced to this band with source k alone, the same NoData, band type
+ *   and raster size, SourceTransferType set to the transfer type and the
+ *   pixel function replaced by pvrt__capture (an identity copy). Read in
+ *   the transfer type, it returns the very buffer GDAL would have filled:
+ *   the same source, window and extra arguments, and the same
+ *   initialisation (0 or NoData; on 3.13 none for a SimpleSource covering
+ *   the raster), since that depends on the band and that source alone. The
+ *   capture VRT has a first, empty band so GDAL builds no implicit
+ *   overviews for it (a one-source VRT would get them, and a downsampled
+ *   read would take another path). The N reads run at once on the pool,
+ *   each worker through its own handle of each capture VRT (kept per
+ *   dataset).
  * - Apply: the gathered buffers are exposed as MEM datasets (no copy),
- *   sources 1:1 of an "apply VRT" of the buffer's size carrying
- *   the band's own pixel function, arguments, NoData, scale and offset, with
- *   the same SourceTransferType. Pixel functions are per pixel (GDAL 3.6 to
- *   3.10 pass them no position), so its row stripes, read in parallel
- *   straight into the caller's buffer, are the whole call's rows.
+ *   SimpleSources read 1:1 by an "apply VRT" carrying the band's own pixel
+ *   function, arguments, NoData, scale and offset, with the same
+ *   SourceTransferType; its row stripes are read in parallel straight into
+ *   the caller's buffer. Pixel functions are per pixel (a pixel's position
+ *   reaches them only through the builtin xoff and yoff, below), so the
+ *   stripes are the whole call's rows.
+ *
+ * What differs between versions (GDAL 3.11 and 3.12 are not handled: no
+ * sources of theirs were checked, so gathering declines there, as on 3.14
+ * and later):
+ *
+ * - Transfer type without SourceTransferType: 3.6 to 3.10 use the caller's
+ *   buffer type. 3.13 uses the union (GDALDataTypeUnion, folded in source
+ *   order from GDT_Unknown) of every source band's type, then of the band's
+ *   own type; Float64's union with the band's type when a source is not a
+ *   simple source or its band does not open. The source bands' types are
+ *   GDAL's own: the "vrt_sources" metadata of a VRT holding the band's
+ *   sources, once a 1x1 read has opened them (SourceProperties), probed
+ *   once per band; a source whose band did not open declines the band (its
+ *   reads fail anyway).
+ * - Output initialisation: 3.6 to 3.10 set the buffer to 0 or NoData
+ *   first; with 0 and packed pixels as one memset of nBufXSize * nBufYSize
+ *   pixels from the start, whatever the line spacing, which clears the
+ *   gaps after the first lines too (the apply VRT does the same per
+ *   stripe, so with wider lines the stripes go to a packed buffer, copied
+ *   after that clearing). 3.13 sets only the pixels, line by line, and
+ *   skips it when every source is a SimpleSource of a whole source band
+ *   onto the whole raster; the pixel function then writes those same
+ *   pixels, so whether it happens (in the whole call, or in a stripe of
+ *   the apply VRT, which has it unless its sources are at its origin) does
+ *   not show, and the stripes go straight to the caller's buffer.
+ * - Builtin arguments (3.13): NoData, scale and offset are the band's (the
+ *   apply band keeps them); source_names the sources' `name` attributes,
+ *   "Bn" for unnamed ones (the apply VRT's sources carry the same names, in
+ *   the same order); geotransform and crs the dataset's (the apply VRT
+ *   carries the VRT's own <GeoTransform> and <SRS>: crs then points to an
+ *   SRS parsed from the same element); xoff and yoff the
+ *   request's integer window offset, the same for every row of the call.
+ *   The apply VRT is therefore as large as the request's offset plus the
+ *   buffer, its sources placed at that offset, and stripe [y0, y1) is read
+ *   at (xoff, yoff + y0): a function placing pixel (i, j) at (xoff + i,
+ *   yoff + j), as GDAL's `expression` does for _CENTER_X_/_CENTER_Y_, sees
+ *   the same position as in the whole call (also where GDAL halves the
+ *   stripe for memory, SplitRasterIO, which passes each half its offset).
+ * - 3.13 halves a derived read for memory only when the buffer equals the
+ *   window; such reads (a floating-point window read 1:1) are declined, so
+ *   the original is never split. Spacings over INT_MAX are declined (3.13
+ *   refuses or rewrites them).
+ * - The GDALRasterIOExtraArg fields 3.13 passes on to the sources
+ *   (bUseOnlyThisScale, bOperateInBufType) are passed as the caller gave
+ *   them.
  *
  * Whatever cannot be shown to be that computation is declined: other GDAL
  * versions, Python functions, SkipNonContributingSources, bands with
@@ -31,9 +80,11 @@
  * sources resolve elsewhere), buffers under MIN_TILE_PIXELS, and buffers
  * over the memory budget. A failed read is declined too, before or after
  * the stripes wrote: the primary then does the whole read and reports what
- * GDAL reports. Its first step sets every pixel of the buffer (0 or NoData)
- * unless pixels are spaced apart and the band has no NoData: only then may
- * a failed read leave pixels of failed stripes where GDAL would not. */
+ * GDAL reports. On 3.6 to 3.10 its first step sets every pixel of the
+ * buffer (0 or NoData) unless pixels are spaced apart and the band has no
+ * NoData; on 3.13 unless GDAL skips the initialisation (see above): only
+ * then may a failed read leave pixels of failed stripes where GDAL would
+ * not. */
 #include "gather.h"
 
 #include "errcap.h"
@@ -45,13 +96,21 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+#include <limits.h>
 #include <string.h>
 
+/* The VRTDerivedRasterBand this file reproduces: 3.6 to 3.10's, or 3.13's. */
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 6, 0) &&                       \
     GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0)
 #define GATHER_SUPPORTED 1
+#define GATHER_313 0
+#elif GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0) &&                    \
+    GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 14, 0)
+#define GATHER_SUPPORTED 1
+#define GATHER_313 1
 #else
 #define GATHER_SUPPORTED 0
+#define GATHER_313 0
 #endif
 
 #define GATHER_MAX_SOURCES 64
@@ -69,6 +128,8 @@ struct pvrt_gather {
     int state; /* 1: usable, -1: nothing to gather */
     pvrt_vrt_text text;
     int *band_ok; /* per band: 0 unknown, 1 usable, -1 declined */
+    GDALDataType *band_transfer; /* per usable band: its transfer type;
+                                    GDT_Unknown: the buffer type's */
     int nbands;
     gather_capture *caps;
     int ncaps;
@@ -76,7 +137,87 @@ struct pvrt_gather {
 
 /* ---- The VRT's own text ---------------------------------------------- */
 
-/* Whether band b can be gathered, from its XML; 1 yes, -1 no. */
+/* Open options of a VRT made from the VRT's text: its relative sources
+ * resolve where the VRT's do, and GDAL 3.10+ reads them on this thread
+ * alone. CSLDestroy the result. */
+static char **derived_open_options(const struct pvrt_gather *g)
+{
+    char **oo = CSLSetNameValue(NULL, "ROOT_PATH", g->text.root_path);
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 10, 0)
+    oo = CSLSetNameValue(oo, "NUM_THREADS", "1");
+#endif
+    return oo;
+}
+
+#if GATHER_313
+/* GDAL 3.13's transfer type of band b when it has no SourceTransferType
+ * (see the top of this file), or GDT_Unknown when it cannot be told. The
+ * probe is the capture VRT of source 0 with the band's other sources added
+ * in order (pvrt__capture copies source 0 alone). */
+static GDALDataType default_transfer(const pvrt_dataset *ds,
+                                     struct pvrt_gather *g, int b)
+{
+    CPLXMLNode *orig = pvrt__vrt_band(&g->text, b);
+    CPLXMLNode *band = pvrt__vrt_capture_band(&g->text, b, 0, GDT_Float64);
+    int k = 0;
+    for (CPLXMLNode *c = orig->psChild; c; c = c->psNext)
+        if (c->eType == CXT_Element && pvrt__vrt_is_source(c->pszValue) &&
+            k++ > 0)
+            CPLAddXMLChild(band, pvrt__vrt_clone_one(c));
+    char *xml = pvrt__vrt_capture_dataset(&g->text, band);
+    char **oo = derived_open_options(g);
+    const char *const vrt_only[] = {"VRT", NULL};
+    const GDALDataType own =
+        GDALGetRasterDataType(GDALGetRasterBand(ds->primary, b));
+    GDALDataType t = GDT_Unknown;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH h = GDALOpenEx(xml, GDAL_OF_RASTER, vrt_only,
+                                (const char *const *)oo, NULL);
+    GDALRasterBandH probe = h ? GDALGetRasterBand(h, 2) : NULL;
+    double value = 0;
+    /* The read opens every source (3.13 asks each for its band first). */
+    if (probe != NULL &&
+        (!g->text.relative || pvrt__vrt_files_within(h, ds->primary)) &&
+        GDALRasterIO(probe, GF_Read, 0, 0, 1, 1, &value, 1, 1, GDT_Float64, 0,
+                     0) == CE_None) {
+        /* GDAL's own sources, in order: each kind known here is a simple
+         * source, and one whose band opened lists that band's type. */
+        CSLConstList list = (CSLConstList)GDALGetMetadata(probe, "vrt_sources");
+        GDALDataType all = GDT_Unknown;
+        int n = 0, ok = 1;
+        for (; ok && list != NULL && list[n] != NULL; n++) {
+            char *key = NULL;
+            const char *text = CPLParseNameValue(list[n], &key);
+            CPLXMLNode *x = text ? CPLParseXMLString(text) : NULL;
+            const GDALDataType st = x ? GDALGetDataTypeByName(CPLGetXMLValue(
+                                            x, "SourceProperties.DataType", ""))
+                                      : GDT_Unknown;
+            ok = key != NULL && EQUAL(key, CPLSPrintf("source_%d", n)) &&
+                 x != NULL && x->eType == CXT_Element &&
+                 pvrt__vrt_is_source(x->pszValue) && st != GDT_Unknown;
+            all = GDALDataTypeUnion(all, st);
+            CPLFree(key);
+            if (x)
+                CPLDestroyXMLNode(x);
+        }
+        if (ok && n == k)
+            t = all != GDT_Unknown ? GDALDataTypeUnion(all, own)
+                                   : GDALDataTypeUnion(GDT_Float64, own);
+    }
+    if (h)
+        GDALClose(h);
+    CPLPopErrorHandler();
+    CSLDestroy(oo);
+    CPLFree(xml);
+    CPLDebug("PVRT", "gather: band %d of %s, default transfer type %s", b,
+             GDALGetDescription(ds->primary),
+             t == GDT_Unknown ? "unknown" : GDALGetDataTypeName(t));
+    return t;
+}
+#endif
+
+/* Whether band b can be gathered, from its XML; 1 yes, -1 no. Sets its
+ * transfer type. */
 static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
 {
     CPLXMLNode *n = pvrt__vrt_band(&g->text, b);
@@ -99,22 +240,46 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
     if (nsources < 2 || nsources > GATHER_MAX_SOURCES ||
         ds->bands[b - 1].nsources != nsources)
         return -1;
+    /* The transfer type. GDAL reads an unknown name as none. */
+    const char *stt = CPLGetXMLValue(n, "SourceTransferType", NULL);
+    GDALDataType t = stt ? GDALGetDataTypeByName(stt) : GDT_Unknown;
+#if GATHER_313
+    if (t == GDT_Unknown && (t = default_transfer(ds, g, b)) == GDT_Unknown)
+        return -1;
+#endif
+    g->band_transfer[b] = t;
     return 1;
 }
 
 /* The apply VRT: band b's function over the gathered buffers of w x h in
- * type t, as MEM datasets on them (read 1:1 in their own type: a copy). */
-static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
-                       int h, int nsources, GByte *const *bufs)
+ * type t, as MEM datasets on them (read 1:1 in their own type: a copy)
+ * placed at (x0, y0) of a VRT of x0 + w by y0 + h. On 3.13 that VRT has
+ * the VRT's own GeoTransform and SRS, and its sources the band's sources'
+ * names, so that the builtin arguments are the original call's. */
+static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int x0,
+                       int y0, int w, int h, int nsources, GByte *const *bufs)
 {
-    CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(&g->text, b));
+    CPLXMLNode *orig = pvrt__vrt_band(&g->text, b);
+    CPLXMLNode *band = pvrt__vrt_clone_one(orig);
     pvrt__vrt_prune_band(band, -1);
     CPLSetXMLValue(band, "#band", "1");
     CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
+#if GATHER_313
+    const CPLXMLNode *named = orig->psChild; /* next original source */
+#endif
     for (int k = 0; k < nsources; k++) {
         char ptr[64] = {0}; /* CPLPrintPointer does not terminate it */
         CPLPrintPointer(ptr, bufs[k], sizeof ptr - 1);
         CPLXMLNode *s = CPLCreateXMLNode(band, CXT_Element, "SimpleSource");
+#if GATHER_313
+        while (named && !(named->eType == CXT_Element &&
+                          pvrt__vrt_is_source(named->pszValue)))
+            named = named->psNext;
+        const char *name = named ? CPLGetXMLValue(named, "name", NULL) : NULL;
+        if (name != NULL)
+            CPLSetXMLValue(s, "#name", name);
+        named = named ? named->psNext : NULL;
+#endif
         CPLXMLNode *f = CPLCreateXMLElementAndValue(
             s, "SourceFilename",
             CPLSPrintf("MEM:::DATAPOINTER=%s,PIXELS=%d,LINES=%d,BANDS=1,"
@@ -128,13 +293,28 @@ static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int w,
         for (int r = 0; r < 2; r++) {
             CPLXMLNode *rect =
                 CPLCreateXMLNode(s, CXT_Element, r ? "DstRect" : "SrcRect");
-            CPLSetXMLValue(rect, "#xOff", "0");
-            CPLSetXMLValue(rect, "#yOff", "0");
+            CPLSetXMLValue(rect, "#xOff", CPLSPrintf("%d", r ? x0 : 0));
+            CPLSetXMLValue(rect, "#yOff", CPLSPrintf("%d", r ? y0 : 0));
             CPLSetXMLValue(rect, "#xSize", CPLSPrintf("%d", w));
             CPLSetXMLValue(rect, "#ySize", CPLSPrintf("%d", h));
         }
     }
-    return pvrt__vrt_dataset_xml(w, h, band, NULL);
+    CPLXMLNode *root = CPLCreateXMLNode(NULL, CXT_Element, "VRTDataset");
+    CPLSetXMLValue(root, "#rasterXSize", CPLSPrintf("%d", x0 + w));
+    CPLSetXMLValue(root, "#rasterYSize", CPLSPrintf("%d", y0 + h));
+#if GATHER_313
+    static const char *const kept[] = {"SRS", "GeoTransform"};
+    CPLXMLNode *vrt = CPLGetXMLNode(g->text.tree, "=VRTDataset");
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        CPLXMLNode *n = CPLGetXMLNode(vrt, kept[i]);
+        if (n != NULL)
+            CPLAddXMLChild(root, pvrt__vrt_clone_one(n));
+    }
+#endif
+    CPLAddXMLChild(root, band);
+    char *xml = CPLSerializeXMLTree(root);
+    CPLDestroyXMLNode(root);
+    return xml;
 }
 
 /* ---- Capture sets ------------------------------------------------------- */
@@ -155,10 +335,7 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
     GDALRasterBandH orig = GDALGetRasterBand(ds->primary, c->band);
     int has_nd = 0;
     const double nd = GDALGetRasterNoDataValue(orig, &has_nd);
-    char **oo = CSLSetNameValue(NULL, "ROOT_PATH", g->text.root_path);
-#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 10, 0)
-    oo = CSLSetNameValue(oo, "NUM_THREADS", "1");
-#endif
+    char **oo = derived_open_options(g);
     const char *const vrt_only[] = {"VRT", NULL};
     c->clones = (pvrt_clones **)CPLCalloc(c->nsources, sizeof(pvrt_clones *));
     int ok = 1;
@@ -220,6 +397,8 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
             pvrt__vrt_text_load(ds->primary, &g->text) == 0) {
             g->nbands = ds->nbands;
             g->band_ok = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
+            g->band_transfer =
+                (GDALDataType *)CPLCalloc(g->nbands + 1, sizeof(GDALDataType));
             g->state = 1;
         }
     }
@@ -236,6 +415,7 @@ typedef struct gather_job {
     GByte **bufs; /* per source: packed buf_w x buf_h of `transfer` */
     GDALRasterIOExtraArg extra;
     pvrt_clones *apply;
+    int x0, y0; /* the buffer's place in the apply VRT */
     int nstripes;
     GByte *out; /* apply output: the caller's buffer or a packed one */
     GSpacing ps, ls;
@@ -288,9 +468,9 @@ static int apply_job(void *ctx, int index, int worker)
     GDALDatasetH h = pvrt_clones_get(job->apply, worker + 1);
     GDALRasterBandH band = h ? GDALGetRasterBand(h, 1) : NULL;
     if (band)
-        err = GDALRasterIOEx(band, GF_Read, 0, y0, rq->buf_w, y1 - y0,
-                             job->out + y0 * job->ls, rq->buf_w, y1 - y0,
-                             rq->buf_type, job->ps, job->ls, NULL);
+        err = GDALRasterIOEx(band, GF_Read, job->x0, job->y0 + y0, rq->buf_w,
+                             y1 - y0, job->out + y0 * job->ls, rq->buf_w,
+                             y1 - y0, rq->buf_type, job->ps, job->ls, NULL);
     CPLSetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", saved_mem);
     CPLFree(saved_mem);
     pvrt_job_leave(&js, worker);
@@ -333,6 +513,17 @@ static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
     if ((int64_t)rq->buf_w * rq->buf_h < ds->min_tile_pixels || size <= 0 ||
         rq->pixel_space < size || rq->line_space < rq->pixel_space * rq->buf_w)
         return 0;
+    /* GDAL hands the spacings to the pixel function as int (3.13 refuses
+     * wider lines, or drops the line spacing of one row). */
+    if (rq->pixel_space > INT_MAX || rq->line_space > INT_MAX)
+        return 0;
+#if GATHER_313
+    /* 3.13 halves a derived read for memory only when its buffer is its
+     * window; the apply VRT spans the request's offset and the buffer. */
+    if ((rq->buf_w == rq->w && rq->buf_h == rq->h) ||
+        rq->x > INT_MAX - rq->buf_w || rq->y > INT_MAX - rq->buf_h)
+        return 0;
+#endif
     return 1;
 }
 
@@ -388,11 +579,8 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
         return 0;
 
     /* The transfer type GDAL uses, and the memory the buffers take. */
-    const char *stt =
-        CPLGetXMLValue(pvrt__vrt_band(&g->text, b), "SourceTransferType", NULL);
-    const GDALDataType t = stt ? GDALGetDataTypeByName(stt) : rq->buf_type;
-    if (t == GDT_Unknown)
-        return 0;
+    const GDALDataType t =
+        g->band_transfer[b] != GDT_Unknown ? g->band_transfer[b] : rq->buf_type;
     const int tsize = GDALGetDataTypeSizeBytes(t);
     const int nsources = ds->bands[b - 1].nsources;
     const int64_t plane = (int64_t)rq->buf_w * rq->buf_h * tsize;
@@ -417,6 +605,16 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
         job.extra.dfYOff = rq->extra->dfYOff;
         job.extra.dfXSize = rq->extra->dfXSize;
         job.extra.dfYSize = rq->extra->dfYSize;
+        /* As GDALCopyRasterIOExtraArg copies them: 3.13's sources heed
+         * both. */
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 2
+        if (rq->extra->nVersion >= 2)
+            job.extra.bUseOnlyThisScale = rq->extra->bUseOnlyThisScale;
+#endif
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 3
+        if (rq->extra->nVersion >= 3)
+            job.extra.bOperateInBufType = rq->extra->bOperateInBufType;
+#endif
     }
     job.bufs = (GByte **)CPLCalloc(nsources, sizeof(GByte *));
     int ok = 1;
@@ -429,16 +627,22 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
     ok = ok && run_jobs(ds, &job, nsources, capture_job) == 0;
 
     /* Apply, straight into the caller's buffer unless GDAL would clear
-     * bytes between its lines (nBufXSize * nBufYSize * nPixelSpace bytes
-     * from the start, whatever the line spacing): stripes would clear each
-     * other's lines. Then packed, and copied after that clearing. */
+     * bytes between its lines (up to 3.10: nBufXSize * nBufYSize *
+     * nPixelSpace bytes from the start, whatever the line spacing):
+     * stripes would clear each other's lines. Then packed, and copied
+     * after that clearing. */
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     const GSpacing packed_line = (GSpacing)size * rq->buf_w;
-    const int repack = rq->pixel_space == size && rq->line_space != packed_line;
+    const int repack =
+        !GATHER_313 && rq->pixel_space == size && rq->line_space != packed_line;
     GByte *packed = NULL;
+    /* Where the buffer lies in the apply VRT: at the request's offset on
+     * 3.13, which passes it to builtin xoff/yoff. */
+    job.x0 = GATHER_313 ? rq->x : 0;
+    job.y0 = GATHER_313 ? rq->y : 0;
     if (ok) {
-        char *xml =
-            apply_xml(g, b, t, rq->buf_w, rq->buf_h, nsources, job.bufs);
+        char *xml = apply_xml(g, b, t, job.x0, job.y0, rq->buf_w, rq->buf_h,
+                              nsources, job.bufs);
         const char *const vrt_only[] = {"VRT", NULL};
         job.apply = pvrt_clones_new(xml, vrt_only, NULL, ds->threads);
         CPLFree(xml);
@@ -491,6 +695,7 @@ void pvrt_gather_free(struct pvrt_gather *g)
         capture_clear(&g->caps[i]);
     CPLFree(g->caps);
     CPLFree(g->band_ok);
+    CPLFree(g->band_transfer);
     pvrt__vrt_text_clear(&g->text);
     CPLFree(g);
 }

@@ -7,17 +7,28 @@
 // floating-point windows), every resampling GDAL offers, four buffer types
 // and 1, 2, 3 and 8 threads, over derived bands with and without
 // SourceTransferType, NoData, ComplexSource scaling, sources with their own
-// SrcRect/DstRect and a source with internal overviews. Each read is
-// compared with GDAL's VRT driver (the oracle), canaries included; and the
-// reads meant to be gathered must have been (the driver's CPLDebug message
-// "gather: band ..." is counted on this thread).
+// SrcRect/DstRect and a source with internal overviews. Then what GDAL 3.13
+// changed: the transfer type of sources of mixed types without
+// SourceTransferType (a mask band and Int8 among them), NoData with GDAL's
+// sum/mean and propagateNoData, builtin arguments (a function of this test
+// declaring every builtin the GDAL in use knows, with positions, CRS and
+// source names, also where GDAL halves the apply stripes for memory;
+// GDAL's `expression` with _CENTER_X_/_CENTER_Y_ and named sources), the
+// sources' bOperateInBufType, a 1:1 read of a floating-point window
+// (declined on 3.13) and a missing source (failing through both). Each read
+// is compared with GDAL's VRT driver (the oracle), canaries included; and
+// the reads meant to be gathered must have been (the driver's CPLDebug
+// message "gather: band ..." is counted on this thread), on GDAL 3.6 to
+// 3.10 and 3.13; elsewhere gathering declines and the count must be 0.
 #include <gtest/gtest.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <gdal.h>
+#include <ogr_srs_api.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -32,12 +43,16 @@ using namespace pvrt_test;
 
 const int W = 301, H = 257;
 
-// gather.c covers GDAL 3.6 to 3.10's VRTDerivedRasterBand; later versions
-// read otherwise, so it declines there: those reads run whole and are
-// still compared.
+// gather.c covers the VRTDerivedRasterBand of GDAL 3.6 to 3.10 and of 3.13;
+// on other versions (3.11, 3.12, 3.14 and later) it declines: those reads
+// run whole and are still compared.
+constexpr bool kGathers = GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ||
+                          (GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0) &&
+                           GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 14, 0));
+
 int if_gathered(int n)
 {
-    return GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ? n : 0;
+    return kGathers ? n : 0;
 }
 
 // Counts this thread's "gather: band ... ->" debug messages while alive.
@@ -395,6 +410,575 @@ TEST(Gather, DatasetLevelReadOfOneBand)
         EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
     }
     EXPECT_EQ(gathered, if_gathered(reads));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// ---- What GDAL 3.13 changed -------------------------------------------------
+
+// Reads each of `reads` through both handles; the same outcome, and the
+// same bytes when it succeeded. Returns how many PVRT gathered.
+int compare_reads(GDALDatasetH oracle, GDALDatasetH pvrt,
+                  const std::vector<Read> &reads)
+{
+    int gathered = 0;
+    for (const Read &r : reads) {
+        const ReadResult want = do_read(oracle, r);
+        ReadResult got;
+        {
+            GatherCounter counter;
+            got = do_read(pvrt, r);
+            gathered += counter.count;
+        }
+        const std::string what = "band " + std::to_string(r.band) + ", alg " +
+                                 std::to_string(r.resample) + ", " +
+                                 GDALGetDataTypeName(r.buf_type) + ", " +
+                                 r.describe();
+        EXPECT_EQ(got.ok, want.ok)
+            << what << ": " << want.error << " / " << got.error;
+        if (got.ok && want.ok) {
+            EXPECT_TRUE(got.bytes == want.bytes) << what;
+        }
+    }
+    return gathered;
+}
+
+// n random downsampled reads of each band, cycling through resamplings and
+// buffer types.
+std::vector<Read> random_reads(int nbands, int n, unsigned seed,
+                               const std::vector<GDALDataType> &types)
+{
+    static const GDALRIOResampleAlg algs[] = {
+        GRIORA_NearestNeighbour, GRIORA_Average, GRIORA_Cubic,
+        GRIORA_Bilinear,         GRIORA_Mode,    GRIORA_Lanczos};
+    std::mt19937 rng(seed);
+    std::vector<Read> out;
+    for (int band = 1; band <= nbands; band++) {
+        for (int i = 0; i < n; i++) {
+            Read r = random_read(rng, i % 3);
+            r.band = band;
+            r.resample = algs[i % (sizeof algs / sizeof *algs)];
+            r.buf_type = types[(i + band) % types.size()];
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
+std::string named(const std::string &source, const char *name)
+{
+    const size_t end = source.find('>');
+    return source.substr(0, end) + " name=\"" + name + "\"" +
+           source.substr(end);
+}
+
+std::string full_rects()
+{
+    return CPLSPrintf(
+        "<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
+        "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>",
+        W, H, W, H);
+}
+
+// A part of the raster (the buffer outside it keeps its initial value).
+const char kPartRects[] =
+    "<SrcRect xOff=\"20\" yOff=\"10\" xSize=\"200\" ySize=\"190\"/>"
+    "<DstRect xOff=\"31\" yOff=\"17.5\" xSize=\"230\" ySize=\"201\"/>";
+
+std::string tiff(const char *name, GDALDataType type, int seed,
+                 bool nodata = false, double nd = 0)
+{
+    RasterSpec s;
+    s.width = W;
+    s.height = H;
+    s.type = type;
+    s.block_x = 64;
+    s.block_y = 64;
+    s.compress = "DEFLATE";
+    s.seed = seed;
+    s.has_nodata = nodata;
+    s.nodata = nd;
+    return make_tiff(name, s);
+}
+
+// Without SourceTransferType, 3.13 reads the sources in the union of their
+// bands' types and the band's (3.6 to 3.10: in the buffer's type). Resampled
+// in an integer type, values are rounded; in Float64 they are not: a wrong
+// type shows.
+TEST(Gather, MixedSourceTypesWithoutTransferType)
+{
+    const std::string byte_tif = tiff("mx_byte.tif", GDT_Byte, 11);
+    const std::string u16_tif = tiff("mx_u16.tif", GDT_UInt16, 12);
+    const std::string i16_tif = tiff("mx_i16.tif", GDT_Int16, 13, true, 7);
+    const std::string f32_tif = tiff("mx_f32.tif", GDT_Float32, 14);
+    const std::string full = full_rects();
+    std::vector<std::string> first = {
+        source("SimpleSource", byte_tif, full),
+        source("SimpleSource", u16_tif, full),
+        // the mask band of an Int16 raster with NoData: Byte
+        "<ComplexSource><SourceFilename relativeToVRT=\"0\">" + i16_tif +
+            "</SourceFilename><SourceBand>mask,1</SourceBand>" + full +
+            "</ComplexSource>",
+    };
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
+    first.push_back(
+        source("SimpleSource", tiff("mx_i8.tif", GDT_Int8, 15), kPartRects));
+#endif
+    const std::vector<std::string> bands = {
+        // Byte, UInt16, Byte (mask), Int8: Int32 on 3.13
+        derived_band(1, GDT_Byte, "sum", first),
+        // Float32 and a part of an Int16 raster, band Int16: Float32
+        derived_band(2, GDT_Int16, "sum",
+                     {source("SimpleSource", f32_tif, full),
+                      source("ComplexSource", i16_tif,
+                             std::string(kPartRects) +
+                                 "<ScaleRatio>0.25</ScaleRatio>")}),
+        // two whole UInt16 rasters, band UInt16: UInt16
+        derived_band(3, GDT_UInt16, "sum",
+                     {source("SimpleSource", u16_tif, full),
+                      source("SimpleSource",
+                             tiff("mx_u16b.tif", GDT_UInt16, 16), full)}),
+        // pvrt_expr over Byte and UInt16, band Float32: Float32
+        derived_band(4, GDT_Float32, "pvrt_expr",
+                     {source("SimpleSource", byte_tif, full),
+                      source("SimpleSource", u16_tif, kPartRects)},
+                     "expr=\"a / 3 - b / 7\" names=\"a,b\""),
+    };
+    const std::string vrt =
+        write_file("gather_mixed.vrt", vrt_dataset(W, H, bands));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    const std::vector<Read> reads = random_reads(
+        4, 12, 23, {GDT_Float64, GDT_Byte, GDT_Float32, GDT_Int16});
+    EXPECT_EQ(compare_reads(oracle, pvrt, reads),
+              if_gathered(static_cast<int>(reads.size())));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// NoData: the source buffers start as the band's NoData where a source
+// does not reach (3.13: none for a SimpleSource of a whole raster onto the
+// whole raster), ComplexSource NODATA keeps it, GDAL's sum (and mean, 3.12)
+// skip it or, with propagateNoData (3.13), return it. Strided buffers too:
+// 3.13 writes the NoData it starts the buffer with pixel by pixel.
+TEST(Gather, NoDataAndPropagateNoData)
+{
+    const std::string a = tiff("nd_a.tif", GDT_Byte, 21);
+    const std::string b = tiff("nd_b.tif", GDT_Byte, 22);
+    const std::string c = tiff("nd_c.tif", GDT_UInt16, 23);
+    const std::string full = full_rects();
+    const std::vector<std::string> sources = {
+        source("SimpleSource", a, full),
+        source("ComplexSource", b, full + "<NODATA>7</NODATA>"),
+        source("ComplexSource", c,
+               std::string(kPartRects) + "<NODATA>7</NODATA>"),
+    };
+    const std::string nd = "<NoDataValue>7</NoDataValue>";
+    std::vector<std::string> bands = {
+        derived_band(1, GDT_Float32, "sum", sources, "propagateNoData=\"true\"",
+                     GDT_Unknown, nd),
+        derived_band(2, GDT_Float32, "sum", sources, "", GDT_Float64, nd),
+        derived_band(3, GDT_Int16, "sum", sources, "propagateNoData=\"true\"",
+                     GDT_Int16, nd),
+    };
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 12, 0)
+    bands.push_back(derived_band(4, GDT_Float32, "mean", sources,
+                                 "propagateNoData=\"true\"", GDT_Unknown, nd));
+    bands.push_back(
+        derived_band(5, GDT_Float64, "mean", sources, "", GDT_Unknown, nd));
+#endif
+    const std::string vrt =
+        write_file("gather_nodata.vrt", vrt_dataset(W, H, bands));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    std::vector<Read> reads =
+        random_reads(static_cast<int>(bands.size()), 9, 31,
+                     {GDT_Float32, GDT_Int16, GDT_Float64, GDT_Byte});
+    std::mt19937 rng(37);
+    for (int band = 1; band <= static_cast<int>(bands.size()); band++) {
+        for (int layout = 0; layout < 2; layout++) {
+            Read r = random_read(rng, layout);
+            r.band = band;
+            r.buf_type = GDT_Float32;
+            r.resample = layout ? GRIORA_Average : GRIORA_NearestNeighbour;
+            if (layout == 0) { // interleaved
+                r.pixel_space = 12;
+                r.line_space = r.pixel_space * r.buf_w + 32;
+            } else { // packed pixels, wider lines
+                r.line_space = 4 * r.buf_w + 40;
+            }
+            reads.push_back(r);
+        }
+    }
+    EXPECT_EQ(compare_reads(oracle, pvrt, reads),
+              if_gathered(static_cast<int>(reads.size())));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// A pixel function of this test declaring every builtin argument the GDAL
+// in use knows. Each pixel is the sum of its sources plus a term of every
+// argument GDAL passed (NoData, scale, offset; 3.13: the CRS's semi-major
+// axis through the pointer GDAL passes, the geotransform, the source names
+// in order) and, when GDAL passes xoff and yoff (3.13), of its position
+// (xoff + i, yoff + j): a gathered read that passes any of them otherwise,
+// or places a stripe elsewhere, differs. (Without xoff and yoff, a pixel
+// function has no position: one computing with i or j would compute
+// something else for every split of the call, GDAL's own included.)
+const char kBuiltinsFunc[] = "test_gather_builtins";
+
+CPLErr builtins_func(void **sources, int nsources, void *out, int w, int h,
+                     GDALDataType src_type, GDALDataType out_type,
+                     int pixel_space, int line_space, CSLConstList args)
+{
+    auto number = [args](const char *key) {
+        const char *v = CSLFetchNameValue(args, key);
+        return v ? CPLAtof(v) : 0.0;
+    };
+    double term =
+        number("NoData") * 0.5 + number("scale") * 3 + number("offset") * 5;
+    if (const char *gt = CSLFetchNameValue(args, "geotransform")) {
+        const CPLStringList parts(CSLTokenizeString2(gt, ",", 0));
+        for (int i = 0; i < parts.size(); i++)
+            term += CPLAtof(parts[i]) * (i + 1) * 1e-3;
+    }
+    if (const char *crs = CSLFetchNameValue(args, "crs")) {
+        const auto h_srs =
+            reinterpret_cast<OGRSpatialReferenceH>(std::strtoull(crs, 0, 10));
+        term += OSRGetSemiMajor(h_srs, nullptr) * 1e-6;
+    }
+    if (const char *names = CSLFetchNameValue(args, "source_names")) {
+        for (size_t i = 0; names[i]; i++)
+            term += static_cast<unsigned char>(names[i]) * (i + 1) * 1e-2;
+    }
+    const char *xoff = CSLFetchNameValue(args, "xoff");
+    const char *yoff = CSLFetchNameValue(args, "yoff");
+    const bool placed = xoff != nullptr && yoff != nullptr;
+    const int x0 = placed ? atoi(xoff) : 0, y0 = placed ? atoi(yoff) : 0;
+    const int size = GDALGetDataTypeSizeBytes(src_type);
+    for (int j = 0; j < h; j++) {
+        for (int i = 0; i < w; i++) {
+            double v = term;
+            if (placed)
+                v += (x0 + i) * 0.25 + (y0 + j) * 0.125;
+            for (int k = 0; k < nsources; k++) {
+                double s = 0;
+                GDALCopyWords(static_cast<GByte *>(sources[k]) +
+                                  (static_cast<size_t>(j) * w + i) * size,
+                              src_type, 0, &s, GDT_Float64, 0, 1);
+                v += s * (k + 1);
+            }
+            GDALCopyWords(&v, GDT_Float64, 0,
+                          static_cast<GByte *>(out) +
+                              static_cast<GSpacing>(j) * line_space +
+                              static_cast<GSpacing>(i) * pixel_space,
+                          out_type, 0, 1);
+        }
+    }
+    return CE_None;
+}
+
+void register_builtins_func()
+{
+    std::string meta = "<PixelFunctionArgumentsList>"
+                       "<Argument type='builtin' value='NoData'/>"
+                       "<Argument type='builtin' value='scale'/>"
+                       "<Argument type='builtin' value='offset'/>";
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0)
+    meta += "<Argument type='builtin' value='xoff'/>"
+            "<Argument type='builtin' value='yoff'/>"
+            "<Argument type='builtin' value='geotransform'/>"
+            "<Argument type='builtin' value='crs'/>"
+            "<Argument type='builtin' value='source_names'/>";
+#endif
+    meta += "</PixelFunctionArgumentsList>";
+    GDALAddDerivedBandPixelFuncWithArgs(kBuiltinsFunc, builtins_func,
+                                        meta.c_str());
+}
+
+// Restores a configuration option when it goes.
+class ConfigScope
+{
+  public:
+    ConfigScope(const char *key, const char *value) : key_(key)
+    {
+        const char *was = CPLGetConfigOption(key, nullptr);
+        had_ = was != nullptr;
+        if (had_)
+            was_ = was;
+        CPLSetConfigOption(key, value);
+    }
+    ~ConfigScope()
+    {
+        CPLSetConfigOption(key_.c_str(), had_ ? was_.c_str() : nullptr);
+    }
+
+  private:
+    std::string key_, was_;
+    bool had_ = false;
+};
+
+TEST(Gather, BuiltinArgumentsEqualGdal)
+{
+    register_builtins_func();
+    const std::string a = tiff("bi_a.tif", GDT_UInt16, 41);
+    const std::string b = tiff("bi_b.tif", GDT_Int16, 42);
+    const std::string c = tiff("bi_c.tif", GDT_Byte, 43);
+    const std::string full = full_rects();
+    const std::vector<std::string> sources = {
+        named(source("SimpleSource", a, full), "nir"),
+        named(source("ComplexSource", b, kPartRects), "red"),
+        source("SimpleSource", c, full), // unnamed: B3
+    };
+    const std::string own = "<NoDataValue>-5</NoDataValue>"
+                            "<Offset>1.5</Offset><Scale>2</Scale>";
+    std::vector<std::string> bands = {
+        derived_band(1, GDT_Float64, kBuiltinsFunc, sources, "", GDT_Unknown,
+                     own),
+        derived_band(2, GDT_Float32, kBuiltinsFunc, sources, "", GDT_Float32,
+                     own),
+    };
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 12, 0)
+    // GDAL's expression: positions (_CENTER_X_/_CENTER_Y_ from xoff, yoff
+    // and the geotransform) and source names.
+    bands.push_back(derived_band(
+        3, GDT_Float64, "expression", sources,
+        "expression=\"nir * 2 - red + B3 / 3 + _CENTER_X_ / 1000 - "
+        "_CENTER_Y_ / 5000\"",
+        GDT_Unknown, "<NoDataValue>-5</NoDataValue>"));
+    bands.push_back(derived_band(4, GDT_Float32, "expression", sources,
+                                 "expression=\"(nir + red) * B3 / 100\" "
+                                 "propagateNoData=\"true\"",
+                                 GDT_Float32, "<NoDataValue>-5</NoDataValue>"));
+#endif
+    std::string text = vrt_dataset(W, H, bands);
+    // A CRS (WKT: no PROJ database needed) for the `crs` builtin.
+    const std::string srs =
+        "<SRS>GEOGCS[&quot;WGS 84&quot;,DATUM[&quot;WGS_1984&quot;,"
+        "SPHEROID[&quot;WGS 84&quot;,6378137,298.257223563]],"
+        "PRIMEM[&quot;Greenwich&quot;,0],"
+        "UNIT[&quot;degree&quot;,0.0174532925199433]]</SRS>";
+    text.insert(text.find("<GeoTransform>"), srs);
+    const std::string vrt = write_file("gather_builtins.vrt", text);
+    const int nbands = static_cast<int>(bands.size());
+    // Also where GDAL halves the apply VRT's 1:1 stripes for memory
+    // (3.12+: a derived read larger than its allowed RAM), down to pieces
+    // of a few hundred pixels: each half is passed its own offset.
+    for (const char *ram : {static_cast<const char *>(nullptr), "10000"}) {
+        ConfigScope scope("VRT_DERIVED_DATASET_ALLOWED_RAM_USAGE", ram);
+        GDALDatasetH oracle = oracle_of(vrt);
+        GDALDatasetH pvrt =
+            open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+        ASSERT_NE(oracle, nullptr);
+        ASSERT_NE(pvrt, nullptr);
+        const std::vector<Read> reads =
+            random_reads(nbands, 8, ram ? 53 : 51, {GDT_Float64, GDT_Float32});
+        EXPECT_EQ(compare_reads(oracle, pvrt, reads),
+                  if_gathered(static_cast<int>(reads.size())))
+            << "allowed RAM " << (ram ? ram : "default");
+        GDALClose(pvrt);
+        GDALClose(oracle);
+    }
+}
+
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 2
+// Reads band `band` of ds as r says, packed in `type`, with the extra
+// arguments `tweak` sets; adds to *gathered what PVRT gathered.
+std::vector<GByte> read_with(GDALDatasetH ds, int band, const Read &r,
+                             GDALDataType type,
+                             void (*tweak)(GDALRasterIOExtraArg *, int),
+                             int flag, int *gathered)
+{
+    GatherCounter counter;
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    extra.eResampleAlg = r.resample;
+    if (r.float_window) {
+        extra.bFloatingPointWindowValidity = TRUE;
+        extra.dfXOff = r.fx;
+        extra.dfYOff = r.fy;
+        extra.dfXSize = r.fw;
+        extra.dfYSize = r.fh;
+    }
+    tweak(&extra, flag);
+    std::vector<GByte> buf(static_cast<size_t>(r.buf_w) * r.buf_h *
+                               GDALGetDataTypeSizeBytes(type),
+                           0xA5);
+    const CPLErr err =
+        GDALRasterIOEx(GDALGetRasterBand(ds, band), GF_Read, r.x, r.y, r.w, r.h,
+                       buf.data(), r.buf_w, r.buf_h, type, 0, 0, &extra);
+    EXPECT_EQ(err, CE_None) << CPLGetLastErrorMsg();
+    *gathered += counter.count;
+    return buf;
+}
+
+// bUseOnlyThisScale (GDALRegenerateOverviews sets it) keeps a source from
+// its own overviews unless one is of the exact scale: the flag reaches the
+// gathered sources as it reaches GDAL's (band 1 of make_vrt has a source
+// with overviews 2 and 4).
+TEST(Gather, UseOnlyThisScaleReachesTheSources)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    auto only_this_scale = [](GDALRasterIOExtraArg *e, int flag) {
+        e->bUseOnlyThisScale = flag;
+    };
+    int gathered = 0, reads = 0, ignored = 0;
+    for (GDALRIOResampleAlg alg : {GRIORA_NearestNeighbour, GRIORA_Average}) {
+        for (int flag : {0, 1}) {
+            Read r; // 2.5 source pixels a buffer pixel: overview 2 serves
+            r.x = 6;
+            r.y = 3;
+            r.w = 250;
+            r.h = 225;
+            r.buf_w = 100;
+            r.buf_h = 90;
+            r.resample = alg;
+            const auto want = read_with(oracle, 1, r, GDT_Float32,
+                                        only_this_scale, flag, &ignored);
+            const auto got = read_with(pvrt, 1, r, GDT_Float32, only_this_scale,
+                                       flag, &gathered);
+            reads++;
+            EXPECT_TRUE(got == want)
+                << "alg " << alg << ", bUseOnlyThisScale " << flag;
+        }
+    }
+    EXPECT_EQ(gathered, if_gathered(reads));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+#endif
+
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 3
+// GDAL 3.13 sources resample into the buffer's type or, when the caller
+// says so (bOperateInBufType = FALSE), into their own: integer sources read
+// in a float transfer type then come rounded. The flag reaches the
+// gathered sources as it reaches GDAL's.
+TEST(Gather, OperateInBufTypeReachesTheSources)
+{
+    const std::string f = tiff("ob_f.tif", GDT_Byte, 61);
+    const std::string g = tiff("ob_g.tif", GDT_UInt16, 62);
+    const std::string full = full_rects();
+    const std::vector<std::string> bands = {
+        derived_band(1, GDT_Int16, "sum",
+                     {source("SimpleSource", f, full),
+                      source("ComplexSource", g, kPartRects)},
+                     "", GDT_Float32),
+        // no SourceTransferType: Float64, the band's type
+        derived_band(
+            2, GDT_Float64, "sum",
+            {source("SimpleSource", f, full), source("SimpleSource", g, full)}),
+    };
+    const std::string vrt =
+        write_file("gather_opbuf.vrt", vrt_dataset(W, H, bands));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    auto operate_in_buf_type = [](GDALRasterIOExtraArg *e, int flag) {
+        e->bOperateInBufType = flag;
+    };
+    std::mt19937 rng(67);
+    int gathered = 0, reads = 0, ignored = 0;
+    for (int band = 1; band <= 2; band++) {
+        for (GDALRIOResampleAlg alg :
+             {GRIORA_Cubic, GRIORA_Average, GRIORA_Bilinear}) {
+            for (int flag : {0, 1}) {
+                Read r = random_read(rng, reads % 3);
+                r.resample = alg;
+                const GDALDataType type = band == 1 ? GDT_Float32 : GDT_Float64;
+                const auto want = read_with(
+                    oracle, band, r, type, operate_in_buf_type, flag, &ignored);
+                const auto got = read_with(
+                    pvrt, band, r, type, operate_in_buf_type, flag, &gathered);
+                reads++;
+                EXPECT_TRUE(got == want)
+                    << "band " << band << ", alg " << alg
+                    << ", bOperateInBufType " << flag << ", " << r.describe();
+            }
+        }
+    }
+    EXPECT_EQ(gathered, if_gathered(reads));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+#endif
+
+// A floating-point window read 1:1 is resampled (GDAL 3.6 to 3.10 gather
+// it), but 3.13 may halve such a read for memory: declined there.
+TEST(Gather, OneToOneFloatingWindow)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    Read r;
+    r.band = 1;
+    r.x = 11;
+    r.y = 7;
+    r.w = r.buf_w = 150;
+    r.h = r.buf_h = 120;
+    r.buf_type = GDT_Float32;
+    r.resample = GRIORA_Bilinear;
+    r.float_window = true;
+    r.fx = 11.4;
+    r.fy = 7.7;
+    r.fw = 149.5;
+    r.fh = 119.2;
+    const bool gdal_313 = GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0);
+    EXPECT_EQ(compare_reads(oracle, pvrt, {r}), gdal_313 ? 0 : if_gathered(1));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// A source that does not exist: the read fails through both, with GDAL's
+// error, and nothing is gathered.
+TEST(Gather, MissingSourceFailsAsGdal)
+{
+    const std::string a = tiff("ms_a.tif", GDT_UInt16, 71);
+    const std::string full = full_rects();
+    const std::vector<std::string> bands = {
+        derived_band(1, GDT_Float32, "sum",
+                     {source("SimpleSource", a, full),
+                      source("SimpleSource", scratch("ms_missing.tif"), full)}),
+        derived_band(2, GDT_Float32, "sum",
+                     {source("SimpleSource", a, full),
+                      source("SimpleSource", scratch("ms_missing.tif"), full)},
+                     "", GDT_Float32),
+    };
+    const std::string vrt =
+        write_file("gather_missing.vrt", vrt_dataset(W, H, bands));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    std::mt19937 rng(73);
+    for (int band = 1; band <= 2; band++) {
+        Read r = random_read(rng, band);
+        r.band = band;
+        r.buf_type = GDT_Float32;
+        const ReadResult want = do_read(oracle, r);
+        GatherCounter counter;
+        const ReadResult got = do_read(pvrt, r);
+        EXPECT_FALSE(want.ok);
+        EXPECT_FALSE(got.ok);
+        EXPECT_EQ(got.error, want.error);
+        EXPECT_EQ(counter.count, 0);
+    }
     GDALClose(pvrt);
     GDALClose(oracle);
 }
