@@ -458,19 +458,85 @@ static double approx_div_sqrt(double a, double b)
 #endif
 }
 
+/* Horn's weighted sums of a window's column k (0 west, 2 east) and row k
+ * (0 north, 2 south), added in float in gdaldem's order. */
+static inline float horn_col(const float *w, int k)
+{
+    return w[k] + w[k + 3] + w[k + 3] + w[k + 6];
+}
+
+static inline float horn_row(const float *w, int k)
+{
+    return w[3 * k] + w[3 * k + 1] + w[3 * k + 1] + w[3 * k + 2];
+}
+
+/* Horn's gradient before the resolutions: west minus east, south minus
+ * north (the float differences gdaldem scales). */
+static inline float horn_x(const float *w)
+{
+    return horn_col(w, 0) - horn_col(w, 2);
+}
+
+static inline float horn_y(const float *w)
+{
+    return horn_row(w, 2) - horn_row(w, 0);
+}
+
+/* gdaldem's simplified Horn gradient for square pixels, accumulated in
+ * the window's type, in its order. */
+static inline void same_res_sums(const float *w, float *x, float *y)
+{
+    float acc_x = w[0] - w[8];
+    const float six_minus_two = w[6] - w[2];
+    float acc_y = acc_x;
+    const float three_minus_five = w[3] - w[5];
+    const float one_minus_seven = w[1] - w[7];
+    acc_x += three_minus_five;
+    acc_y += one_minus_seven;
+    acc_x += three_minus_five;
+    acc_y += one_minus_seven;
+    acc_x += six_minus_two;
+    acc_y -= six_minus_two;
+    *x = acc_x;
+    *y = acc_y;
+}
+
+/* gdaldem's gradient before the resolutions, in float: x positive towards
+ * the west, y towards the south (Gradient<>::calc's differences). */
+static inline void gradient_sums(const terrain *t, const float *w, float *x,
+                                 float *y)
+{
+    if (t->zevenbergen) {
+        *x = w[3] - w[5];
+        *y = w[7] - w[1];
+    } else {
+        *x = horn_x(w);
+        *y = horn_y(w);
+    }
+}
+
+/* The differences gdaldem's aspect takes (and igor's): x positive towards
+ * the east, y towards the south. */
+static inline void aspect_sums(const terrain *t, const float *w, float *x,
+                               float *y)
+{
+    if (t->zevenbergen) {
+        *x = w[5] - w[3];
+        *y = w[7] - w[1];
+    } else {
+        *x = horn_col(w, 2) - horn_col(w, 0);
+        *y = horn_y(w);
+    }
+}
+
 /* gdaldem's Gradient<>::calc: x positive towards the west, y with the sign
  * of the geotransform's pixel height. */
 static void gradient(const terrain *t, const float *w, double *x, double *y)
 {
-    if (t->zevenbergen) {
-        *x = (w[3] - w[5]) * t->inv_ewres;
-        *y = (w[7] - w[1]) * t->inv_nsres;
-    } else {
-        *x = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) *
-             t->inv_ewres;
-        *y = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) *
-             t->inv_nsres;
-    }
+    float gx, gy;
+    gradient_sums(t, w, &gx, &gy);
+    *x = gx * t->inv_ewres;
+    *y = gy * t->inv_nsres;
 }
 
 static float hillshade_plain(const terrain *t, const float *w)
@@ -489,17 +555,8 @@ static float hillshade_plain(const terrain *t, const float *w)
  * and accumulates the gradient in the window's type. */
 static float hillshade_same_res(const terrain *t, const float *w)
 {
-    float acc_x = w[0] - w[8];
-    const float six_minus_two = w[6] - w[2];
-    float acc_y = acc_x;
-    const float three_minus_five = w[3] - w[5];
-    const float one_minus_seven = w[1] - w[7];
-    acc_x += three_minus_five;
-    acc_y += one_minus_seven;
-    acc_x += three_minus_five;
-    acc_y += one_minus_seven;
-    acc_x += six_minus_two;
-    acc_y -= six_minus_two;
+    float acc_x, acc_y;
+    same_res_sums(w, &acc_x, &acc_y);
     const double x = acc_x, y = acc_y;
     const double xx_plus_yy = x * x + y * y;
     const double c =
@@ -543,30 +600,13 @@ static double angle_difference(double a1, double a2, double normalizer)
 
 static float hillshade_igor(const terrain *t, const float *w)
 {
-    double slope_deg, aspect;
-    if (t->zevenbergen) {
-        const double dx = (w[3] - w[5]) * t->inv_ewres;
-        const double dy = (w[7] - w[1]) * t->inv_nsres;
-        const double key = dx * dx + dy * dy;
-        slope_deg = atan(sqrt(key) * t->z_scaled) * rad_to_deg;
-        const double ax = w[5] - w[3];
-        const double ay = w[7] - w[1];
-        aspect = atan2(ay, -ax);
-    } else {
-        const double dx =
-            ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) *
-            t->inv_ewres;
-        const double dy =
-            ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) *
-            t->inv_nsres;
-        const double key = (dx * dx + dy * dy);
-        slope_deg = atan(sqrt(key) * t->z_scaled) * rad_to_deg;
-        const double ax =
-            ((w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]));
-        const double ay =
-            ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2]));
-        aspect = atan2(ay, -ax);
-    }
+    double dx, dy;
+    gradient(t, w, &dx, &dy);
+    const double key = dx * dx + dy * dy;
+    const double slope_deg = atan(sqrt(key) * t->z_scaled) * rad_to_deg;
+    float ax, ay;
+    aspect_sums(t, w, &ax, &ay);
+    const double aspect = atan2(ay, -ax);
     const double slope_strength = slope_deg / 90;
     const double aspect_diff =
         angle_difference(aspect, M_PI * 3 / 2 - t->az_rad, M_PI * 2);
@@ -606,37 +646,24 @@ static float hillshade_multi(const terrain *t, const float *w)
 
 static float slope(const terrain *t, const float *w)
 {
-    double dx, dy;
-    int denom;
-    if (t->zevenbergen) {
-        dx = (w[3] - w[5]) / t->ewres;
-        dy = (w[7] - w[1]) / t->nsres;
-        denom = 2;
-    } else {
-        dx = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) /
-             t->ewres;
-        dy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) /
-             t->nsres;
-        denom = 8;
-    }
+    float gx, gy;
+    gradient_sums(t, w, &gx, &gy);
+    const double dx = gx / t->ewres, dy = gy / t->nsres;
+    const int denom = t->zevenbergen ? 2 : 8;
     const double key = dx * dx + dy * dy;
     if (!t->percent)
         return (float)(atan(sqrt(key) / (denom * t->scale)) * rad_to_deg);
     return (float)(100 * (sqrt(key) / (denom * t->scale)));
 }
 
-/* Sets *flat where gdaldem writes its output NoData for a flat window. */
+/* Sets *flat where gdaldem writes its output NoData for a flat window.
+ * Both GDALs' arithmetic: they differ in the angle's type only. */
 static float aspect(const terrain *t, const float *w, int *flat)
 {
-    double dx, dy;
-    if (t->zevenbergen) {
-        dx = w[5] - w[3];
-        dy = w[7] - w[1];
-    } else {
-        dx = ((w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]));
-        dy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2]));
-    }
-    float a = (float)(atan2(dy, -dx) / deg_to_rad);
+    float dx, dy;
+    aspect_sums(t, w, &dx, &dy);
+    float a = t->float_math ? atan2f(dy, -dx) * f_rad_to_deg
+                            : (float)(atan2(dy, -dx) / deg_to_rad);
     if (dx == 0 && dy == 0) {
         *flat = 1;
         return 0.0f;
@@ -696,15 +723,10 @@ static float approx_div_sqrt_f(float a, float b)
 
 static void gradient_f(const terrain *t, const float *w, float *x, float *y)
 {
-    if (t->zevenbergen) {
-        *x = (w[3] - w[5]) * t->f_inv_ewres;
-        *y = (w[7] - w[1]) * t->f_inv_nsres;
-    } else {
-        *x = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) *
-             t->f_inv_ewres;
-        *y = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) *
-             t->f_inv_nsres;
-    }
+    float gx, gy;
+    gradient_sums(t, w, &gx, &gy);
+    *x = gx * t->f_inv_ewres;
+    *y = gy * t->f_inv_nsres;
 }
 
 static float hillshade_plain_f(const terrain *t, const float *w)
@@ -721,17 +743,8 @@ static float hillshade_plain_f(const terrain *t, const float *w)
 
 static float hillshade_same_res_f(const terrain *t, const float *w)
 {
-    float acc_x = w[0] - w[8];
-    const float six_minus_two = w[6] - w[2];
-    float acc_y = acc_x;
-    const float three_minus_five = w[3] - w[5];
-    const float one_minus_seven = w[1] - w[7];
-    acc_x += three_minus_five;
-    acc_y += one_minus_seven;
-    acc_x += three_minus_five;
-    acc_y += one_minus_seven;
-    acc_x += six_minus_two;
-    acc_y -= six_minus_two;
+    float acc_x, acc_y;
+    same_res_sums(w, &acc_x, &acc_y);
     const float xx_plus_yy = acc_x * acc_x + acc_y * acc_y;
     const float c = approx_div_sqrt_f(
         t->f_sin_alt_254 + (acc_x * t->f_sin_az_cos_alt_z_254_inv_res +
@@ -774,28 +787,13 @@ static float angle_difference_f(float a1, float a2, float normalizer)
 
 static float hillshade_igor_f(const terrain *t, const float *w)
 {
-    float slope_deg, aspect;
-    if (t->zevenbergen) {
-        const float dx = (w[3] - w[5]) * t->f_inv_ewres;
-        const float dy = (w[7] - w[1]) * t->f_inv_nsres;
-        const float key = dx * dx + dy * dy;
-        slope_deg = atanf(sqrtf(key) * t->f_z_factor) * f_rad_to_deg;
-        aspect = atan2f(w[7] - w[1], -(w[5] - w[3]));
-    } else {
-        const float dx =
-            ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) *
-            t->f_inv_ewres;
-        const float dy =
-            ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) *
-            t->f_inv_nsres;
-        const float key = (dx * dx + dy * dy);
-        slope_deg = atanf(sqrtf(key) * t->f_z_factor) * f_rad_to_deg;
-        const float ax =
-            ((w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]));
-        const float ay =
-            ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2]));
-        aspect = atan2f(ay, -ax);
-    }
+    float dx, dy;
+    gradient_f(t, w, &dx, &dy);
+    const float key = dx * dx + dy * dy;
+    const float slope_deg = atanf(sqrtf(key) * t->f_z_factor) * f_rad_to_deg;
+    float ax, ay;
+    aspect_sums(t, w, &ax, &ay);
+    const float aspect = atan2f(ay, -ax);
     const float slope_strength = slope_deg * (1.0f / 90.0f);
     const float aspect_diff = angle_difference_f(
         aspect, f_pi * (3.0f / 2.0f) - t->f_az_rad, f_pi * 2.0f);
@@ -835,45 +833,15 @@ static float hillshade_multi_f(const terrain *t, const float *w)
 
 static float slope_f(const terrain *t, const float *w)
 {
-    float dx, dy;
-    if (t->zevenbergen) {
-        dx = (w[3] - w[5]) * t->f_slope_inv_ewres;
-        dy = (w[7] - w[1]) * t->f_slope_inv_nsres;
-    } else {
-        dx = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8])) *
-             t->f_slope_inv_ewres;
-        dy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])) *
-             t->f_slope_inv_nsres;
-    }
+    float gx, gy;
+    gradient_sums(t, w, &gx, &gy);
+    const float dx = gx * t->f_slope_inv_ewres;
+    const float dy = gy * t->f_slope_inv_nsres;
     const float key = dx * dx + dy * dy;
     const float k = t->zevenbergen ? 0.5f : 1.0f / 8.0f;
     if (!t->percent)
         return atanf(sqrtf(key) * k) * f_rad_to_deg;
     return (t->zevenbergen ? 100.0f / 2.0f : 100.0f / 8.0f) * sqrtf(key);
-}
-
-static float aspect_f(const terrain *t, const float *w, int *flat)
-{
-    float dx, dy;
-    if (t->zevenbergen) {
-        dx = w[5] - w[3];
-        dy = w[7] - w[1];
-    } else {
-        dx = ((w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]));
-        dy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2]));
-    }
-    float a = atan2f(dy, -dx) * f_rad_to_deg;
-    if (dx == 0 && dy == 0) {
-        *flat = 1;
-        return 0.0f;
-    }
-    if (!t->trigonometric)
-        a = a > 90.0f ? 450.0f - a : 90.0f - a;
-    else if (a < 0)
-        a += 360.0f;
-    if (a == 360.0f)
-        a = 0.0f;
-    return a;
 }
 
 /* ---- Windows, edges and NoData ------------------------------------------ */
@@ -962,43 +930,9 @@ static double flat_aspect(const terrain *t)
     return (float)t->out_nodata == 360.0f ? 0.0 : t->out_nodata;
 }
 
-/* GDAL 3.13's algorithms on a window whose NoData rules are applied. */
-static double compute_f(const terrain *t, const float *win)
-{
-    int flat = 0;
-    float a;
-    switch (t->op) {
-        case HILLSHADE:
-            switch (t->mode) {
-                case SHADE_COMBINED:
-                    return hillshade_combined_f(t, win);
-                case SHADE_MULTI:
-                    return hillshade_multi_f(t, win);
-                case SHADE_IGOR:
-                    return hillshade_igor_f(t, win);
-                case SHADE_PLAIN:
-                    break;
-            }
-            if (t->same_res && !t->zevenbergen)
-                return hillshade_same_res_f(t, win);
-            return hillshade_plain_f(t, win);
-        case SLOPE:
-            return slope_f(t, win);
-        case ASPECT:
-            a = aspect_f(t, win, &flat);
-            return flat ? flat_aspect(t) : a;
-        case TRI:
-            return tri(t, win);
-        case TPI:
-            return tpi(win);
-        case ROUGHNESS:
-            return roughness(win);
-    }
-    return t->out_nodata;
-}
-
 /* The result of a window whose edge and NoData rules are applied (it holds
- * no NoData): the op on it, mirrored first where GDAL 3.13 would. */
+ * no NoData): the op on it in this GDAL's arithmetic (double, or GDAL
+ * 3.13's float), mirrored first where GDAL 3.13 would. */
 static double window_value(const terrain *t, float *win)
 {
     if (t->mirror) {
@@ -1007,25 +941,28 @@ static double window_value(const terrain *t, float *win)
         memcpy(win, win + 6, sizeof row);
         memcpy(win + 6, row, sizeof row);
     }
-    if (t->float_math)
-        return compute_f(t, win);
+    const int f = t->float_math;
     switch (t->op) {
         case HILLSHADE:
             switch (t->mode) {
                 case SHADE_COMBINED:
-                    return hillshade_combined(t, win);
+                    return f ? hillshade_combined_f(t, win)
+                             : hillshade_combined(t, win);
                 case SHADE_MULTI:
-                    return hillshade_multi(t, win);
+                    return f ? hillshade_multi_f(t, win)
+                             : hillshade_multi(t, win);
                 case SHADE_IGOR:
-                    return hillshade_igor(t, win);
+                    return f ? hillshade_igor_f(t, win)
+                             : hillshade_igor(t, win);
                 case SHADE_PLAIN:
                     break;
             }
             if (t->same_res && !t->zevenbergen)
-                return hillshade_same_res(t, win);
-            return hillshade_plain(t, win);
+                return f ? hillshade_same_res_f(t, win)
+                         : hillshade_same_res(t, win);
+            return f ? hillshade_plain_f(t, win) : hillshade_plain(t, win);
         case SLOPE:
-            return slope(t, win);
+            return f ? slope_f(t, win) : slope(t, win);
         case ASPECT: {
             int flat = 0;
             const float a = aspect(t, win, &flat);
@@ -1077,42 +1014,102 @@ static double pixel(const terrain *t, const float *const *rows, int w, int h,
  * A run is n consecutive pixels from column x of an interior row whose
  * windows (columns x - 1 to x + n, rows r0, r1, r2) hold no NoData: the
  * op's formula straight on the rows. The hot cases (Horn hillshade and
- * slope) compute four pixels at a time in SSE2, each lane with the
- * scalar formula's operations in its order (IEEE add, sub, mul, div and
- * sqrt round alike in either form; rsqrtps is rsqrtss lane by lane), and
- * the scalar function above for the tail; the others call it per pixel. */
+ * slope) take four pixels at a time in SSE2, each lane with the scalar
+ * formula's operations in its order (IEEE add, sub, mul, div and sqrt
+ * round alike in either form; rsqrtps is rsqrtss lane by lane); the rest
+ * of a run, and the other ops, go through window_value pixel by pixel. */
 
-/* The Horn gradient's two float sums, four pixels from column c:
- * (w0 + w3 + w3 + w6) - (w2 + w5 + w5 + w8) and
- * (w6 + w7 + w7 + w8) - (w0 + w1 + w1 + w2). */
-#ifdef TERRAIN_SSE2
-static void horn_sums4(const float *r0, const float *r1, const float *r2, int c,
-                       __m128 *gx, __m128 *gy)
+/* The window of interior pixel x from three rows. */
+static inline void window_at(const float *r0, const float *r1, const float *r2,
+                             int x, float *win)
 {
-    const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
-    const __m128 w2 = _mm_loadu_ps(r0 + c + 1), w3 = _mm_loadu_ps(r1 + c - 1);
-    const __m128 w5 = _mm_loadu_ps(r1 + c + 1), w6 = _mm_loadu_ps(r2 + c - 1);
-    const __m128 w7 = _mm_loadu_ps(r2 + c), w8 = _mm_loadu_ps(r2 + c + 1);
-    *gx = _mm_sub_ps(_mm_add_ps(_mm_add_ps(_mm_add_ps(w0, w3), w3), w6),
-                     _mm_add_ps(_mm_add_ps(_mm_add_ps(w2, w5), w5), w8));
-    *gy = _mm_sub_ps(_mm_add_ps(_mm_add_ps(_mm_add_ps(w6, w7), w7), w8),
-                     _mm_add_ps(_mm_add_ps(_mm_add_ps(w0, w1), w1), w2));
+    memcpy(win, r0 + x - 1, 3 * sizeof(float));
+    memcpy(win + 3, r1 + x - 1, 3 * sizeof(float));
+    memcpy(win + 6, r2 + x - 1, 3 * sizeof(float));
+}
+
+#ifdef TERRAIN_SSE2
+/* The windows of four pixels from column c as lanes: w[k] holds window
+ * place k of each. */
+static inline void window4(const float *r0, const float *r1, const float *r2,
+                           int c, __m128 *w)
+{
+    w[0] = _mm_loadu_ps(r0 + c - 1), w[1] = _mm_loadu_ps(r0 + c);
+    w[2] = _mm_loadu_ps(r0 + c + 1), w[3] = _mm_loadu_ps(r1 + c - 1);
+    w[4] = _mm_loadu_ps(r1 + c), w[5] = _mm_loadu_ps(r1 + c + 1);
+    w[6] = _mm_loadu_ps(r2 + c - 1), w[7] = _mm_loadu_ps(r2 + c);
+    w[8] = _mm_loadu_ps(r2 + c + 1);
+}
+
+/* horn_col(w, k) and horn_row(w, k) lane by lane. */
+static inline __m128 horn_col4(const __m128 *w, int k)
+{
+    return _mm_add_ps(_mm_add_ps(_mm_add_ps(w[k], w[k + 3]), w[k + 3]),
+                      w[k + 6]);
+}
+
+static inline __m128 horn_row4(const __m128 *w, int k)
+{
+    return _mm_add_ps(
+        _mm_add_ps(_mm_add_ps(w[3 * k], w[3 * k + 1]), w[3 * k + 1]),
+        w[3 * k + 2]);
+}
+
+/* horn_x and horn_y, four pixels from column c. */
+static inline void horn_sums4(const float *r0, const float *r1, const float *r2,
+                              int c, __m128 *gx, __m128 *gy)
+{
+    __m128 w[9];
+    window4(r0, r1, r2, c, w);
+    *gx = _mm_sub_ps(horn_col4(w, 0), horn_col4(w, 2));
+    *gy = _mm_sub_ps(horn_row4(w, 2), horn_row4(w, 0));
+}
+
+/* same_res_sums, four pixels from column c. */
+static inline void same_res_sums4(const float *r0, const float *r1,
+                                  const float *r2, int c, __m128 *x, __m128 *y)
+{
+    __m128 w[9];
+    window4(r0, r1, r2, c, w);
+    __m128 acc_x = _mm_sub_ps(w[0], w[8]);
+    const __m128 six_minus_two = _mm_sub_ps(w[6], w[2]);
+    __m128 acc_y = acc_x;
+    const __m128 three_minus_five = _mm_sub_ps(w[3], w[5]);
+    const __m128 one_minus_seven = _mm_sub_ps(w[1], w[7]);
+    acc_x = _mm_add_ps(acc_x, three_minus_five);
+    acc_y = _mm_add_ps(acc_y, one_minus_seven);
+    acc_x = _mm_add_ps(acc_x, three_minus_five);
+    acc_y = _mm_add_ps(acc_y, one_minus_seven);
+    acc_x = _mm_add_ps(acc_x, six_minus_two);
+    *y = _mm_sub_ps(acc_y, six_minus_two);
+    *x = acc_x;
 }
 
 /* Lanes 0-1 and 2-3 of a float vector as doubles. */
-static __m128d lo_pd(__m128 v)
+static inline __m128d lo_pd(__m128 v)
 {
     return _mm_cvtps_pd(v);
 }
 
-static __m128d hi_pd(__m128 v)
+static inline __m128d hi_pd(__m128 v)
 {
     return _mm_cvtps_pd(_mm_movehl_ps(v, v));
 }
 
+/* x * x + y * y, lane by lane. */
+static inline __m128d sum_sq_pd(__m128d x, __m128d y)
+{
+    return _mm_add_pd(_mm_mul_pd(x, x), _mm_mul_pd(y, y));
+}
+
+static inline __m128 sum_sq_ps(__m128 x, __m128 y)
+{
+    return _mm_add_ps(_mm_mul_ps(x, x), _mm_mul_ps(y, y));
+}
+
 /* approx_div_sqrt on 2 + 2 lanes. */
-static void approx_div_sqrt4(__m128d a_lo, __m128d a_hi, __m128d b_lo,
-                             __m128d b_hi, __m128d *c_lo, __m128d *c_hi)
+static inline void approx_div_sqrt4(__m128d a_lo, __m128d a_hi, __m128d b_lo,
+                                    __m128d b_hi, __m128d *c_lo, __m128d *c_hi)
 {
     const __m128 r =
         _mm_rsqrt_ps(_mm_movelh_ps(_mm_cvtpd_ps(b_lo), _mm_cvtpd_ps(b_hi)));
@@ -1129,7 +1126,7 @@ static void approx_div_sqrt4(__m128d a_lo, __m128d a_hi, __m128d b_lo,
 }
 
 /* (float)(c <= 0 ? 1 : 1 + c), stored as two doubles. */
-static void store_shade2(double *out, __m128d c)
+static inline void store_shade2(double *out, __m128d c)
 {
     const __m128d one = _mm_set1_pd(1.0);
     const __m128d le = _mm_cmple_pd(c, _mm_setzero_pd());
@@ -1138,94 +1135,74 @@ static void store_shade2(double *out, __m128d c)
     _mm_storeu_pd(out, _mm_cvtps_pd(_mm_cvtpd_ps(v)));
 }
 
-/* c <= 0 ? 1 : 1 + c in float, stored as four doubles. */
-static void store_shade4_f(double *out, __m128 c)
+/* The last steps of hillshade_plain and hillshade_same_res for four
+ * pixels: c = approx_div_sqrt(a, 1 + kz * (x * x + y * y)) from a, x and y
+ * in lanes 0-1 and 2-3, then (float)(c <= 0 ? 1 : 1 + c). */
+static inline void shade4(double *out, const __m128d *a, const __m128d *x,
+                          const __m128d *y, __m128d kz)
+{
+    const __m128d one = _mm_set1_pd(1.0);
+    const __m128d b_lo = _mm_add_pd(one, _mm_mul_pd(kz, sum_sq_pd(x[0], y[0])));
+    const __m128d b_hi = _mm_add_pd(one, _mm_mul_pd(kz, sum_sq_pd(x[1], y[1])));
+    __m128d c_lo, c_hi;
+    approx_div_sqrt4(a[0], a[1], b_lo, b_hi, &c_lo, &c_hi);
+    store_shade2(out, c_lo);
+    store_shade2(out + 2, c_hi);
+}
+
+/* The same for hillshade_plain_f and hillshade_same_res_f: c = a /
+ * sqrt(1 + kz * (x * x + y * y)), then c <= 0 ? 1 : 1 + c, in float. */
+static inline void shade4_f(double *out, __m128 a, __m128 x, __m128 y,
+                            __m128 kz)
 {
     const __m128 one = _mm_set1_ps(1.0f);
+    const __m128 c = _mm_div_ps(
+        a, _mm_sqrt_ps(_mm_add_ps(one, _mm_mul_ps(kz, sum_sq_ps(x, y)))));
     const __m128 le = _mm_cmple_ps(c, _mm_setzero_ps());
     const __m128 v =
         _mm_or_ps(_mm_and_ps(le, one), _mm_andnot_ps(le, _mm_add_ps(one, c)));
     _mm_storeu_pd(out, lo_pd(v));
     _mm_storeu_pd(out + 2, hi_pd(v));
 }
-#endif
 
-/* The window of interior pixel x from three rows. */
-static void window_at(const float *r0, const float *r1, const float *r2, int x,
-                      float *win)
-{
-    memcpy(win, r0 + x - 1, 3 * sizeof(float));
-    memcpy(win + 3, r1 + x - 1, 3 * sizeof(float));
-    memcpy(win + 6, r2 + x - 1, 3 * sizeof(float));
-}
+/* Each of the following takes the pixels of a run four at a time while
+ * four remain and returns how many it took. */
 
 /* hillshade_same_res (GDAL 3.6 to 3.12). */
-static void run_hillshade_same_res(const terrain *t, const float *r0,
-                                   const float *r1, const float *r2, int x,
-                                   int n, double *out)
+static int hillshade_same_res4(const terrain *t, const float *r0,
+                               const float *r1, const float *r2, int x, int n,
+                               double *out)
 {
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128d sin_alt_254 = _mm_set1_pd(t->sin_alt_254);
     const __m128d kx = _mm_set1_pd(t->sin_az_cos_alt_z_254_inv_res);
     const __m128d ky = _mm_set1_pd(t->cos_az_cos_alt_z_254_inv_res);
     const __m128d kz = _mm_set1_pd(t->square_z_inv_res2);
-    const __m128d one = _mm_set1_pd(1.0);
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
-        const int c = x + i;
-        const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
-        const __m128 w2 = _mm_loadu_ps(r0 + c + 1);
-        const __m128 w3 = _mm_loadu_ps(r1 + c - 1);
-        const __m128 w5 = _mm_loadu_ps(r1 + c + 1);
-        const __m128 w6 = _mm_loadu_ps(r2 + c - 1), w7 = _mm_loadu_ps(r2 + c);
-        const __m128 w8 = _mm_loadu_ps(r2 + c + 1);
-        __m128 acc_x = _mm_sub_ps(w0, w8);
-        const __m128 six_minus_two = _mm_sub_ps(w6, w2);
-        __m128 acc_y = acc_x;
-        const __m128 three_minus_five = _mm_sub_ps(w3, w5);
-        const __m128 one_minus_seven = _mm_sub_ps(w1, w7);
-        acc_x = _mm_add_ps(acc_x, three_minus_five);
-        acc_y = _mm_add_ps(acc_y, one_minus_seven);
-        acc_x = _mm_add_ps(acc_x, three_minus_five);
-        acc_y = _mm_add_ps(acc_y, one_minus_seven);
-        acc_x = _mm_add_ps(acc_x, six_minus_two);
-        acc_y = _mm_sub_ps(acc_y, six_minus_two);
+        __m128 acc_x, acc_y;
+        same_res_sums4(r0, r1, r2, x + i, &acc_x, &acc_y);
         const __m128d xs[2] = {lo_pd(acc_x), hi_pd(acc_x)};
         const __m128d ys[2] = {lo_pd(acc_y), hi_pd(acc_y)};
-        __m128d a[2], b[2], sh[2];
-        for (int k = 0; k < 2; k++) {
-            const __m128d xx_plus_yy =
-                _mm_add_pd(_mm_mul_pd(xs[k], xs[k]), _mm_mul_pd(ys[k], ys[k]));
+        __m128d a[2];
+        for (int k = 0; k < 2; k++)
             a[k] = _mm_add_pd(sin_alt_254, _mm_add_pd(_mm_mul_pd(xs[k], kx),
                                                       _mm_mul_pd(ys[k], ky)));
-            b[k] = _mm_add_pd(one, _mm_mul_pd(kz, xx_plus_yy));
-        }
-        approx_div_sqrt4(a[0], a[1], b[0], b[1], &sh[0], &sh[1]);
-        store_shade2(out + i, sh[0]);
-        store_shade2(out + i + 2, sh[1]);
+        shade4(out + i, a, xs, ys, kz);
     }
-#endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = hillshade_same_res(t, win);
-    }
+    return i;
 }
 
 /* hillshade_plain, Horn (GDAL 3.6 to 3.12). */
-static void run_hillshade_horn(const terrain *t, const float *r0,
-                               const float *r1, const float *r2, int x, int n,
-                               double *out)
+static int hillshade_horn4(const terrain *t, const float *r0, const float *r1,
+                           const float *r2, int x, int n, double *out)
 {
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128d inv_ewres = _mm_set1_pd(t->inv_ewres);
     const __m128d inv_nsres = _mm_set1_pd(t->inv_nsres);
     const __m128d sin_alt_254 = _mm_set1_pd(t->sin_alt_254);
     const __m128d ky = _mm_set1_pd(t->cos_az_cos_alt_z_254);
     const __m128d kx = _mm_set1_pd(t->sin_az_cos_alt_z_254);
     const __m128d kz = _mm_set1_pd(t->square_z);
-    const __m128d one = _mm_set1_pd(1.0);
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gx, gy;
         horn_sums4(r0, r1, r2, x + i, &gx, &gy);
@@ -1233,50 +1210,36 @@ static void run_hillshade_horn(const terrain *t, const float *r0,
                                _mm_mul_pd(hi_pd(gx), inv_ewres)};
         const __m128d ys[2] = {_mm_mul_pd(lo_pd(gy), inv_nsres),
                                _mm_mul_pd(hi_pd(gy), inv_nsres)};
-        __m128d a[2], b[2], sh[2];
-        for (int k = 0; k < 2; k++) {
-            const __m128d xx_plus_yy =
-                _mm_add_pd(_mm_mul_pd(xs[k], xs[k]), _mm_mul_pd(ys[k], ys[k]));
+        __m128d a[2];
+        for (int k = 0; k < 2; k++)
             a[k] = _mm_sub_pd(sin_alt_254, _mm_sub_pd(_mm_mul_pd(ys[k], ky),
                                                       _mm_mul_pd(xs[k], kx)));
-            b[k] = _mm_add_pd(one, _mm_mul_pd(kz, xx_plus_yy));
-        }
-        approx_div_sqrt4(a[0], a[1], b[0], b[1], &sh[0], &sh[1]);
-        store_shade2(out + i, sh[0]);
-        store_shade2(out + i + 2, sh[1]);
+        shade4(out + i, a, xs, ys, kz);
     }
-#endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = hillshade_plain(t, win);
-    }
+    return i;
 }
 
-/* slope, Horn (GDAL 3.6 to 3.12): the gradient vectorised, atan per
+/* slope, Horn (GDAL 3.6 to 3.12): the gradient in four lanes, atan per
  * pixel as gdaldem calls it. */
-static void run_slope_horn(const terrain *t, const float *r0, const float *r1,
-                           const float *r2, int x, int n, double *out)
+static int slope_horn4(const terrain *t, const float *r0, const float *r1,
+                       const float *r2, int x, int n, double *out)
 {
-    const double denom_scale = 8 * t->scale;
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128d ewres = _mm_set1_pd(t->ewres);
     const __m128d nsres = _mm_set1_pd(t->nsres);
-    const __m128d ds = _mm_set1_pd(denom_scale);
+    const __m128d ds = _mm_set1_pd(8 * t->scale);
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gx, gy;
         horn_sums4(r0, r1, r2, x + i, &gx, &gy);
-        const __m128d dxs[2] = {_mm_div_pd(lo_pd(gx), ewres),
-                                _mm_div_pd(hi_pd(gx), ewres)};
-        const __m128d dys[2] = {_mm_div_pd(lo_pd(gy), nsres),
-                                _mm_div_pd(hi_pd(gy), nsres)};
-        for (int k = 0; k < 2; k++) {
-            const __m128d key = _mm_add_pd(_mm_mul_pd(dxs[k], dxs[k]),
-                                           _mm_mul_pd(dys[k], dys[k]));
-            /* sqrt(key) / (denom * scale), finished below. */
-            _mm_storeu_pd(out + i + 2 * k, _mm_div_pd(_mm_sqrt_pd(key), ds));
-        }
+        const __m128d dx_lo = _mm_div_pd(lo_pd(gx), ewres);
+        const __m128d dy_lo = _mm_div_pd(lo_pd(gy), nsres);
+        const __m128d dx_hi = _mm_div_pd(hi_pd(gx), ewres);
+        const __m128d dy_hi = _mm_div_pd(hi_pd(gy), nsres);
+        /* sqrt(key) / (denom * scale), finished below. */
+        _mm_storeu_pd(out + i,
+                      _mm_div_pd(_mm_sqrt_pd(sum_sq_pd(dx_lo, dy_lo)), ds));
+        _mm_storeu_pd(out + i + 2,
+                      _mm_div_pd(_mm_sqrt_pd(sum_sq_pd(dx_hi, dy_hi)), ds));
     }
     if (t->percent)
         for (int k = 0; k < i; k++)
@@ -1284,112 +1247,67 @@ static void run_slope_horn(const terrain *t, const float *r0, const float *r1,
     else
         for (int k = 0; k < i; k++)
             out[k] = (float)(atan(out[k]) * rad_to_deg);
-#endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = slope(t, win);
-    }
+    return i;
 }
 
 /* hillshade_same_res_f (GDAL 3.13). */
-static void run_hillshade_same_res_f(const terrain *t, const float *r0,
-                                     const float *r1, const float *r2, int x,
-                                     int n, double *out)
+static int hillshade_same_res4_f(const terrain *t, const float *r0,
+                                 const float *r1, const float *r2, int x, int n,
+                                 double *out)
 {
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128 sin_alt_254 = _mm_set1_ps(t->f_sin_alt_254);
     const __m128 kx = _mm_set1_ps(t->f_sin_az_cos_alt_z_254_inv_res);
     const __m128 ky = _mm_set1_ps(t->f_cos_az_cos_alt_z_254_inv_res);
     const __m128 kz = _mm_set1_ps(t->f_square_z_inv_res2);
-    const __m128 one = _mm_set1_ps(1.0f);
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
-        const int c = x + i;
-        const __m128 w0 = _mm_loadu_ps(r0 + c - 1), w1 = _mm_loadu_ps(r0 + c);
-        const __m128 w2 = _mm_loadu_ps(r0 + c + 1);
-        const __m128 w3 = _mm_loadu_ps(r1 + c - 1);
-        const __m128 w5 = _mm_loadu_ps(r1 + c + 1);
-        const __m128 w6 = _mm_loadu_ps(r2 + c - 1), w7 = _mm_loadu_ps(r2 + c);
-        const __m128 w8 = _mm_loadu_ps(r2 + c + 1);
-        __m128 acc_x = _mm_sub_ps(w0, w8);
-        const __m128 six_minus_two = _mm_sub_ps(w6, w2);
-        __m128 acc_y = acc_x;
-        const __m128 three_minus_five = _mm_sub_ps(w3, w5);
-        const __m128 one_minus_seven = _mm_sub_ps(w1, w7);
-        acc_x = _mm_add_ps(acc_x, three_minus_five);
-        acc_y = _mm_add_ps(acc_y, one_minus_seven);
-        acc_x = _mm_add_ps(acc_x, three_minus_five);
-        acc_y = _mm_add_ps(acc_y, one_minus_seven);
-        acc_x = _mm_add_ps(acc_x, six_minus_two);
-        acc_y = _mm_sub_ps(acc_y, six_minus_two);
-        const __m128 xx_plus_yy =
-            _mm_add_ps(_mm_mul_ps(acc_x, acc_x), _mm_mul_ps(acc_y, acc_y));
+        __m128 acc_x, acc_y;
+        same_res_sums4(r0, r1, r2, x + i, &acc_x, &acc_y);
         const __m128 a =
             _mm_add_ps(sin_alt_254, _mm_add_ps(_mm_mul_ps(acc_x, kx),
                                                _mm_mul_ps(acc_y, ky)));
-        const __m128 b = _mm_add_ps(one, _mm_mul_ps(kz, xx_plus_yy));
-        store_shade4_f(out + i, _mm_div_ps(a, _mm_sqrt_ps(b)));
+        shade4_f(out + i, a, acc_x, acc_y, kz);
     }
-#endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = hillshade_same_res_f(t, win);
-    }
+    return i;
 }
 
 /* hillshade_plain_f, Horn (GDAL 3.13). */
-static void run_hillshade_horn_f(const terrain *t, const float *r0,
-                                 const float *r1, const float *r2, int x, int n,
-                                 double *out)
+static int hillshade_horn4_f(const terrain *t, const float *r0, const float *r1,
+                             const float *r2, int x, int n, double *out)
 {
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128 inv_ewres = _mm_set1_ps(t->f_inv_ewres);
     const __m128 inv_nsres = _mm_set1_ps(t->f_inv_nsres);
     const __m128 sin_alt_254 = _mm_set1_ps(t->f_sin_alt_254);
     const __m128 ky = _mm_set1_ps(t->f_cos_az_cos_alt_z_254);
     const __m128 kx = _mm_set1_ps(t->f_sin_az_cos_alt_z_254);
     const __m128 kz = _mm_set1_ps(t->f_square_z);
-    const __m128 one = _mm_set1_ps(1.0f);
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gx, gy;
         horn_sums4(r0, r1, r2, x + i, &gx, &gy);
         const __m128 xs = _mm_mul_ps(gx, inv_ewres);
         const __m128 ys = _mm_mul_ps(gy, inv_nsres);
-        const __m128 xx_plus_yy =
-            _mm_add_ps(_mm_mul_ps(xs, xs), _mm_mul_ps(ys, ys));
         const __m128 a = _mm_sub_ps(
             sin_alt_254, _mm_sub_ps(_mm_mul_ps(ys, ky), _mm_mul_ps(xs, kx)));
-        const __m128 b = _mm_add_ps(one, _mm_mul_ps(kz, xx_plus_yy));
-        store_shade4_f(out + i, _mm_div_ps(a, _mm_sqrt_ps(b)));
+        shade4_f(out + i, a, xs, ys, kz);
     }
-#endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = hillshade_plain_f(t, win);
-    }
+    return i;
 }
 
-/* slope_f, Horn (GDAL 3.13): the gradient vectorised, atanf per pixel as
- * gdaldem calls it. */
-static void run_slope_horn_f(const terrain *t, const float *r0, const float *r1,
-                             const float *r2, int x, int n, double *out)
+/* slope_f, Horn (GDAL 3.13): the gradient in four lanes, atanf per pixel
+ * as gdaldem calls it. */
+static int slope_horn4_f(const terrain *t, const float *r0, const float *r1,
+                         const float *r2, int x, int n, double *out)
 {
-    int i = 0;
-#ifdef TERRAIN_SSE2
     const __m128 inv_ewres = _mm_set1_ps(t->f_slope_inv_ewres);
     const __m128 inv_nsres = _mm_set1_ps(t->f_slope_inv_nsres);
     float root[4];
+    int i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gx, gy;
         horn_sums4(r0, r1, r2, x + i, &gx, &gy);
-        const __m128 dx = _mm_mul_ps(gx, inv_ewres);
-        const __m128 dy = _mm_mul_ps(gy, inv_nsres);
-        const __m128 key = _mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy));
-        _mm_storeu_ps(root, _mm_sqrt_ps(key));
+        _mm_storeu_ps(root, _mm_sqrt_ps(sum_sq_ps(_mm_mul_ps(gx, inv_ewres),
+                                                  _mm_mul_ps(gy, inv_nsres))));
         if (t->percent)
             for (int k = 0; k < 4; k++)
                 out[i + k] = (100.0f / 8.0f) * root[k];
@@ -1397,42 +1315,43 @@ static void run_slope_horn_f(const terrain *t, const float *r0, const float *r1,
             for (int k = 0; k < 4; k++)
                 out[i + k] = atanf(root[k] * (1.0f / 8.0f)) * f_rad_to_deg;
     }
+    return i;
+}
 #endif
-    for (; i < n; i++) {
-        float win[9];
-        window_at(r0, r1, r2, x + i, win);
-        out[i] = slope_f(t, win);
+
+typedef int (*steps4_fn)(const terrain *, const float *, const float *,
+                         const float *, int, int, double *);
+
+/* The four-pixel steps of the state's op, or NULL (one pixel at a time). */
+static steps4_fn steps4_for(const terrain *t)
+{
+#ifdef TERRAIN_SSE2
+    if (t->zevenbergen || t->mirror)
+        return NULL;
+    if (t->op == HILLSHADE && t->mode == SHADE_PLAIN) {
+        if (t->float_math)
+            return t->same_res ? hillshade_same_res4_f : hillshade_horn4_f;
+        return t->same_res ? hillshade_same_res4 : hillshade_horn4;
     }
+    if (t->op == SLOPE)
+        return t->float_math ? slope_horn4_f : slope_horn4;
+#else
+    (void)t;
+#endif
+    return NULL;
 }
 
-/* Any op, one pixel at a time, without NoData checks. */
-static void run_generic(const terrain *t, const float *r0, const float *r1,
-                        const float *r2, int x, int n, double *out)
+/* A run: the four-pixel steps if any, then the rest pixel by pixel. */
+static inline void run(const terrain *t, steps4_fn steps4, const float *r0,
+                       const float *r1, const float *r2, int x, int n,
+                       double *out)
 {
-    for (int i = 0; i < n; i++) {
+    int i = steps4 ? steps4(t, r0, r1, r2, x, n, out) : 0;
+    for (; i < n; i++) {
         float win[9];
         window_at(r0, r1, r2, x + i, win);
         out[i] = window_value(t, win);
     }
-}
-
-typedef void (*run_fn)(const terrain *, const float *, const float *,
-                       const float *, int, int, double *);
-
-/* The run function of the state's op. */
-static run_fn run_for(const terrain *t)
-{
-    if (t->zevenbergen || t->mirror)
-        return run_generic;
-    if (t->op == HILLSHADE && t->mode == SHADE_PLAIN) {
-        if (t->float_math)
-            return t->same_res ? run_hillshade_same_res_f
-                               : run_hillshade_horn_f;
-        return t->same_res ? run_hillshade_same_res : run_hillshade_horn;
-    }
-    if (t->op == SLOPE)
-        return t->float_math ? run_slope_horn_f : run_slope_horn;
-    return run_generic;
 }
 
 /* ---- The compute loop ------------------------------------------------------
@@ -1441,8 +1360,8 @@ static run_fn run_for(const terrain *t)
  * gdaldem's read converts) into a ring of three. With input NoData each
  * input row also gets a mask (1 where NoData), once; an interior pixel
  * whose window is free of it (per output row: no NoData in the three rows
- * at all, or in the three columns around it) goes to the run functions,
- * every other pixel through pixel() with all of gdaldem's rules. */
+ * at all, or in the three columns around it) goes to run(), every other
+ * pixel through pixel() with all of gdaldem's rules. */
 
 typedef struct row_ring {
     const float *f;  /* float input, or NULL */
@@ -1500,7 +1419,7 @@ static const unsigned char *ring_mask(const terrain *t, row_ring *r, int y,
 
 /* Output row y (input coordinates) from column ox, out_w pixels. `bad`
  * has room for w bytes. */
-static void compute_row(const terrain *t, run_fn run, row_ring *r, int h,
+static void compute_row(const terrain *t, steps4_fn steps4, row_ring *r, int h,
                         int ox, int y, double *out, int out_w,
                         unsigned char *restrict bad)
 {
@@ -1535,7 +1454,7 @@ static void compute_row(const terrain *t, run_fn run, row_ring *r, int h,
         }
     }
     if (!any) {
-        run(t, rows[0], rows[1], rows[2], xa, xb - xa, out + (xa - ox));
+        run(t, steps4, rows[0], rows[1], rows[2], xa, xb - xa, out + (xa - ox));
         return;
     }
     /* bad[x]: pixel x's window holds NoData. */
@@ -1550,7 +1469,7 @@ static void compute_row(const terrain *t, run_fn run, row_ring *r, int h,
             (const unsigned char *)memchr(bad + x, 1, (size_t)(xb - x));
         const int e = next ? (int)(next - bad) : xb;
         if (e > x)
-            run(t, rows[0], rows[1], rows[2], x, e - x, out + (x - ox));
+            run(t, steps4, rows[0], rows[1], rows[2], x, e - x, out + (x - ox));
         for (x = e; x < xb && bad[x]; x++)
             out[x - ox] = pixel(t, rows, w, h, x, y);
     }
@@ -1601,9 +1520,9 @@ static int compute(const terrain *t, const float *fin, const double *din,
     for (int k = 0; k < 3; k++)
         r.row_y[k] = r.mask_y[k] = -1;
 
-    const run_fn run = run_for(t);
+    const steps4_fn steps4 = steps4_for(t);
     for (int j = 0; j < out_h; j++)
-        compute_row(t, run, &r, in_h, ox, oy + j, out + (size_t)j * out_w,
+        compute_row(t, steps4, &r, in_h, ox, oy + j, out + (size_t)j * out_w,
                     out_w, bad);
     if (mem != stack)
         VSIFree(mem);

@@ -23,31 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "pf_testutil.h"
 #include "testutil.h"
 
 namespace pvrt_test
 {
-
-// splitmix64, for the DEMs' noise and holes.
-struct DemRng {
-    uint64_t s;
-    explicit DemRng(uint64_t seed) : s(seed) {}
-    uint64_t next()
-    {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    double uniform() // [0, 1)
-    {
-        return (double)(next() >> 11) / 9007199254740992.0;
-    }
-    int below(int n)
-    {
-        return (int)(next() % (uint64_t)n);
-    }
-};
 
 struct DemSpec {
     GDALDataType type = GDT_Float32;
@@ -65,11 +45,70 @@ struct DemSpec {
     bool planes = false;
 };
 
+// What differs from DemSpec's defaults, for dem_spec.
+constexpr unsigned NO_NODATA = 1;   // no NoData declared
+constexpr unsigned NO_HOLES = 2;    // no NoData (or NaN) holes
+constexpr unsigned NEAR_NODATA = 4; // values within GDAL's tolerance of NoData
+constexpr unsigned NAN_HOLES = 8;   // the holes are NaN
+constexpr unsigned PLANES = 16;     // planes instead of hills
+
+// A DemSpec in one call: the type and NoData, size, pixel size
+// (geotransform[1] and [5]), seed, and flags.
+inline DemSpec dem_spec(GDALDataType type, double nodata, int width, int height,
+                        double pixel_w, double pixel_h, int seed,
+                        unsigned flags = 0)
+{
+    DemSpec s;
+    s.type = type;
+    s.nodata = nodata;
+    s.width = width, s.height = height;
+    s.gt[1] = pixel_w, s.gt[5] = pixel_h;
+    s.seed = seed;
+    s.has_nodata = !(flags & NO_NODATA);
+    s.holes = !(flags & NO_HOLES);
+    s.near_nodata = flags & NEAR_NODATA;
+    s.nan_holes = flags & NAN_HOLES;
+    s.planes = flags & PLANES;
+    return s;
+}
+
 struct Dem {
     std::string path;
     DemSpec spec;
     std::vector<double> values; // as written, row-major
 };
+
+// Writes dem.values to a new GeoTIFF at dem.path of dem.spec's type,
+// geotransform and NoData, then reads them back: what the file holds (the
+// type's conversion), as the kernel gets it.
+inline void save_dem(Dem *dem)
+{
+    const DemSpec &spec = dem->spec;
+    const int w = spec.width, h = spec.height;
+    GDALDatasetH ds =
+        GDALCreate(GDALGetDriverByName("GTiff"), dem->path.c_str(), w, h, 1,
+                   spec.type, nullptr);
+    EXPECT_NE(ds, nullptr) << dem->path;
+    if (ds == nullptr)
+        return;
+    GDALSetGeoTransform(ds, const_cast<double *>(spec.gt));
+    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+    if (spec.has_nodata)
+        GDALSetRasterNoDataValue(b, spec.nodata);
+    EXPECT_EQ(GDALRasterIO(b, GF_Write, 0, 0, w, h, dem->values.data(), w, h,
+                           GDT_Float64, 0, 0),
+              CE_None);
+    GDALClose(ds);
+
+    ds = GDALOpen(dem->path.c_str(), GA_ReadOnly);
+    EXPECT_NE(ds, nullptr);
+    if (ds) {
+        EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h,
+                               dem->values.data(), w, h, GDT_Float64, 0, 0),
+                  CE_None);
+        GDALClose(ds);
+    }
+}
 
 // The surface: hills, a ramp, noise, a flat plateau (aspect's flat case,
 // TRI 0), NoData holes (random, a block, on each edge and corner).
@@ -79,7 +118,7 @@ inline Dem write_dem(const std::string &name, const DemSpec &spec)
     dem.spec = spec;
     dem.path = scratch(name);
     const int w = spec.width, h = spec.height;
-    DemRng rng(0x7e77a1 + spec.seed);
+    Rng rng(0x7e77a1 + spec.seed);
     const bool integer = spec.type == GDT_Byte || spec.type == GDT_Int16 ||
                          spec.type == GDT_UInt16;
     const double hole = spec.nan_holes ? NAN : spec.nodata;
@@ -133,31 +172,7 @@ inline Dem write_dem(const std::string &name, const DemSpec &spec)
         for (int k = 0; k < 12; k++)
             dem.values[(size_t)((7 * k + 3) % h) * w + (13 * k + 5) % w] = near;
     }
-
-    GDALDriverH drv = GDALGetDriverByName("GTiff");
-    GDALDatasetH ds =
-        GDALCreate(drv, dem.path.c_str(), w, h, 1, spec.type, nullptr);
-    EXPECT_NE(ds, nullptr) << dem.path;
-    if (ds == nullptr)
-        return dem;
-    GDALSetGeoTransform(ds, const_cast<double *>(spec.gt));
-    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
-    if (spec.has_nodata)
-        GDALSetRasterNoDataValue(b, spec.nodata);
-    EXPECT_EQ(GDALRasterIO(b, GF_Write, 0, 0, w, h, dem.values.data(), w, h,
-                           GDT_Float64, 0, 0),
-              CE_None);
-    GDALClose(ds);
-
-    // What the file holds (the type's conversion), as the kernel gets it.
-    ds = GDALOpen(dem.path.c_str(), GA_ReadOnly);
-    EXPECT_NE(ds, nullptr);
-    if (ds) {
-        EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h,
-                               dem.values.data(), w, h, GDT_Float64, 0, 0),
-                  CE_None);
-        GDALClose(ds);
-    }
+    save_dem(&dem);
     return dem;
 }
 
@@ -168,12 +183,8 @@ inline Dem write_dem(const std::string &name, const DemSpec &spec)
 // NoData).
 inline Dem write_integer_path_dem(const std::string &name)
 {
-    DemSpec s;
-    s.type = GDT_Int16;
-    s.nodata = 100.004;
-    s.holes = false;
-    s.width = 19, s.height = 13;
-    s.seed = 9;
+    const DemSpec s =
+        dem_spec(GDT_Int16, 100.004, 19, 13, 30, -20, 9, NO_HOLES);
     Dem dem = write_dem(name, s);
     const int w = s.width, h = s.height;
     for (int x = 0; x < w; x += 3) {
@@ -182,14 +193,7 @@ inline Dem write_integer_path_dem(const std::string &name)
         dem.values[(size_t)(h - 1) * w + x] = 120;    // 2 * 120 - 140
         dem.values[(size_t)(h - 2) * w + x] = 140;
     }
-    GDALDatasetH ds = GDALOpen(dem.path.c_str(), GA_Update);
-    EXPECT_NE(ds, nullptr);
-    if (ds) {
-        EXPECT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, w, h,
-                               dem.values.data(), w, h, GDT_Float64, 0, 0),
-                  CE_None);
-        GDALClose(ds);
-    }
+    save_dem(&dem);
     return dem;
 }
 
@@ -200,22 +204,7 @@ inline Dem retype_dem(const Dem &from, GDALDataType type,
     Dem dem = from;
     dem.spec.type = type;
     dem.path = scratch(name);
-    GDALDatasetH ds =
-        GDALCreate(GDALGetDriverByName("GTiff"), dem.path.c_str(),
-                   dem.spec.width, dem.spec.height, 1, type, nullptr);
-    EXPECT_NE(ds, nullptr);
-    if (ds) {
-        GDALSetGeoTransform(ds, dem.spec.gt);
-        GDALRasterBandH b = GDALGetRasterBand(ds, 1);
-        if (dem.spec.has_nodata)
-            GDALSetRasterNoDataValue(b, dem.spec.nodata);
-        EXPECT_EQ(GDALRasterIO(b, GF_Write, 0, 0, dem.spec.width,
-                               dem.spec.height, dem.values.data(),
-                               dem.spec.width, dem.spec.height, GDT_Float64, 0,
-                               0),
-                  CE_None);
-        GDALClose(ds);
-    }
+    save_dem(&dem);
     return dem;
 }
 

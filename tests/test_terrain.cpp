@@ -34,12 +34,19 @@ bool integer_type(GDALDataType t)
     return t == GDT_Byte || t == GDT_Int16 || t == GDT_UInt16;
 }
 
-pvrt_nbhd_geo geo_of(const Dem &dem, int has_nodata, double nodata)
+// A geometry of only a pixel size.
+pvrt_nbhd_geo pixel_geo(double pixel_w, double pixel_h)
 {
     pvrt_nbhd_geo g;
     memset(&g, 0, sizeof g);
-    g.pixel_w = dem.spec.gt[1];
-    g.pixel_h = dem.spec.gt[5];
+    g.pixel_w = pixel_w;
+    g.pixel_h = pixel_h;
+    return g;
+}
+
+pvrt_nbhd_geo geo_of(const Dem &dem, int has_nodata, double nodata)
+{
+    pvrt_nbhd_geo g = pixel_geo(dem.spec.gt[1], dem.spec.gt[5]);
     g.has_src_nodata = dem.spec.has_nodata;
     g.src_nodata = dem.spec.nodata;
     g.has_nodata = has_nodata;
@@ -57,10 +64,12 @@ pvrt_nbhd *make_kernel(const std::vector<std::string> &args,
     return pvrt_nbhd_new("pvrt_terrain", list.List(), &geo);
 }
 
-// The kernel over the whole DEM (ox = oy = 0, no halo beyond the raster).
+// The kernel over the whole DEM (ox = oy = 0, no halo beyond the raster):
+// on the DEM's doubles, or on `values` (float input) when given.
 std::vector<double> run_whole(const Dem &dem,
                               const std::vector<std::string> &args,
-                              const pvrt_nbhd_geo &geo)
+                              const pvrt_nbhd_geo &geo,
+                              const std::vector<float> *values = nullptr)
 {
     const int w = dem.spec.width, h = dem.spec.height;
     std::vector<double> out((size_t)w * h, 12345.0);
@@ -69,9 +78,16 @@ std::vector<double> run_whole(const Dem &dem,
     if (k == nullptr)
         return {};
     EXPECT_EQ(pvrt_nbhd_radius(k), 1);
-    EXPECT_EQ(
-        pvrt_nbhd_compute(k, dem.values.data(), w, h, 0, 0, out.data(), w, h),
-        0);
+    if (values) {
+        EXPECT_TRUE(pvrt_nbhd_takes_float(k));
+        EXPECT_EQ(pvrt_nbhd_compute_float(k, values->data(), w, h, 0, 0,
+                                          out.data(), w, h),
+                  0);
+    } else {
+        EXPECT_EQ(pvrt_nbhd_compute(k, dem.values.data(), w, h, 0, 0,
+                                    out.data(), w, h),
+                  0);
+    }
     pvrt_nbhd_free(k);
     return out;
 }
@@ -91,26 +107,6 @@ std::vector<float> read_float(const Dem &dem)
               CE_None);
     GDALClose(ds);
     return v;
-}
-
-// The kernel over the whole DEM on float input.
-std::vector<double> run_whole_float(const Dem &dem,
-                                    const std::vector<float> &values,
-                                    const std::vector<std::string> &args,
-                                    const pvrt_nbhd_geo &geo)
-{
-    const int w = dem.spec.width, h = dem.spec.height;
-    std::vector<double> out((size_t)w * h, 12345.0);
-    pvrt_nbhd *k = make_kernel(args, geo);
-    EXPECT_NE(k, nullptr) << CPLGetLastErrorMsg();
-    if (k == nullptr)
-        return {};
-    EXPECT_TRUE(pvrt_nbhd_takes_float(k));
-    EXPECT_EQ(
-        pvrt_nbhd_compute_float(k, values.data(), w, h, 0, 0, out.data(), w, h),
-        0);
-    pvrt_nbhd_free(k);
-    return out;
 }
 
 // gdaldem takes its simplified Horn hillshade (square pixels) four pixels at
@@ -169,9 +165,8 @@ int check_dem(const Dem &dem, const std::string &tag)
                                               : "no output NoData") +
                          (float_input ? ", float input" : ", double input"));
             const pvrt_nbhd_geo geo = geo_of(dem, declared, o.nodata);
-            const auto ours = float_input
-                                  ? run_whole_float(dem, as_float, c.args, geo)
-                                  : run_whole(dem, c.args, geo);
+            const auto ours =
+                run_whole(dem, c.args, geo, float_input ? &as_float : nullptr);
             if (ours.empty())
                 continue;
             const auto bytes = to_type(ours, o.type);
@@ -200,164 +195,95 @@ int check_dem(const Dem &dem, const std::string &tag)
     return tolerated;
 }
 
-TEST(TerrainGdaldem, Float32NonSquarePixels)
+// Writes the DEM as <name>.tif and compares it with gdaldem (check_dem),
+// with at most `max_tolerated` SIMD rounding differences (see above).
+void check_spec(const std::string &name, const DemSpec &spec, int max_tolerated)
 {
-    DemSpec s;
-    s.near_nodata = true;
-    const Dem dem = write_dem("f32.tif", s);
-    EXPECT_EQ(check_dem(dem, "f32_"), 0);
-}
-
-TEST(TerrainGdaldem, Float32SquarePixelsNoNoData)
-{
-    DemSpec s;
-    s.gt[1] = 25, s.gt[5] = -25;
-    s.has_nodata = false;
-    s.holes = false;
-    s.width = 64, s.height = 33;
-    s.seed = 2;
-    const Dem dem = write_dem("f32sq.tif", s);
-    // GDAL 3.13 takes these through its SIMD hillshade (see above); each
-    // pixel counts once per input form (double and float).
-    const int tolerated = check_dem(dem, "f32sq_");
-    EXPECT_LE(tolerated, kSimdFloatDems ? 8 : 0);
+    const Dem dem = write_dem(name + ".tif", spec);
+    const int tolerated = check_dem(dem, name + "_");
+    EXPECT_LE(tolerated, max_tolerated);
     if (tolerated)
-        printf("[ INFO ] %d byte(s) off by 1 from gdaldem's SIMD rounding\n",
-               tolerated);
+        printf("[ INFO ] %s: %d byte(s) off by 1 from gdaldem's SIMD "
+               "rounding\n",
+               name.c_str(), tolerated);
 }
 
-TEST(TerrainGdaldem, Float32NanNoData)
+// The DEMs compared with gdaldem, one test each
+// (TerrainGdaldem/TerrainGdaldemDem.SameBytes/<name>).
+struct DemCase {
+    const char *name; // the test's, and its files'
+    DemSpec spec;
+    int max_tolerated; // SIMD rounding differences (see above)
+};
+
+void PrintTo(const DemCase &c, std::ostream *os)
 {
-    DemSpec s;
-    s.nodata = NAN;
-    s.nan_holes = true;
-    s.width = 41, s.height = 29;
-    s.gt[1] = 10, s.gt[5] = -10;
-    s.seed = 3;
-    const Dem dem = write_dem("f32nan.tif", s);
-    EXPECT_EQ(check_dem(dem, "f32nan_"), 0);
+    *os << c.name;
 }
 
-TEST(TerrainGdaldem, Float64)
-{
-    DemSpec s;
-    s.type = GDT_Float64;
-    s.width = 37, s.height = 23;
-    s.seed = 4;
-    const Dem dem = write_dem("f64.tif", s);
-    EXPECT_EQ(check_dem(dem, "f64_"), 0);
-}
+// GDAL 3.13 takes float DEMs with square pixels through its SIMD hillshade
+// where rows have no NoData; each pixel counts once per input form (double
+// and float).
+const int kFloatSimd = kSimdFloatDems ? 8 : 0;
 
-TEST(TerrainGdaldem, Int16NonSquarePixels)
-{
-    DemSpec s;
-    s.type = GDT_Int16;
-    s.nodata = -32768;
-    s.seed = 5;
-    const Dem dem = write_dem("i16.tif", s);
-    EXPECT_EQ(check_dem(dem, "i16_"), 0);
-}
-
-TEST(TerrainGdaldem, Int16SquarePixels)
-{
-    DemSpec s;
-    s.type = GDT_Int16;
-    s.nodata = -32768;
-    s.gt[1] = 30, s.gt[5] = -30;
-    s.width = 301, s.height = 201;
-    s.has_nodata = false; // rows without NoData: gdaldem's SIMD path
-    s.holes = false;
-    s.seed = 6;
-    const Dem dem = write_dem("i16sq.tif", s);
-    const int tolerated = check_dem(dem, "i16sq_");
-    // 3 plain Horn hillshade cases x 2 edge modes x 2 NoData forms x 2
-    // input forms over ~60000 interior pixels: a shade at n + 0.5 (within
-    // 1e-4 on 3.13) is rare; measured 0 on 3.6.2 and on 3.13.3.
-    EXPECT_LE(tolerated, 24);
-    if (tolerated)
-        printf("[ INFO ] %d byte(s) off by 1 from gdaldem's SIMD rounding\n",
-               tolerated);
-}
-
-TEST(TerrainGdaldem, ByteSouthUp)
-{
-    DemSpec s;
-    s.type = GDT_Byte;
-    s.nodata = 0;
-    s.gt[1] = 2, s.gt[5] = 3; // south-up: gdaldem's signs follow gt[5]
-    s.width = 23, s.height = 17;
-    s.seed = 7;
-    const Dem dem = write_dem("u8.tif", s);
-    EXPECT_EQ(check_dem(dem, "u8_"), 0);
-}
-
-TEST(TerrainGdaldem, Planes)
-{
-    DemSpec s;
-    s.planes = true;
-    s.holes = false;
-    s.width = 73, s.height = 67;
-    s.gt[1] = 10, s.gt[5] = -10;
-    s.seed = 15;
-    const Dem dem = write_dem("planes.tif", s);
-    EXPECT_EQ(check_dem(dem, "planes_"), 0);
-}
-
-TEST(TerrainGdaldem, LargeFloat32)
-{
+const DemCase kDems[] = {
+    {"Float32NonSquarePixels",
+     dem_spec(GDT_Float32, -9999, 97, 61, 30, -20, 1, NEAR_NODATA), 0},
+    {"Float32SquarePixelsNoNoData",
+     dem_spec(GDT_Float32, -9999, 64, 33, 25, -25, 2, NO_NODATA | NO_HOLES),
+     kFloatSimd},
+    {"Float32NanNoData",
+     dem_spec(GDT_Float32, NAN, 41, 29, 10, -10, 3, NAN_HOLES), 0},
+    {"Float64", dem_spec(GDT_Float64, -9999, 37, 23, 30, -20, 4), 0},
+    {"Int16NonSquarePixels", dem_spec(GDT_Int16, -32768, 97, 61, 30, -20, 5),
+     0},
+    // Rows without NoData: gdaldem's SIMD path. 3 plain Horn hillshade
+    // cases x 2 edge modes x 2 NoData forms x 2 input forms over ~60000
+    // interior pixels: a shade at n + 0.5 (within 1e-4 on 3.13) is rare;
+    // measured 0 on 3.6.2 and on 3.13.3.
+    {"Int16SquarePixels",
+     dem_spec(GDT_Int16, -32768, 301, 201, 30, -30, 6, NO_NODATA | NO_HOLES),
+     24},
+    // South-up: gdaldem's signs follow gt[5].
+    {"ByteSouthUp", dem_spec(GDT_Byte, 0, 23, 17, 2, 3, 7), 0},
+    {"Planes",
+     dem_spec(GDT_Float32, -9999, 73, 67, 10, -10, 15, PLANES | NO_HOLES), 0},
     // Enough pixels that a difference of a few float ulps in a hillshade
     // shows in its bytes.
-    DemSpec s;
-    s.near_nodata = true;
-    s.width = 401, s.height = 301;
-    s.seed = 16;
-    const Dem dem = write_dem("large.tif", s);
-    EXPECT_EQ(check_dem(dem, "large_"), 0);
-}
-
-TEST(TerrainGdaldem, LargeFloat32SquarePixels)
-{
+    {"LargeFloat32",
+     dem_spec(GDT_Float32, -9999, 401, 301, 30, -20, 16, NEAR_NODATA), 0},
     // gdaldem's simplified Horn hillshade over many pixels, with NoData
     // holes (single pixels, a block, the edges) and values within
     // tolerance of NoData: the kernel's four-pixel runs start and stop at
-    // every distance from a NoData pixel.
-    DemSpec s;
-    s.near_nodata = true;
-    s.gt[1] = 30, s.gt[5] = -30;
-    s.width = 403, s.height = 211;
-    s.seed = 17;
-    const Dem dem = write_dem("largesq.tif", s);
-    const int tolerated = check_dem(dem, "largesq_");
-    // 3.13 takes rows without NoData (a few here) its SIMD way (see above).
-    EXPECT_LE(tolerated, kSimdFloatDems ? 8 : 0);
-}
-
-TEST(TerrainGdaldem, Float32NanValuesWithoutNoData)
-{
+    // every distance from a NoData pixel. 3.13 takes rows without NoData
+    // (a few here) its SIMD way.
+    {"LargeFloat32SquarePixels",
+     dem_spec(GDT_Float32, -9999, 403, 211, 30, -30, 17, NEAR_NODATA),
+     kFloatSimd},
     // NaN values in a DEM without NoData are data: they propagate through
     // the formulas as gdaldem's.
-    DemSpec s;
-    s.has_nodata = false;
-    s.nan_holes = true;
-    s.gt[1] = 20, s.gt[5] = -20;
-    s.width = 57, s.height = 39;
-    s.seed = 18;
-    const Dem dem = write_dem("f32nanval.tif", s);
-    EXPECT_EQ(check_dem(dem, "f32nanval_"), 0);
+    {"Float32NanValuesWithoutNoData",
+     dem_spec(GDT_Float32, -9999, 57, 39, 20, -20, 18, NO_NODATA | NAN_HOLES),
+     0},
+    // gdaldem's SIMD path on rows without NoData.
+    {"Int16SquarePixelsHoles",
+     dem_spec(GDT_Int16, -32768, 151, 97, 30, -30, 19), 24},
+};
+
+class TerrainGdaldemDem : public ::testing::TestWithParam<DemCase>
+{
+};
+
+TEST_P(TerrainGdaldemDem, SameBytes)
+{
+    check_spec(GetParam().name, GetParam().spec, GetParam().max_tolerated);
 }
 
-TEST(TerrainGdaldem, Int16SquarePixelsHoles)
-{
-    DemSpec s;
-    s.type = GDT_Int16;
-    s.nodata = -32768;
-    s.gt[1] = 30, s.gt[5] = -30;
-    s.width = 151, s.height = 97;
-    s.seed = 19;
-    const Dem dem = write_dem("i16sqh.tif", s);
-    // gdaldem's SIMD path on rows without NoData (see above).
-    EXPECT_LE(check_dem(dem, "i16sqh_"), 24);
-}
+INSTANTIATE_TEST_SUITE_P(TerrainGdaldem, TerrainGdaldemDem,
+                         ::testing::ValuesIn(kDems),
+                         [](const ::testing::TestParamInfo<DemCase> &i) {
+                             return i.param.name;
+                         });
 
 TEST(TerrainGdaldem, NarrowRasters)
 {
@@ -369,18 +295,14 @@ TEST(TerrainGdaldem, NarrowRasters)
     int n = 0;
     for (const auto &sz : sizes) {
         for (int holes = 0; holes < 2; holes++) {
-            DemSpec s;
-            s.width = sz[0], s.height = sz[1];
-            s.holes = holes;
-            s.seed = 20 + n;
-            if (n++ % 2)
-                s.gt[1] = 20, s.gt[5] = -20;
-            const std::string tag = "narrow" + std::to_string(sz[0]) + "x" +
-                                    std::to_string(sz[1]) + (holes ? "h" : "") +
-                                    "_";
-            const Dem dem = write_dem(tag + ".tif", s);
-            const int tolerated = check_dem(dem, tag);
-            EXPECT_LE(tolerated, kSimdFloatDems ? 2 : 0);
+            const std::string name = "narrow" + std::to_string(sz[0]) + "x" +
+                                     std::to_string(sz[1]) + (holes ? "h" : "");
+            check_spec(name,
+                       dem_spec(GDT_Float32, -9999, sz[0], sz[1],
+                                n % 2 ? 20 : 30, -20, 20 + n,
+                                holes ? 0 : NO_HOLES),
+                       kSimdFloatDems ? 2 : 0);
+            n++;
         }
     }
 }
@@ -390,16 +312,11 @@ TEST(TerrainGdaldem, TinyRasters)
     // 1xN, Nx1 and 2x2: gdaldem writes NoData, or extrapolates with
     // -compute_edges only where both sizes are at least 2.
     const int sizes[][2] = {{1, 1}, {1, 5}, {6, 1}, {2, 2}, {2, 3}, {3, 2}};
-    for (const auto &sz : sizes) {
-        DemSpec s;
-        s.width = sz[0], s.height = sz[1];
-        s.holes = false;
-        s.seed = 8;
-        const std::string tag =
-            "tiny" + std::to_string(sz[0]) + "x" + std::to_string(sz[1]) + "_";
-        const Dem dem = write_dem(tag + ".tif", s);
-        EXPECT_EQ(check_dem(dem, tag), 0);
-    }
+    for (const auto &sz : sizes)
+        check_spec(
+            "tiny" + std::to_string(sz[0]) + "x" + std::to_string(sz[1]),
+            dem_spec(GDT_Float32, -9999, sz[0], sz[1], 30, -20, 8, NO_HOLES),
+            0);
 }
 
 TEST(TerrainGdaldem, LibraryCallIsTheProgram)
@@ -407,11 +324,7 @@ TEST(TerrainGdaldem, LibraryCallIsTheProgram)
     // The suites call gdaldem as a library (GDALDEMProcessing, what the
     // gdaldem program runs); the program's own files are the same, and the
     // kernel matches them too.
-    DemSpec s;
-    s.type = GDT_Int16;
-    s.nodata = -32768;
-    s.width = 45, s.height = 27;
-    s.seed = 14;
+    const DemSpec s = dem_spec(GDT_Int16, -32768, 45, 27, 30, -20, 14);
     const Dem dem = write_dem("prog.tif", s);
     const TerrainCase cases[] = {
         {"hillshade",
@@ -465,10 +378,8 @@ TEST(TerrainGdaldem, IntegerPathNoDataRules)
 
 TEST(TerrainTiles, AnySplitEqualsWhole)
 {
-    DemSpec s;
-    s.near_nodata = true;
-    s.width = 53, s.height = 31;
-    s.seed = 10;
+    const DemSpec s =
+        dem_spec(GDT_Float32, -9999, 53, 31, 30, -20, 10, NEAR_NODATA);
     const Dem dem = write_dem("tiles.tif", s);
     const std::vector<float> as_float = read_float(dem);
     const int W = s.width, H = s.height;
@@ -537,10 +448,8 @@ TEST(TerrainTiles, WindowInsideALargerInput)
 {
     // The output window anywhere inside a larger input (ox, oy > 1):
     // only the neighbours matter.
-    DemSpec s;
-    s.width = 30, s.height = 20;
-    s.seed = 11;
-    const Dem dem = write_dem("inside.tif", s);
+    const Dem dem = write_dem(
+        "inside.tif", dem_spec(GDT_Float32, -9999, 30, 20, 30, -20, 11));
     const pvrt_nbhd_geo geo = geo_of(dem, 0, 0);
     for (const char *op : {"op=hillshade", "op=slope", "op=tri"}) {
         for (const char *edges : {"edges=nodata", "edges=compute"}) {
@@ -568,10 +477,8 @@ TEST(TerrainNoData, BandNoDataReplacesGdaldems)
 {
     // Where gdaldem writes its NoData (0 for hillshade, -9999 otherwise),
     // the kernel writes the band's; everywhere else the same value.
-    DemSpec s;
-    s.width = 31, s.height = 19;
-    s.seed = 12;
-    const Dem dem = write_dem("ndout.tif", s);
+    const Dem dem = write_dem(
+        "ndout.tif", dem_spec(GDT_Float32, -9999, 31, 19, 30, -20, 12));
     const struct {
         std::vector<std::string> args;
         double gdaldem_nodata, band_nodata;
@@ -604,10 +511,8 @@ TEST(TerrainNoData, InputNoDataComesFromGeo)
     // geo->src_nodata (the DEM's, or the function's `nodata` argument
     // folded in by the caller) is the input NoData: a DEM without NoData
     // computed with geo saying -9999 equals gdaldem on the DEM with it.
-    DemSpec s;
-    s.width = 25, s.height = 21;
-    s.seed = 13;
-    const Dem with = write_dem("srcnd.tif", s);
+    const Dem with = write_dem(
+        "srcnd.tif", dem_spec(GDT_Float32, -9999, 25, 21, 30, -20, 13));
     Dem without = with;
     without.spec.has_nodata = false;
     for (const char *op : {"op=slope", "op=tpi"}) {
@@ -701,10 +606,7 @@ TEST(TerrainBadInput, ArgumentsNamedInTheError)
         {{"op=hillshade", "=3"}, {"''", "unknown"}},
         {{"op=tpi", "radius=2"}, {"'radius'", "unknown"}},
     };
-    pvrt_nbhd_geo geo;
-    memset(&geo, 0, sizeof geo);
-    geo.pixel_w = 30;
-    geo.pixel_h = -30;
+    const pvrt_nbhd_geo geo = pixel_geo(30, -30);
     for (const auto &c : cases) {
         std::string what;
         for (const auto &a : c.args)
@@ -728,10 +630,7 @@ TEST(TerrainBadInput, PixelSize)
 {
     const double bad[][2] = {{0, -30}, {30, 0}, {NAN, -30}, {30, INFINITY}};
     for (const auto &p : bad) {
-        pvrt_nbhd_geo geo;
-        memset(&geo, 0, sizeof geo);
-        geo.pixel_w = p[0];
-        geo.pixel_h = p[1];
+        const pvrt_nbhd_geo geo = pixel_geo(p[0], p[1]);
         CaptureErrors errors;
         EXPECT_EQ(make_kernel({"op=slope"}, geo), nullptr);
         ASSERT_EQ(errors.failures, 1);
@@ -753,10 +652,7 @@ TEST(TerrainBadInput, ExtremePixelSizesAndScales)
     std::vector<double> out(9);
     for (const auto &p : sizes) {
         for (const char *scale : {"1", "1e-300", "1e300"}) {
-            pvrt_nbhd_geo geo;
-            memset(&geo, 0, sizeof geo);
-            geo.pixel_w = p[0];
-            geo.pixel_h = p[1];
+            const pvrt_nbhd_geo geo = pixel_geo(p[0], p[1]);
             for (const char *op : {"op=hillshade", "op=slope"}) {
                 pvrt_nbhd *k =
                     make_kernel({op, std::string("scale=") + scale}, geo);
@@ -772,10 +668,7 @@ TEST(TerrainBadInput, ExtremePixelSizesAndScales)
 
 TEST(TerrainBadInput, WindowOutsideInput)
 {
-    pvrt_nbhd_geo geo;
-    memset(&geo, 0, sizeof geo);
-    geo.pixel_w = 1;
-    geo.pixel_h = -1;
+    const pvrt_nbhd_geo geo = pixel_geo(1, -1);
     pvrt_nbhd *k = make_kernel({"op=slope"}, geo);
     ASSERT_NE(k, nullptr);
     std::vector<double> in(16, 1.0), out(16);
@@ -798,10 +691,7 @@ TEST(TerrainArgs, AcceptedSpellings)
 {
     // Names and choices in any case; GDAL's builtin argument names (which
     // pvrt_terrain's empty metadata never makes GDAL pass) are ignored.
-    pvrt_nbhd_geo geo;
-    memset(&geo, 0, sizeof geo);
-    geo.pixel_w = 30;
-    geo.pixel_h = -30;
+    const pvrt_nbhd_geo geo = pixel_geo(30, -30);
     const std::vector<std::vector<std::string>> ok = {
         {"OP=HillShade", "ALG=zevenbergenthorne", "Mode=Igor"},
         {"op=hillshade", "mode="},
