@@ -572,10 +572,9 @@ TEST(NestedPool, ChildrenClosedUnderPoolLockWhileCallersRead)
     EXPECT_GT(n.child_split_reads, 0)
         << "no child read was split onto PVRT's pool";
     // Gathering covers GDAL 3.6 to 3.10 and 3.13 (gather.c).
-    const bool gathers =
-        GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ||
-        (GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0) &&
-         GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 14, 0));
+    const bool gathers = GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ||
+                         (GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 13, 0) &&
+                          GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 14, 0));
     EXPECT_EQ(n.top_gathers, gathers ? down : 0);
 }
 
