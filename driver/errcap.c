@@ -1,8 +1,6 @@
 /* errcap.c: see errcap.h. Records are kept in a small array under the log's
  * own mutex (never held while calling GDAL); past PVRT_ERRLOG_MAX records
- * the lowest jobs' records are kept and the rest only counted. Debug
- * messages have an array of their own, so they never push an error out:
- * the first PVRT_DEBUGLOG_MAX are kept, the rest counted. */
+ * the lowest jobs' records are kept and the rest only counted. */
 #include "errcap.h"
 
 #include <cpl_error.h>
@@ -11,10 +9,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define PVRT_ERRLOG_MAX 32
-#define PVRT_DEBUGLOG_MAX 64
 
 typedef struct {
     int job;
@@ -26,13 +22,10 @@ typedef struct {
 
 struct pvrt_errlog {
     pthread_mutex_t lock;
-    record recs[PVRT_ERRLOG_MAX];    /* (guarded by lock) */
-    int nrecs;                       /* (guarded by lock) */
-    int dropped;                     /* (guarded by lock) */
-    int seq;                         /* (guarded by lock) */
-    record debug[PVRT_DEBUGLOG_MAX]; /* (guarded by lock) */
-    int ndebug;                      /* (guarded by lock) */
-    int debug_dropped;               /* (guarded by lock) */
+    record recs[PVRT_ERRLOG_MAX]; /* (guarded by lock) */
+    int nrecs;                    /* (guarded by lock) */
+    int dropped;                  /* (guarded by lock) */
+    int seq;                      /* (guarded by lock) */
 };
 
 pvrt_errlog *pvrt_errlog_new(void)
@@ -49,8 +42,6 @@ void pvrt_errlog_free(pvrt_errlog *log)
         return;
     for (int i = 0; i < log->nrecs; i++)
         CPLFree(log->recs[i].msg);
-    for (int i = 0; i < log->ndebug; i++)
-        CPLFree(log->debug[i].msg);
     pthread_mutex_destroy(&log->lock);
     free(log);
 }
@@ -59,20 +50,18 @@ static void CPL_STDCALL capture_handler(CPLErr cls, CPLErrorNum num,
                                         const char *msg)
 {
     pvrt_errcap *cap = (pvrt_errcap *)CPLGetErrorHandlerUserData();
+    if (cls == CE_Debug) {
+        /* Debug output is not an error: pass it on unchanged. */
+        CPLDefaultErrorHandler(cls, num, msg);
+        return;
+    }
     if (cls >= CE_Failure)
         cap->failures++;
     pvrt_errlog *log = cap->log;
     char *copy = CPLStrdup(msg ? msg : "");
     pthread_mutex_lock(&log->lock);
     record *r = NULL;
-    if (cls == CE_Debug) {
-        /* Debug output is no error, but it is the application's too (QGIS
-         * logs it through its handler): replayed like the rest. */
-        if (log->ndebug < PVRT_DEBUGLOG_MAX)
-            r = &log->debug[log->ndebug++];
-        else
-            log->debug_dropped++;
-    } else if (log->nrecs < PVRT_ERRLOG_MAX) {
+    if (log->nrecs < PVRT_ERRLOG_MAX) {
         r = &log->recs[log->nrecs++];
     } else {
         /* Full: the records of the lowest jobs are the ones replayed first,
@@ -122,54 +111,19 @@ static int record_order(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* A debug message as CPLDebug made it ("CATEGORY: text"), made again on
- * this thread: CPLDebug applies this thread's CPL_DEBUG and handlers and,
- * unlike CPLError, leaves the last error alone. */
-static void replay_debug(const char *msg)
-{
-    const char *sep = strstr(msg, ": ");
-    if (sep == NULL) {
-        CPLDebug("PVRT", "%s", msg);
-        return;
-    }
-    char *category = CPLStrdup(msg);
-    category[sep - msg] = '\0';
-    CPLDebug(category, "%s", sep + 2);
-    CPLFree(category);
-}
-
 int pvrt_errlog_replay(pvrt_errlog *log)
 {
     int failures = 0;
     qsort(log->recs, (size_t)log->nrecs, sizeof(record), record_order);
-    qsort(log->debug, (size_t)log->ndebug, sizeof(record), record_order);
-    /* Both in job order, merged: each job's messages as it made them. */
-    int i = 0, d = 0;
-    while (i < log->nrecs || d < log->ndebug) {
-        const int take_debug =
-            d < log->ndebug &&
-            (i == log->nrecs ||
-             record_order(&log->debug[d], &log->recs[i]) < 0);
-        record *r = take_debug ? &log->debug[d++] : &log->recs[i++];
-        if (take_debug) {
-            replay_debug(r->msg);
-        } else {
-            if (r->cls >= CE_Failure)
-                failures++;
-            CPLError(r->cls, r->num, "%s", r->msg);
-        }
+    for (int i = 0; i < log->nrecs; i++) {
+        record *r = &log->recs[i];
+        if (r->cls >= CE_Failure)
+            failures++;
+        CPLError(r->cls, r->num, "%s", r->msg);
         CPLFree(r->msg);
         r->msg = NULL;
     }
     log->nrecs = 0;
-    log->ndebug = 0;
-    if (log->debug_dropped > 0) {
-        CPLDebug("PVRT",
-                 "%d more debug messages from worker threads were "
-                 "dropped",
-                 log->debug_dropped);
-        log->debug_dropped = 0;
-    }
     if (log->dropped > 0) {
         /* A debug note, so the last error stays the read's own. */
         CPLDebug("PVRT", "%d more messages from worker threads were dropped",

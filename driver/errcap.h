@@ -6,10 +6,7 @@
  * handler records (class, number, message) into the request's log, tagged
  * with the job index. After the batch, the caller replays the records in job
  * order with CPLError, so messages do not depend on thread count or timing.
- * Debug messages (CPLDebug) are recorded too, in their own bounded array,
- * and made again on the caller with CPLDebug, in their place among the
- * job's other messages; a log freed without a replay drops them with the
- * errors. Any thread may record; only the caller replays. */
+ * Any thread may record; only the caller replays. */
 #ifndef PVRT_ERRCAP_H
 #define PVRT_ERRCAP_H
 

@@ -13,7 +13,6 @@
 // giving the count; a replayed log is empty.
 #include <gtest/gtest.h>
 
-#include <cpl_conv.h>
 #include <cpl_error.h>
 
 #include <atomic>
@@ -300,51 +299,6 @@ TEST_F(Errcap, HandlerIsPoppedAfterEnd)
     ASSERT_EQ(got.size(), 2u);
     EXPECT_EQ(got[1].msg, "captured");
     pvrt_errlog_free(log);
-}
-
-// CPLDebug on a worker under capture: not sent anywhere from the worker
-// (neither the process-wide handler nor stderr), made again on the caller
-// by the replay, in its place among the job's errors, without becoming the
-// last error; past the debug cap the rest are counted in one note.
-TEST_F(Errcap, DebugMessagesReplayedOnCaller)
-{
-    const std::string was = CPLGetConfigOption("CPL_DEBUG", "");
-    CPLSetConfigOption("CPL_DEBUG", "ON");
-    pvrt_errlog *log = pvrt_errlog_new();
-    const int ndebug = 70;
-    std::thread t([&] {
-        pvrt_errcap cap;
-        pvrt_errcap_begin(&cap, log, 0);
-        CPLDebug("PVRTTEST", "first");
-        CPLError(CE_Warning, 77, "the warning");
-        for (int i = 1; i < ndebug; i++)
-            CPLDebug("PVRTTEST", "number %d", i);
-        pvrt_errcap_end(&cap);
-    });
-    t.join();
-    EXPECT_TRUE(global_records().empty());
-    CPLErrorReset();
-    EXPECT_EQ(pvrt_errlog_replay(log), 0);
-    expect_only_main_thread();
-    std::vector<Record> got = global_records();
-    // 64 kept (the first, the warning's neighbours in order), the
-    // warning, then the note of the 6 dropped.
-    ASSERT_EQ(got.size(), 64u + 1u + 1u);
-    EXPECT_EQ(got[0].cls, CE_Debug);
-    EXPECT_EQ(got[0].msg, "PVRTTEST: first");
-    EXPECT_EQ(got[1].cls, CE_Warning);
-    EXPECT_EQ(got[1].msg, "the warning");
-    for (int i = 2; i < 65; i++) {
-        EXPECT_EQ(got[i].cls, CE_Debug) << i;
-        EXPECT_EQ(got[i].msg, "PVRTTEST: number " + std::to_string(i - 1));
-    }
-    EXPECT_EQ(got[65].cls, CE_Debug);
-    EXPECT_NE(got[65].msg.find("6 more debug messages"), std::string::npos)
-        << got[65].msg;
-    EXPECT_EQ(CPLGetLastErrorType(), CE_Warning);
-    EXPECT_STREQ(CPLGetLastErrorMsg(), "the warning");
-    pvrt_errlog_free(log);
-    CPLSetConfigOption("CPL_DEBUG", was.empty() ? nullptr : was.c_str());
 }
 
 TEST_F(Errcap, FreeAcceptsNull)
