@@ -36,19 +36,26 @@ namespace
 
 const int W = 700, H = 500;
 
-std::string make_vrt()
+// The test's W x H Int16 sources, 64x64 blocks.
+RasterSpec source_spec(int seed)
 {
-    static std::string path;
-    if (!path.empty())
-        return path;
     RasterSpec s;
     s.width = W;
     s.height = H;
     s.type = GDT_Int16;
     s.block_x = 64;
     s.block_y = 64;
-    s.seed = 40;
-    const std::vector<std::string> sources = tiff_sources("callers", 2, s);
+    s.seed = seed;
+    return s;
+}
+
+std::string make_vrt()
+{
+    static std::string path;
+    if (!path.empty())
+        return path;
+    const std::vector<std::string> sources =
+        tiff_sources("callers", 2, source_spec(40));
     path = write_file(
         "callers.vrt",
         vrt_dataset(W, H, {derived_band(1, GDT_Float32, "sum", sources)}));
@@ -195,14 +202,8 @@ TEST(Callers, NestedReadsKeepTheOuterThreadCount)
     ASSERT_EQ(
         GDALAddDerivedBandPixelFunc("pvrt_test_thread_probe", thread_probe),
         CE_None);
-    RasterSpec s;
-    s.width = W;
-    s.height = H;
-    s.type = GDT_Int16;
-    s.block_x = 64;
-    s.block_y = 64;
-    s.seed = 41;
-    const std::vector<std::string> src = tiff_sources("nested_cap", 1, s);
+    const std::vector<std::string> src =
+        tiff_sources("nested_cap", 1, source_spec(41));
     const std::string inner =
         write_file("nested_cap_inner.vrt",
                    vrt_dataset(W, H,

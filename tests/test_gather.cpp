@@ -177,6 +177,14 @@ GDALDatasetH oracle_of(const std::string &vrt)
     return open_oracle(vrt);
 }
 
+// vrt through PVRT with `threads` threads and tiles small enough for the
+// test rasters to gather.
+GDALDatasetH pvrt_of(const std::string &vrt, int threads)
+{
+    return open_pvrt(vrt, {"NUM_THREADS=" + std::to_string(threads),
+                           "MIN_TILE_PIXELS=4096"});
+}
+
 // A downsampled request: QGIS-shaped (a view of zoom z over bw x bh
 // pixels reads its integer window plus one pixel), random, or with a
 // floating-point window.
@@ -214,9 +222,7 @@ TEST(Gather, DownsampledReadsEqualGdal)
     GDALDatasetH oracle = oracle_of(vrt);
     ASSERT_NE(oracle, nullptr);
     for (int threads : {1, 2, 3, 8}) {
-        GDALDatasetH pvrt =
-            open_pvrt(vrt, {"NUM_THREADS=" + std::to_string(threads),
-                            "MIN_TILE_PIXELS=4096"});
+        GDALDatasetH pvrt = pvrt_of(vrt, threads);
         ASSERT_NE(pvrt, nullptr);
         ASSERT_EQ(driver_name(pvrt), "PVRT");
         std::mt19937 rng(threads * 7919);
@@ -265,8 +271,7 @@ TEST(Gather, RelativeSourcesEqualGdal)
     const std::string vrt = make_vrt(true);
     GDALDatasetH oracle = oracle_of(vrt);
     ASSERT_NE(oracle, nullptr);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(pvrt, nullptr);
     std::mt19937 rng(5);
     int gathered = 0, reads = 0;
@@ -301,8 +306,7 @@ TEST(Gather, StridedBuffersEqualGdal)
     const std::string vrt = make_vrt();
     GDALDatasetH oracle = oracle_of(vrt);
     ASSERT_NE(oracle, nullptr);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 3);
     ASSERT_NE(pvrt, nullptr);
     std::mt19937 rng(17);
     int gathered = 0, reads = 0;
@@ -345,8 +349,7 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
 {
     const std::string vrt = make_vrt();
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     Read small; // 40x30 buffer pixels: not worth a gather
@@ -385,8 +388,7 @@ TEST(Gather, DatasetLevelReadOfOneBand)
 {
     const std::string vrt = make_vrt();
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     int gathered = 0, reads = 0;
@@ -547,8 +549,7 @@ TEST(Gather, MixedSourceTypesWithoutTransferType)
     const std::string vrt =
         write_file("gather_mixed.vrt", vrt_dataset(W, H, bands));
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 3);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     const std::vector<Read> reads = random_reads(
@@ -593,8 +594,7 @@ TEST(Gather, NoDataAndPropagateNoData)
     const std::string vrt =
         write_file("gather_nodata.vrt", vrt_dataset(W, H, bands));
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 3);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     std::vector<Read> reads =
@@ -773,8 +773,7 @@ TEST(Gather, BuiltinArgumentsEqualGdal)
     for (const char *ram : {static_cast<const char *>(nullptr), "10000"}) {
         ConfigScope scope("VRT_DERIVED_DATASET_ALLOWED_RAM_USAGE", ram);
         GDALDatasetH oracle = oracle_of(vrt);
-        GDALDatasetH pvrt =
-            open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096"});
+        GDALDatasetH pvrt = pvrt_of(vrt, 3);
         ASSERT_NE(oracle, nullptr);
         ASSERT_NE(pvrt, nullptr);
         const std::vector<Read> reads =
@@ -796,16 +795,7 @@ std::vector<GByte> read_with(GDALDatasetH ds, int band, const Read &r,
                              int flag, int *gathered)
 {
     GatherCounter counter;
-    GDALRasterIOExtraArg extra;
-    INIT_RASTERIO_EXTRA_ARG(extra);
-    extra.eResampleAlg = r.resample;
-    if (r.float_window) {
-        extra.bFloatingPointWindowValidity = TRUE;
-        extra.dfXOff = r.fx;
-        extra.dfYOff = r.fy;
-        extra.dfXSize = r.fw;
-        extra.dfYSize = r.fh;
-    }
+    GDALRasterIOExtraArg extra = extra_arg(r);
     tweak(&extra, flag);
     std::vector<GByte> buf(static_cast<size_t>(r.buf_w) * r.buf_h *
                                GDALGetDataTypeSizeBytes(type),
@@ -826,8 +816,7 @@ TEST(Gather, UseOnlyThisScaleReachesTheSources)
 {
     const std::string vrt = make_vrt();
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     auto only_this_scale = [](GDALRasterIOExtraArg *e, int flag) {
@@ -882,8 +871,7 @@ TEST(Gather, OperateInBufTypeReachesTheSources)
     const std::string vrt =
         write_file("gather_opbuf.vrt", vrt_dataset(W, H, bands));
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     auto operate_in_buf_type = [](GDALRasterIOExtraArg *e, int flag) {
@@ -921,8 +909,7 @@ TEST(Gather, OneToOneFloatingWindow)
 {
     const std::string vrt = make_vrt();
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     Read r;
@@ -962,8 +949,7 @@ TEST(Gather, MissingSourceFailsAsGdal)
     const std::string vrt =
         write_file("gather_missing.vrt", vrt_dataset(W, H, bands));
     GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt =
-        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096"});
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
     ASSERT_NE(pvrt, nullptr);
     std::mt19937 rng(73);

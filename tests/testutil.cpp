@@ -315,6 +315,21 @@ GDALRasterBandH read_band(GDALDatasetH ds, const Read &r)
     return b;
 }
 
+GDALRasterIOExtraArg extra_arg(const Read &r)
+{
+    GDALRasterIOExtraArg extra;
+    INIT_RASTERIO_EXTRA_ARG(extra);
+    extra.eResampleAlg = r.resample;
+    if (r.float_window) {
+        extra.bFloatingPointWindowValidity = TRUE;
+        extra.dfXOff = r.fx;
+        extra.dfYOff = r.fy;
+        extra.dfXSize = r.fw;
+        extra.dfYSize = r.fh;
+    }
+    return extra;
+}
+
 ReadResult do_read(GDALDatasetH ds, const Read &r)
 {
     static const size_t kCanary = 4096;
@@ -340,16 +355,7 @@ ReadResult do_read(GDALDatasetH ds, const Read &r)
     out.bytes.assign(span + 2 * kCanary, kPoison);
     void *buf = out.bytes.data() + kCanary;
 
-    GDALRasterIOExtraArg extra;
-    INIT_RASTERIO_EXTRA_ARG(extra);
-    extra.eResampleAlg = r.resample;
-    if (r.float_window) {
-        extra.bFloatingPointWindowValidity = TRUE;
-        extra.dfXOff = r.fx;
-        extra.dfYOff = r.fy;
-        extra.dfXSize = r.fw;
-        extra.dfYSize = r.fh;
-    }
+    GDALRasterIOExtraArg extra = extra_arg(r);
     CPLErrorReset();
     CPLErr err;
     if (dataset_level)

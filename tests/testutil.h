@@ -166,6 +166,10 @@ ReadResult do_read(GDALDatasetH ds, const Read &r);
 // The band r reads (resolving overview and mask), or NULL.
 GDALRasterBandH read_band(GDALDatasetH ds, const Read &r);
 
+// The GDALRasterIOExtraArg r reads with: its resampling and, if it has one,
+// its floating-point window.
+GDALRasterIOExtraArg extra_arg(const Read &r);
+
 // ---- Watchdog ---------------------------------------------------------------
 
 // Aborts the process with every thread's stack (gdb) if not destroyed
