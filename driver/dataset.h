@@ -78,6 +78,14 @@ typedef struct pvrt_dataset {
     int64_t cache_cap;            /* CACHE_MB in bytes; 0: no cache */
     int read_ahead;               /* READ_AHEAD: sequential readers get
                                      the region ahead computed at once */
+    int window_gather;            /* WINDOW_GATHER: full-resolution
+                                     windows too small to split are
+                                     gathered (gather.h) */
+    int64_t windows_read;         /* (owner thread) full-resolution windows
+                                     gather.c was asked for */
+    int windows_shared;           /* (owner thread) other callers shared
+                                     the cores: windows stay on the
+                                     primary (gather.c) */
     pvrt_last_read last_read;     /* (owner thread) */
     pvrt_kept_read kept;          /* (owner thread) */
     int background_ok;            /* regions ahead may be computed in the
@@ -87,6 +95,7 @@ typedef struct pvrt_dataset {
     pvrt_background background;   /* (owner thread) */
     int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
+    int64_t gathered_reads;       /* (atomic) reads gathered (gather.c) */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t background_regions;   /* (atomic) of which in the background */
     int64_t cache_hits;           /* (atomic) reads served by the cache */

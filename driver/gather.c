@@ -27,6 +27,22 @@
  *   reaches them only through the builtin xoff and yoff, below), so the
  *   stripes are the whole call's rows.
  *
+ * Which handle reads a source: a downsampled read, source k on the handle
+ * of the worker that runs it. A full-resolution window too small to split
+ * (random windows, a tile server's tiles; a dataset whose reads never
+ * split), source k always on slot k mod the dataset's threads, job j
+ * reading the sources of slot j one after the other: the handle's block
+ * cache then holds the source blocks the earlier windows decoded, so no block
+ * is decoded twice, as on GDAL's one VRT handle (on the worker's handles, a
+ * source block would be decoded once per thread). The buffers of the last read
+ * and its apply VRT are kept for the next read of the same shape (their memory
+ * is one tile's at most): the apply VRT is then the same text, and its MEM
+ * sources, read 1:1, copy straight from the buffers (MEM's RasterIO, no
+ * block cache), so a kept handle reads what the buffers hold now. Such
+ * reads are gathered only when the handles they keep open fit GDAL's
+ * source pool beside the clones': a pool that closes them costs more than
+ * reading on the primary.
+ *
  * What differs between versions (GDAL 3.11 and 3.12 are not handled: no
  * sources of theirs were checked, so gathering declines there, as on 3.14
  * and later):
@@ -87,6 +103,7 @@
  * not. */
 #include "gather.h"
 
+#include "ahead.h"
 #include "errcap.h"
 #include "pool.h"
 #include "vrtxml.h"
@@ -97,6 +114,7 @@
 #include <cpl_vsi.h>
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The VRTDerivedRasterBand this file reproduces: 3.6 to 3.10's, or 3.13's. */
@@ -124,8 +142,20 @@ typedef struct gather_capture {
     pvrt_clones **clones; /* per source; slot worker + 1 */
 } gather_capture;
 
+/* The buffers of the last read and the apply VRT over them, kept for the
+ * next read of the same shape (see the top of this file). */
+typedef struct gather_scratch {
+    int band;
+    GDALDataType transfer;
+    int x0, y0, w, h;
+    int nsources;
+    GByte **bufs;       /* per source: packed w x h of `transfer` */
+    pvrt_clones *apply; /* NULL: none yet */
+} gather_scratch;
+
 struct pvrt_gather {
     int state; /* 1: usable, -1: nothing to gather */
+    gather_scratch scratch;
     pvrt_vrt_text text;
     int *band_ok; /* per band: 0 unknown, 1 usable, -1 declined */
     GDALDataType *band_transfer; /* per usable band: its transfer type;
@@ -327,8 +357,8 @@ static void capture_clear(gather_capture *c)
     c->clones = NULL;
 }
 
-/* Opens the caller's handles of a new capture set and checks them; the
- * workers open theirs on first use. Returns 0, or -1 (nothing reported). */
+/* Opens one handle of each source of a new capture set and checks them;
+ * the others open on first use. Returns 0, or -1 (nothing reported). */
 static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
                          gather_capture *c)
 {
@@ -346,7 +376,10 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
             pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
         c->clones[k] = pvrt_clones_new(xml, vrt_only, oo, ds->threads);
         CPLFree(xml);
-        GDALDatasetH h = c->clones[k] ? pvrt_clones_get(c->clones[k], 0) : NULL;
+        /* The slot a full-resolution read uses for source k (capture_job). */
+        GDALDatasetH h = c->clones[k]
+                             ? pvrt_clones_get(c->clones[k], k % ds->threads)
+                             : NULL;
         GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
         int cap_has_nd = 0;
         const double cap_nd =
@@ -405,11 +438,53 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
     return ds->gather->state == 1 ? ds->gather : NULL;
 }
 
+/* ---- The kept buffers ---------------------------------------------------- */
+
+static void scratch_clear(gather_scratch *s)
+{
+    pvrt_clones_free(s->apply);
+    for (int k = 0; s->bufs && k < s->nsources; k++)
+        VSIFree(s->bufs[k]);
+    CPLFree(s->bufs);
+    memset(s, 0, sizeof *s);
+}
+
+/* The buffers for band b's read of w x h in type t placed at (x0, y0) of
+ * the apply VRT: the kept ones when they have that shape (with their apply
+ * VRT), else new ones (apply NULL). NULL when out of memory. */
+static gather_scratch *scratch_get(struct pvrt_gather *g, int b, GDALDataType t,
+                                   int x0, int y0, int w, int h, int nsources)
+{
+    gather_scratch *s = &g->scratch;
+    if (s->bufs != NULL && s->band == b && s->transfer == t && s->x0 == x0 &&
+        s->y0 == y0 && s->w == w && s->h == h && s->nsources == nsources)
+        return s;
+    scratch_clear(s);
+    s->band = b;
+    s->transfer = t;
+    s->x0 = x0;
+    s->y0 = y0;
+    s->w = w;
+    s->h = h;
+    s->nsources = nsources;
+    s->bufs = (GByte **)CPLCalloc(nsources, sizeof(GByte *));
+    const size_t plane = (size_t)w * h * GDALGetDataTypeSizeBytes(t);
+    for (int k = 0; k < nsources; k++)
+        if ((s->bufs[k] = (GByte *)VSI_MALLOC_VERBOSE(plane)) == NULL) {
+            scratch_clear(s);
+            return NULL;
+        }
+    return s;
+}
+
 /* ---- Jobs --------------------------------------------------------------- */
 
 typedef struct gather_job {
     const pvrt_request *rq;
     gather_capture *cap;
+    int pinned; /* capture job j reads sources j, j + stride, ... through
+                   slot j; else job k reads source k through its worker's */
+    int stride;
     GDALDataType transfer;
     int tsize;
     GByte **bufs; /* per source: packed buf_w x buf_h of `transfer` */
@@ -436,15 +511,18 @@ static int capture_job(void *ctx, int index, int worker)
     const pvrt_request *rq = job->rq;
     pvrt_job_scope js;
     job_enter(&js, job, index, worker);
-    CPLErr err = CE_Failure;
-    GDALDatasetH h = pvrt_clones_get(job->cap->clones[index], worker + 1);
-    GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
-    if (band) {
+    CPLErr err = CE_None;
+    const int slot = job->pinned ? index : worker + 1;
+    const int step = job->pinned ? job->stride : job->cap->nsources;
+    for (int k = index; err == CE_None && k < job->cap->nsources; k += step) {
+        GDALDatasetH h = pvrt_clones_get(job->cap->clones[k], slot);
+        GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
         GDALRasterIOExtraArg extra = job->extra;
-        err = GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
-                             job->bufs[index], rq->buf_w, rq->buf_h,
-                             job->transfer, job->tsize,
-                             (GSpacing)job->tsize * rq->buf_w, &extra);
+        err = band ? GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
+                                    job->bufs[k], rq->buf_w, rq->buf_h,
+                                    job->transfer, job->tsize,
+                                    (GSpacing)job->tsize * rq->buf_w, &extra)
+                   : CE_Failure;
     }
     pvrt_job_leave(&js, worker);
     return err == CE_None ? 0 : -1;
@@ -479,8 +557,7 @@ static int apply_job(void *ctx, int index, int worker)
 
 /* Runs njobs of fn; 0 when all succeeded (their messages replayed), -1 when
  * one failed (messages dropped). */
-static int run_jobs(pvrt_dataset *ds, gather_job *job, int njobs,
-                    pvrt_job_fn fn)
+static int run_jobs(int threads, gather_job *job, int njobs, pvrt_job_fn fn)
 {
     job->log = pvrt_errlog_new();
     if (job->log == NULL)
@@ -488,8 +565,7 @@ static int run_jobs(pvrt_dataset *ds, gather_job *job, int njobs,
     pvrt_batch_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.njobs = njobs;
-    spec.max_workers =
-        ds->threads - 1 < njobs - 1 ? ds->threads - 1 : njobs - 1;
+    spec.max_workers = threads - 1 < njobs - 1 ? threads - 1 : njobs - 1;
     spec.fn = fn;
     spec.ctx = job;
     const int rc = pvrt_batch_run(&spec);
@@ -527,6 +603,17 @@ static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
     return 1;
 }
 
+/* Whether band b of ds can be gathered at all (its XML, made once). */
+static struct pvrt_gather *band_gatherable(pvrt_dataset *ds, int b)
+{
+    struct pvrt_gather *g = state_get(ds);
+    if (g == NULL || b > g->nbands)
+        return NULL;
+    if (g->band_ok[b] == 0)
+        g->band_ok[b] = inspect_band(ds, g, b);
+    return g->band_ok[b] == 1 ? g : NULL;
+}
+
 /* This thread's last error, restored when the gather declines late. */
 typedef struct error_state {
     CPLErr type;
@@ -548,34 +635,68 @@ static int error_restore(error_state *s)
     return 0;
 }
 
-static int gather(pvrt_dataset *ds, const pvrt_request *rq);
-
-int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
+/* Whether the handles a full-resolution gather keeps open fit GDAL's
+ * source pool beside the clones' and the primary's, so that none of them
+ * is closed and reopened with a cold cache (which would cost more than
+ * reading on the primary): each source of the band once through its slot,
+ * and each of the threads' apply VRTs' buffers. */
+static int windows_fit_source_pool(const pvrt_dataset *ds, int threads,
+                                   int nsources)
 {
-    if (!request_ok(ds, rq))
+    int64_t total = 0;
+    for (int i = 0; i < ds->nbands; i++)
+        total += ds->bands[i].nsources;
+    const int64_t pool =
+        atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
+    return (threads + 1) * total + (threads + 1) * (int64_t)nsources <= pool;
+}
+
+/* Whether full-resolution window rq is gathered. Not the first window a
+ * dataset reads (a tile server opens the VRT for each tile: handles opened
+ * for one window cost more than they give), and not once other callers
+ * have shared the cores with this dataset's reads (a tile server's or a
+ * thread pool's threads, each reading windows: fanning out gains nothing
+ * there, and moving between the gather's handles and the primary would
+ * decode source blocks twice): its windows stay on the primary from then
+ * on. */
+static int windows_wanted(pvrt_dataset *ds, const pvrt_request *rq, int threads)
+{
+    if (threads < ds->threads)
+        ds->windows_shared = 1;
+    const int first = ds->windows_read++ == 0;
+    return ds->window_gather && !ds->windows_shared && !first &&
+           windows_fit_source_pool(ds, threads,
+                                   ds->bands[rq->path->band - 1].nsources);
+}
+
+static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads);
+
+int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
+                     CPLErr *err)
+{
+    if (!request_ok(ds, rq) ||
+        (!pvrt__is_resampled(rq) && !windows_wanted(ds, rq, threads)) ||
+        threads < 2)
         return 0;
     error_state saved;
     error_save(&saved);
-    if (!gather(ds, rq))
+    if (!gather(ds, rq, threads))
         return error_restore(&saved);
+    __atomic_add_fetch(&ds->gathered_reads, 1, __ATOMIC_RELAXED);
     CPLFree(saved.msg);
     *err = CE_None;
     return 1;
 }
 
 /* The read itself: 1 done, 0 declined (messages dropped). */
-static int gather(pvrt_dataset *ds, const pvrt_request *rq)
+static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
 {
     const int b = rq->path->band;
     GDALRasterBandH orig = GDALGetRasterBand(ds->primary, b);
     if (orig == NULL || GDALGetOverviewCount(orig) > 0)
         return 0;
-    struct pvrt_gather *g = state_get(ds);
-    if (g == NULL || b > g->nbands)
-        return 0;
-    if (g->band_ok[b] == 0)
-        g->band_ok[b] = inspect_band(ds, g, b);
-    if (g->band_ok[b] != 1)
+    struct pvrt_gather *g = band_gatherable(ds, b);
+    if (g == NULL)
         return 0;
 
     /* The transfer type GDAL uses, and the memory the buffers take. */
@@ -584,7 +705,9 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
     const int tsize = GDALGetDataTypeSizeBytes(t);
     const int nsources = ds->bands[b - 1].nsources;
     const int64_t plane = (int64_t)rq->buf_w * rq->buf_h * tsize;
-    if (plane * nsources > (int64_t)ds->threads * ds->tile_budget)
+    const int pinned = !pvrt__is_resampled(rq);
+    if (plane * nsources >
+        (int64_t)(pinned ? ds->threads : threads) * ds->tile_budget)
         return 0;
     gather_capture *cap = capture_get(ds, g, b, t);
     if (cap == NULL)
@@ -616,15 +739,25 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
             job.extra.bOperateInBufType = rq->extra->bOperateInBufType;
 #endif
     }
-    job.bufs = (GByte **)CPLCalloc(nsources, sizeof(GByte *));
-    int ok = 1;
-    for (int k = 0; ok && k < nsources; k++)
-        ok = (job.bufs[k] = (GByte *)VSI_MALLOC_VERBOSE((size_t)plane)) != NULL;
+    /* Where the buffer lies in the apply VRT: at the request's offset on
+     * 3.13, which passes it to builtin xoff/yoff. */
+    job.x0 = GATHER_313 ? rq->x : 0;
+    job.y0 = GATHER_313 ? rq->y : 0;
+    gather_scratch *sc =
+        scratch_get(g, b, t, job.x0, job.y0, rq->buf_w, rq->buf_h, nsources);
+    int ok = sc != NULL;
+    job.bufs = sc ? sc->bufs : NULL;
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = pvrt_read_depth();
 
-    /* Gather. */
-    ok = ok && run_jobs(ds, &job, nsources, capture_job) == 0;
+    /* Gather. A read at full resolution is a window a caller may read
+     * again or next to (random windows, a tile server): each source goes
+     * through the same handle every time, whose block cache keeps what it
+     * decoded, so no source block is decoded twice, as on the primary. */
+    job.pinned = pinned;
+    job.stride = ds->threads < nsources ? ds->threads : nsources;
+    ok = ok && run_jobs(threads, &job, job.pinned ? job.stride : nsources,
+                        capture_job) == 0;
 
     /* Apply, straight into the caller's buffer unless GDAL would clear
      * bytes between its lines (up to 3.10: nBufXSize * nBufYSize *
@@ -636,18 +769,15 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
     const int repack =
         !GATHER_313 && rq->pixel_space == size && rq->line_space != packed_line;
     GByte *packed = NULL;
-    /* Where the buffer lies in the apply VRT: at the request's offset on
-     * 3.13, which passes it to builtin xoff/yoff. */
-    job.x0 = GATHER_313 ? rq->x : 0;
-    job.y0 = GATHER_313 ? rq->y : 0;
-    if (ok) {
+    if (ok && sc->apply == NULL) {
         char *xml = apply_xml(g, b, t, job.x0, job.y0, rq->buf_w, rq->buf_h,
                               nsources, job.bufs);
         const char *const vrt_only[] = {"VRT", NULL};
-        job.apply = pvrt_clones_new(xml, vrt_only, NULL, ds->threads);
+        sc->apply = pvrt_clones_new(xml, vrt_only, NULL, ds->threads);
         CPLFree(xml);
-        ok = job.apply != NULL;
+        ok = sc->apply != NULL;
     }
+    job.apply = ok ? sc->apply : NULL;
     if (ok && repack) {
         packed = (GByte *)VSI_MALLOC2_VERBOSE((size_t)packed_line, rq->buf_h);
         ok = packed != NULL;
@@ -656,8 +786,8 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
         job.out = repack ? packed : (GByte *)rq->buf;
         job.ps = rq->pixel_space;
         job.ls = repack ? packed_line : rq->line_space;
-        job.nstripes = rq->buf_h < 2 * ds->threads ? 1 : 2 * ds->threads;
-        ok = run_jobs(ds, &job, job.nstripes, apply_job) == 0;
+        job.nstripes = threads < 2 || rq->buf_h < 2 * threads ? 1 : 2 * threads;
+        ok = run_jobs(threads, &job, job.nstripes, apply_job) == 0;
     }
     if (ok && repack) {
         /* What GDAL's derived band does first, gaps included. */
@@ -671,11 +801,10 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
                    packed + r * packed_line, (size_t)packed_line);
     }
 
-    pvrt_clones_free(job.apply);
     VSIFree(packed);
-    for (int k = 0; k < nsources; k++)
-        VSIFree(job.bufs[k]);
-    CPLFree(job.bufs);
+    /* Kept for the next read when they fit one tile's memory. */
+    if (!ok || plane * nsources > ds->tile_budget)
+        scratch_clear(&g->scratch);
     CSLDestroy(job.config);
     if (!ok)
         return 0;
@@ -687,10 +816,20 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq)
     return 1;
 }
 
+int pvrt_gather_handles_open(const struct pvrt_gather *g)
+{
+    int n = 0;
+    for (int i = 0; g != NULL && i < g->ncaps; i++)
+        for (int k = 0; g->caps[i].clones && k < g->caps[i].nsources; k++)
+            n += pvrt_clones_open_count(g->caps[i].clones[k]);
+    return n;
+}
+
 void pvrt_gather_free(struct pvrt_gather *g)
 {
     if (g == NULL)
         return;
+    scratch_clear(&g->scratch);
     for (int i = 0; i < g->ncaps; i++)
         capture_clear(&g->caps[i]);
     CPLFree(g->caps);

@@ -1,9 +1,12 @@
-/* gather.h: downsampled reads of a derived band, computed in parallel and
- * exactly as GDAL's VRT driver computes them: each source of the request is
- * read through its own handle, exactly as VRTDerivedRasterBand would read
- * it, on the pool at once; then the band's pixel function runs over the
- * gathered buffers in row stripes. Called by read.c on the thread that owns
- * the PVRT handle. */
+/* gather.h: reads of a derived band that cannot be split into tiles,
+ * computed in parallel and exactly as GDAL's VRT driver computes them: each
+ * source of the request is read through its own handle, exactly as
+ * VRTDerivedRasterBand would read it, on the pool at once; then the band's
+ * pixel function runs over the gathered buffers in row stripes. These are
+ * downsampled reads, and full-resolution windows too small to split
+ * (random windows, a tile server's tiles; WINDOW_GATHER=NO leaves those
+ * to the primary). Called by read.c on the thread that owns the PVRT
+ * handle. */
 #ifndef PVRT_GATHER_H
 #define PVRT_GATHER_H
 
@@ -19,7 +22,13 @@ extern "C" {
 /* Serves rq if it can, exactly: returns 1 with *err the read's outcome
  * (errors raised on this thread), or 0 when it declines, having reported
  * nothing and written nothing, so the caller reads some other way. */
-int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
+int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
+                     CPLErr *err);
+
+/* Handles open on the sources of gathered reads (for tests): with only
+ * full-resolution windows read, one per source of each band gathered. Call
+ * only while no read runs. */
+int pvrt_gather_handles_open(const struct pvrt_gather *g);
 
 /* Frees the dataset's gather state (ds->gather). Accepts NULL. No read may
  * be in flight. */

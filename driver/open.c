@@ -160,6 +160,23 @@ static void prefetch_nested(const char *xml, const char *path, CSLConstList oo)
     CSLDestroy(vrts);
 }
 
+/* A YES/NO option, YES by default: 0, or -1 after a CPLError naming it. */
+static int bool_option(CSLConstList oo, const char *name, const char *config,
+                       int *value)
+{
+    const char *v = option(oo, name, config);
+    *value = 1;
+    if (v == NULL || EQUAL(v, "YES") || EQUAL(v, "ON") || EQUAL(v, "TRUE"))
+        return 0;
+    if (EQUAL(v, "NO") || EQUAL(v, "OFF") || EQUAL(v, "FALSE")) {
+        *value = 0;
+        return 0;
+    }
+    CPLError(CE_Failure, CPLE_IllegalArg,
+             "PVRT: %s must be YES or NO, got '%s'", name, v);
+    return -1;
+}
+
 static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
                      int total_sources)
 {
@@ -242,19 +259,11 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     if (cm && parse_int_option("CACHE_MB", cm, 0, &cache_mb) != 0)
         return -1;
     ds->cache_cap = cache_mb * 1024 * 1024;
-    const char *ra = option(oo, "READ_AHEAD", "PVRT_READ_AHEAD");
-    ds->read_ahead = 1;
-    if (ra) {
-        if (EQUAL(ra, "YES") || EQUAL(ra, "ON") || EQUAL(ra, "TRUE"))
-            ds->read_ahead = 1;
-        else if (EQUAL(ra, "NO") || EQUAL(ra, "OFF") || EQUAL(ra, "FALSE"))
-            ds->read_ahead = 0;
-        else {
-            CPLError(CE_Failure, CPLE_IllegalArg,
-                     "PVRT: READ_AHEAD must be YES or NO, got '%s'", ra);
-            return -1;
-        }
-    }
+    if (bool_option(oo, "READ_AHEAD", "PVRT_READ_AHEAD", &ds->read_ahead) !=
+            0 ||
+        bool_option(oo, "WINDOW_GATHER", "PVRT_WINDOW_GATHER",
+                    &ds->window_gather) != 0)
+        return -1;
     return 0;
 }
 
@@ -386,8 +395,8 @@ static int grid_from_file(const char *path, pvrt_vrtinfo *info)
 static int is_our_option(const char *kv)
 {
     static const char *const ours[] = {
-        "NUM_THREADS=",     "TILE_SIZE=", "TILE_MEMORY_MB=",
-        "MIN_TILE_PIXELS=", "CACHE_MB=",  "READ_AHEAD="};
+        "NUM_THREADS=", "TILE_SIZE=",  "TILE_MEMORY_MB=", "MIN_TILE_PIXELS=",
+        "CACHE_MB=",    "READ_AHEAD=", "WINDOW_GATHER="};
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
         if (STARTS_WITH_CI(kv, ours[i]))
             return 1;

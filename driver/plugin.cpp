@@ -42,6 +42,10 @@ const char kOpenOptions[] =
     "  <Option name='READ_AHEAD' type='boolean' default='YES' "
     "description='Block and row loops get the region ahead computed at "
     "once, in parallel (config option PVRT_READ_AHEAD)'/>"
+    "  <Option name='WINDOW_GATHER' type='boolean' default='YES' "
+    "description='Full-resolution windows of a derived band too small to "
+    "split read their sources in parallel (config option "
+    "PVRT_WINDOW_GATHER)'/>"
     "  <Option name='ROOT_PATH' type='string' "
     "description='Passed to the VRT driver: root path of inline VRT XML'/>"
     "</OpenOptionList>";

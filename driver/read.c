@@ -591,7 +591,7 @@ CPLErr pvrt__read_uncached(pvrt_dataset *ds, const pvrt_request *rq)
 }
 
 /* Plans rq and reads it split, through the region ahead (`ahead`: a
- * sequential reader's), gathered (downsampled derived reads) or whole. */
+ * sequential reader's), gathered (derived bands: gather.h) or whole. */
 static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
 {
     CPLErr err;
@@ -613,7 +613,8 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
     /* Worth splitting: local reads when every thread gets two tiles of the
      * smallest size worth scheduling (a smaller window runs faster on the
      * primary, whose block cache holds what earlier reads decoded, than on
-     * clones that decode it again); remote reads as soon as two tiles. */
+     * clones that decode it again; a derived band's is gathered, each
+     * source on one handle); remote reads as soon as two tiles. */
     const int64_t worth = 2 * ds->min_tile_pixels * (ds->network ? 1 : threads);
     if (rq->tile_safe && threads > 1 && !pvrt_pool_in_worker() &&
         !pvrt__is_resampled(rq) && (pixels >= worth || ds->force_w > 0)) {
@@ -640,8 +641,8 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
         err = read_split(ds, rq, tiles, ntiles, threads);
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;
-    else if (!(threads > 1 && !pvrt_pool_in_worker() &&
-               pvrt__is_resampled(rq) && pvrt_gather_read(ds, rq, &err)))
+    else if (!(!pvrt_pool_in_worker() &&
+               pvrt_gather_read(ds, rq, threads, &err))) /* derived bands */
         err = read_inline(ds, rq);
     free(tiles);
     return err;

@@ -23,6 +23,7 @@
 extern "C" {
 #include "dataset.h"
 #include "errcap.h"
+#include "gather.h"
 #include "halo.h"
 #include "read.h"
 #include "tilecache.h"
@@ -463,12 +464,18 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
                 "%d", __atomic_load_n(&h_->last_threads, __ATOMIC_RELAXED));
         else if (EQUAL(name, "CLONES_OPEN"))
             debug_value_.Printf("%d", pvrt_clones_open_count(h_->clones));
+        else if (EQUAL(name, "GATHER_HANDLES"))
+            debug_value_.Printf("%d", pvrt_gather_handles_open(h_->gather));
         else if (EQUAL(name, "THREADS"))
             debug_value_.Printf("%d", h_->threads);
         else if (EQUAL(name, "SPLIT_READS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->split_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "GATHERED_READS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->gathered_reads, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "MASK_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -506,7 +513,7 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
               "AHEAD_REGIONS", "BACKGROUND_REGIONS", "CACHE_HITS",
-              "CACHE_BYTES", "MASK_HITS"})
+              "CACHE_BYTES", "MASK_HITS", "GATHERED_READS", "GATHER_HANDLES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

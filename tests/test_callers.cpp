@@ -9,6 +9,9 @@
 // A has finished B gets them all again. Every read's bytes are compared
 // with GDAL's VRT driver.
 //
+// Small windows of a derived band, gathered (gather.c) while B reads
+// alone, stay on B's primary handle once B has read with A in flight.
+//
 // A VRT over a derived VRT, opened with NUM_THREADS=1: the nested derived
 // VRT (PVRT opens it too, and reads it inline on the caller's thread) uses
 // no more threads than the read it is inside of. Observed through a pixel
@@ -21,6 +24,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -92,22 +97,23 @@ int CPL_STDCALL hold_until_b(double, const char *, void *data)
     return TRUE;
 }
 
-// B's read (band 1 whole) while A's read is held in flight; returns
-// B's LAST_READ_THREADS and checks its bytes.
-long long b_threads_while_a_reads(const std::vector<std::string> &b_options)
+std::vector<float> oracle_band1()
 {
-    const std::string vrt = make_vrt();
-    std::vector<float> want;
-    {
-        OracleScope scope;
-        GDALDatasetH o = open_oracle(vrt);
-        want = read_all(o);
-        GDALClose(o);
-    }
-    GDALDatasetH a = open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=256"});
-    GDALDatasetH b = open_pvrt(vrt, b_options);
+    OracleScope scope;
+    GDALDatasetH o = open_oracle(make_vrt());
+    std::vector<float> want = read_all(o);
+    GDALClose(o);
+    return want;
+}
+
+// Runs `b_reads` while thread A's read of another PVRT handle (band 1
+// whole, checked against `want`) is held in flight.
+void while_a_reads(const std::vector<float> &want,
+                   const std::function<void()> &b_reads)
+{
+    GDALDatasetH a =
+        open_pvrt(make_vrt(), {"NUM_THREADS=2", "MIN_TILE_PIXELS=256"});
     EXPECT_EQ(driver_name(a), "PVRT");
-    EXPECT_EQ(driver_name(b), "PVRT");
     Handshake h;
     std::thread ta([&] {
         std::vector<float> buf(static_cast<size_t>(W) * H);
@@ -120,23 +126,35 @@ long long b_threads_while_a_reads(const std::vector<std::string> &b_options)
                   CE_None);
         EXPECT_EQ(buf, want);
     });
-    long long threads = -1;
     {
         std::unique_lock<std::mutex> lock(h.m);
         h.cv.wait(lock, [&] { return h.a_inside; });
     }
-    EXPECT_EQ(read_all(b), want);
-    threads = debug_item(b, "LAST_READ_THREADS");
+    b_reads();
     {
         std::lock_guard<std::mutex> lock(h.m);
         h.b_done = true;
     }
     h.cv.notify_all();
     ta.join();
+    GDALClose(a);
+}
+
+// B's read (band 1 whole) while A's read is held in flight; returns
+// B's LAST_READ_THREADS and checks its bytes.
+long long b_threads_while_a_reads(const std::vector<std::string> &b_options)
+{
+    const std::vector<float> want = oracle_band1();
+    GDALDatasetH b = open_pvrt(make_vrt(), b_options);
+    EXPECT_EQ(driver_name(b), "PVRT");
+    long long threads = -1;
+    while_a_reads(want, [&] {
+        EXPECT_EQ(read_all(b), want);
+        threads = debug_item(b, "LAST_READ_THREADS");
+    });
     // Alone again: all of its threads.
     EXPECT_EQ(read_all(b), want);
     EXPECT_EQ(debug_item(b, "LAST_READ_THREADS"), debug_item(b, "THREADS"));
-    GDALClose(a);
     GDALClose(b);
     return threads;
 }
@@ -154,6 +172,52 @@ TEST(Callers, DefaultThreadsAreSharedWithAnotherCaller)
 TEST(Callers, AnExplicitThreadCountIsKept)
 {
     EXPECT_EQ(b_threads_while_a_reads({"NUM_THREADS=3"}), 3);
+}
+
+// Small full-resolution windows of a derived band are gathered (from the
+// second window a dataset reads) until another caller shares the cores
+// with the dataset's reads; from then on they stay on the primary, also
+// when the dataset reads alone again (gather.c).
+TEST(Callers, WindowsStayOnThePrimaryOnceCallersShareTheCores)
+{
+    const std::vector<float> want = oracle_band1();
+    GDALDatasetH b = open_pvrt(make_vrt(), {"MIN_TILE_PIXELS=4096"});
+    ASSERT_NE(b, nullptr);
+    if (debug_item(b, "THREADS") < 2) {
+        GDALClose(b);
+        GTEST_SKIP() << "one CPU: PVRT reads with one thread";
+    }
+    // 100x100 windows: over 4096 pixels, under the 2 x 4096 x threads a
+    // split needs.
+    auto window = [&](int x, int y) {
+        std::vector<float> got(100 * 100);
+        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(b, 1), GF_Read, x, y, 100, 100,
+                               got.data(), 100, 100, GDT_Float32, 0, 0),
+                  CE_None);
+        for (int row = 0; row < 100; row++)
+            ASSERT_EQ(0, memcmp(got.data() + row * 100,
+                                want.data() + (size_t)(y + row) * W + x,
+                                100 * sizeof(float)))
+                << "window " << x << "," << y << " row " << row;
+    };
+    const long long gathers =
+        GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ? 1 : 0;
+    window(10, 20); // the first: on the primary
+    EXPECT_EQ(debug_item(b, "GATHERED_READS"), 0);
+    window(300, 200);
+    EXPECT_EQ(debug_item(b, "GATHERED_READS"), gathers);
+    while_a_reads(want, [&] {
+        window(500, 100);
+        EXPECT_EQ(debug_item(b, "LAST_READ_THREADS"),
+                  debug_item(b, "THREADS") / 2 > 1
+                      ? debug_item(b, "THREADS") / 2
+                      : 1);
+    });
+    window(40, 350);
+    window(600, 0);
+    EXPECT_EQ(debug_item(b, "GATHERED_READS"), gathers)
+        << "windows were gathered after another caller shared the cores";
+    GDALClose(b);
 }
 
 std::mutex g_probe_lock;

@@ -1,5 +1,6 @@
-// test_gather.cpp: downsampled reads of derived bands, gathered in parallel
-// (driver/gather.c), equal GDAL's VRT driver byte for byte.
+// test_gather.cpp: downsampled reads and full-resolution windows of derived
+// bands, gathered in parallel (driver/gather.c), equal GDAL's VRT driver
+// byte for byte.
 //
 // Each source of the request is read on its own handle, then the band's
 // pixel function runs in row stripes. The reads here cover random windows
@@ -7,7 +8,10 @@
 // floating-point windows), every resampling GDAL offers, four buffer types
 // and 1, 2, 3 and 8 threads, over derived bands with and without
 // SourceTransferType, NoData, ComplexSource scaling, sources with their own
-// SrcRect/DstRect and a source with internal overviews. Then what GDAL 3.13
+// SrcRect/DstRect and a source with internal overviews; full-resolution
+// windows too (buffer types, layouts, windows of one size in a row, which
+// reuse the kept buffers), each source read through one handle, and
+// WINDOW_GATHER=NO. Then what GDAL 3.13
 // changed: the transfer type of sources of mixed types without
 // SourceTransferType (a mask band and Int8 among them), NoData with GDAL's
 // sum/mean and propagateNoData, builtin arguments (a function of this test
@@ -414,6 +418,158 @@ TEST(Gather, DatasetLevelReadOfOneBand)
     EXPECT_EQ(gathered, if_gathered(reads));
     GDALClose(pvrt);
     GDALClose(oracle);
+}
+
+// ---- Full-resolution windows
+// -------------------------------------------------
+
+// A full-resolution window too small to split (random windows, a tile
+// server's tiles) is gathered too, each source through the same handle
+// every time. This VRT's reads never split (a source lies at a fractional
+// offset), so every window of MIN_TILE_PIXELS or more is gathered, on GDAL
+// 3.6 to 3.10 (3.13 declines 1:1 reads: see OneToOneFloatingWindow).
+constexpr bool kGathersWindows =
+    GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0);
+
+// With 8 threads, the handles full-resolution gathering keeps open (one per
+// source, 8 apply VRTs) and the clones' (8 x 10 sources) would outgrow
+// GDAL's source pool of 100, which would then close and reopen them with
+// cold caches: the windows run on the primary.
+bool windows_gathered(int threads)
+{
+    return kGathersWindows && threads > 1 && threads < 8;
+}
+
+Read random_window(std::mt19937 &rng, int w, int h)
+{
+    Read r;
+    r.w = w;
+    r.h = h;
+    r.buf_w = w;
+    r.buf_h = h;
+    r.x = std::uniform_int_distribution<int>(0, W - w)(rng);
+    r.y = std::uniform_int_distribution<int>(0, H - h)(rng);
+    return r;
+}
+
+// Random windows, buffer types and layouts (packed, interleaved, wider
+// lines), then windows of one size at random places: those reuse the
+// buffers and apply VRT of the read before, which must read what the new
+// window gathered.
+TEST(Gather, FullResolutionWindowsEqualGdal)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    for (int threads : {1, 2, 3, 8}) {
+        GDALDatasetH pvrt = pvrt_of(vrt, threads);
+        ASSERT_NE(pvrt, nullptr);
+        std::mt19937 rng(threads * 31);
+        auto uni = [&rng](int lo, int hi) {
+            return std::uniform_int_distribution<int>(lo, hi)(rng);
+        };
+        int reads = 0, gathered = 0;
+        for (int band = 1; band <= 3; band++) {
+            std::vector<Read> windows;
+            // Packed pixels in wider lines only where gathered: GDAL 3.6's
+            // derived bands clear bytes between such lines, which gather.c
+            // reproduces and a read on the primary does not (README,
+            // Differences from GDAL).
+            const int layouts = windows_gathered(threads) ? 3 : 2;
+            for (GDALDataType type : kTypes)
+                for (int layout = 0; layout < layouts; layout++) {
+                    Read r = random_window(rng, uni(64, 200), uni(64, 180));
+                    r.buf_type = type;
+                    const int size = GDALGetDataTypeSizeBytes(type);
+                    if (layout == 1) { // interleaved
+                        r.pixel_space = 2 * size;
+                        r.line_space = r.pixel_space * r.buf_w + 4 * size;
+                    } else if (layout == 2) { // packed pixels, wider lines
+                        r.line_space =
+                            static_cast<GSpacing>(size) * r.buf_w + 24;
+                    }
+                    windows.push_back(r);
+                }
+            for (int k = 0; k < 6; k++) {
+                Read r = random_window(rng, 128, 96);
+                r.buf_type = GDT_Float32;
+                windows.push_back(r);
+            }
+            for (Read &r : windows) {
+                r.band = band;
+                const ReadResult want = do_read(oracle, r);
+                ReadResult got;
+                {
+                    GatherCounter counter;
+                    got = do_read(pvrt, r);
+                    gathered += counter.count;
+                }
+                reads++;
+                ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+                EXPECT_TRUE(got.bytes == want.bytes)
+                    << "threads " << threads << ", band " << band << ", "
+                    << GDALGetDataTypeName(r.buf_type) << ", " << r.describe();
+            }
+        }
+        // All but the first window the dataset read.
+        EXPECT_EQ(gathered, windows_gathered(threads) ? reads - 1 : 0)
+            << threads << " threads";
+        GDALClose(pvrt);
+    }
+    GDALClose(oracle);
+}
+
+// Each source of a band is read through one handle, whichever thread reads
+// it, so its blocks are decoded once (as on GDAL's one VRT handle), not
+// once per thread; and WINDOW_GATHER=NO reads windows on the primary.
+TEST(Gather, WindowsReadEachSourceThroughOneHandle)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    for (const char *option : {"YES", "NO"}) {
+        GDALDatasetH pvrt =
+            open_pvrt(vrt, {"NUM_THREADS=3", "MIN_TILE_PIXELS=4096",
+                            std::string("WINDOW_GATHER=") + option});
+        ASSERT_NE(pvrt, nullptr);
+        std::mt19937 rng(99);
+        int gathered = 0;
+        const int reads = 24;
+        for (int k = 0; k < reads; k++) {
+            Read r = random_window(rng, 100 + k, 90);
+            r.band = 1;
+            r.buf_type = GDT_Float32;
+            const ReadResult want = do_read(oracle, r);
+            GatherCounter counter;
+            const ReadResult got = do_read(pvrt, r);
+            gathered += counter.count;
+            ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+            EXPECT_TRUE(got.bytes == want.bytes)
+                << option << ", " << r.describe();
+        }
+        const bool yes = EQUAL(option, "YES");
+        EXPECT_EQ(gathered, yes && kGathersWindows ? reads - 1 : 0) << option;
+        // Band 1 has four sources.
+        EXPECT_STREQ(GDALGetMetadataItem(pvrt, "GATHER_HANDLES", "__DEBUG__"),
+                     yes && kGathersWindows ? "4" : "0")
+            << option;
+        GDALClose(pvrt);
+    }
+    GDALClose(oracle);
+}
+
+TEST(Gather, BadWindowGatherFailsNamingIt)
+{
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+    GDALDatasetH ds = open_pvrt(make_vrt(), {"WINDOW_GATHER=sometimes"});
+    CPLPopErrorHandler();
+    EXPECT_EQ(ds, nullptr);
+    EXPECT_NE(std::string(CPLGetLastErrorMsg()).find("WINDOW_GATHER"),
+              std::string::npos)
+        << CPLGetLastErrorMsg();
+    if (ds)
+        GDALClose(ds);
 }
 
 // ---- What GDAL 3.13 changed -------------------------------------------------
