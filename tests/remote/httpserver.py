@@ -66,7 +66,8 @@ given in the same call are armed after the reset). GET /__stats returns
 {"requests", "by_status", "by_method", "faults", "peak_inflight",
 "inflight", "bytes_sent", "duplicate_ranges", "paths", "first", "gate"},
 where "first" maps each path to [start, end] of its first request in
-seconds since the last reset (end null while it runs) and "gate" is null
+seconds since the last reset (end: when its answer starts to go out, null
+before) and "gate" is null
 or a list, one per gate, of {"state": "armed" | "met" | "timed_out",
 "held": requests it held, "open_inflight": matching requests held when it
 opened, "open_paths": their distinct paths, "spec": the gate as set}.
@@ -367,13 +368,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wait_at_gate(st, path)
             if latency > 0:
                 time.sleep(latency)
+            # The end of a first request is noted before its answer goes
+            # out: a client that has the answer then finds it in stats().
+            if first is not None:
+                with st.lock:
+                    first[1] = time.monotonic() - st.t0
             status, sent = self.answer(method, path, fired)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             status = status or -1
         finally:
             with st.lock:
-                if first is not None:
+                if first is not None and first[1] is None:
                     first[1] = time.monotonic() - st.t0
                 if epoch == st.epoch:
                     st.inflight -= 1
