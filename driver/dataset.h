@@ -81,8 +81,8 @@ typedef struct pvrt_dataset {
     int window_gather;            /* WINDOW_GATHER: full-resolution
                                      windows too small to split are
                                      gathered (gather.h) */
-    int64_t windows_read;         /* (owner thread) full-resolution windows
-                                     gather.c was asked for */
+    int windows_seen;             /* (owner thread) gather.c was asked
+                                     for a full-resolution window */
     int windows_shared;           /* (owner thread) other callers shared
                                      the cores: windows stay on the
                                      primary (gather.c) */

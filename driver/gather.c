@@ -663,7 +663,8 @@ static int windows_wanted(pvrt_dataset *ds, const pvrt_request *rq, int threads)
 {
     if (threads < ds->threads)
         ds->windows_shared = 1;
-    const int first = ds->windows_read++ == 0;
+    const int first = !ds->windows_seen;
+    ds->windows_seen = 1;
     return ds->window_gather && !ds->windows_shared && !first &&
            windows_fit_source_pool(ds, threads,
                                    ds->bands[rq->path->band - 1].nsources);
@@ -674,6 +675,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads);
 int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
                      CPLErr *err)
 {
+    /* windows_wanted first: it notes a read with fewer threads. */
     if (!request_ok(ds, rq) ||
         (!pvrt__is_resampled(rq) && !windows_wanted(ds, rq, threads)) ||
         threads < 2)
@@ -705,9 +707,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
     const int tsize = GDALGetDataTypeSizeBytes(t);
     const int nsources = ds->bands[b - 1].nsources;
     const int64_t plane = (int64_t)rq->buf_w * rq->buf_h * tsize;
-    const int pinned = !pvrt__is_resampled(rq);
-    if (plane * nsources >
-        (int64_t)(pinned ? ds->threads : threads) * ds->tile_budget)
+    if (plane * nsources > (int64_t)threads * ds->tile_budget)
         return 0;
     gather_capture *cap = capture_get(ds, g, b, t);
     if (cap == NULL)
@@ -754,7 +754,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
      * again or next to (random windows, a tile server): each source goes
      * through the same handle every time, whose block cache keeps what it
      * decoded, so no source block is decoded twice, as on the primary. */
-    job.pinned = pinned;
+    job.pinned = !pvrt__is_resampled(rq);
     job.stride = ds->threads < nsources ? ds->threads : nsources;
     ok = ok && run_jobs(threads, &job, job.pinned ? job.stride : nsources,
                         capture_job) == 0;

@@ -641,8 +641,8 @@ static CPLErr read_request(pvrt_dataset *ds, const pvrt_request *rq, int ahead)
         err = read_split(ds, rq, tiles, ntiles, threads);
     else if (ahead && pvrt__ahead_read(ds, rq, &err))
         ;
-    else if (!(!pvrt_pool_in_worker() &&
-               pvrt_gather_read(ds, rq, threads, &err))) /* derived bands */
+    else if (pvrt_pool_in_worker() ||
+             !pvrt_gather_read(ds, rq, threads, &err)) /* derived bands */
         err = read_inline(ds, rq);
     free(tiles);
     return err;

@@ -84,6 +84,15 @@ class GatherCounter
     }
 };
 
+// Reads r through PVRT, adding to *gathered the reads gather.c served.
+ReadResult counted_read(GDALDatasetH pvrt, const Read &r, int *gathered)
+{
+    GatherCounter counter;
+    ReadResult got = do_read(pvrt, r);
+    *gathered += counter.count;
+    return got;
+}
+
 // Sources named relative to the VRT (all files share the scratch folder)
 // or by their full path.
 bool g_relative = false;
@@ -240,12 +249,7 @@ TEST(Gather, DownsampledReadsEqualGdal)
                         r.resample = alg;
                         r.buf_type = type;
                         const ReadResult want = do_read(oracle, r);
-                        ReadResult got;
-                        {
-                            GatherCounter counter;
-                            got = do_read(pvrt, r);
-                            gathered += counter.count;
-                        }
+                        const ReadResult got = counted_read(pvrt, r, &gathered);
                         reads++;
                         ASSERT_TRUE(want.ok) << want.error;
                         ASSERT_TRUE(got.ok) << got.error;
@@ -286,12 +290,7 @@ TEST(Gather, RelativeSourcesEqualGdal)
             r.buf_type = GDT_Float32;
             r.resample = shape == 1 ? GRIORA_Lanczos : GRIORA_NearestNeighbour;
             const ReadResult want = do_read(oracle, r);
-            ReadResult got;
-            {
-                GatherCounter counter;
-                got = do_read(pvrt, r);
-                gathered += counter.count;
-            }
+            const ReadResult got = counted_read(pvrt, r, &gathered);
             reads++;
             ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
             EXPECT_TRUE(got.bytes == want.bytes)
@@ -329,12 +328,7 @@ TEST(Gather, StridedBuffersEqualGdal)
                     r.line_space = static_cast<GSpacing>(size) * r.buf_w + 40;
                 }
                 const ReadResult want = do_read(oracle, r);
-                ReadResult got;
-                {
-                    GatherCounter counter;
-                    got = do_read(pvrt, r);
-                    gathered += counter.count;
-                }
+                const ReadResult got = counted_read(pvrt, r, &gathered);
                 reads++;
                 ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
                 EXPECT_TRUE(got.bytes == want.bytes)
@@ -373,9 +367,7 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
     int gathered = 0;
     for (const Read &r : {small, up}) {
         const ReadResult want = do_read(oracle, r);
-        GatherCounter counter;
-        const ReadResult got = do_read(pvrt, r);
-        gathered += counter.count;
+        const ReadResult got = counted_read(pvrt, r, &gathered);
         ASSERT_TRUE(want.ok && got.ok);
         EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
     }
@@ -408,9 +400,7 @@ TEST(Gather, DatasetLevelReadOfOneBand)
         r.buf_type = GDT_Float32;
         r.resample = alg;
         const ReadResult want = do_read(oracle, r);
-        GatherCounter counter;
-        const ReadResult got = do_read(pvrt, r);
-        gathered += counter.count;
+        const ReadResult got = counted_read(pvrt, r, &gathered);
         reads++;
         ASSERT_TRUE(want.ok && got.ok);
         EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
@@ -498,12 +488,7 @@ TEST(Gather, FullResolutionWindowsEqualGdal)
             for (Read &r : windows) {
                 r.band = band;
                 const ReadResult want = do_read(oracle, r);
-                ReadResult got;
-                {
-                    GatherCounter counter;
-                    got = do_read(pvrt, r);
-                    gathered += counter.count;
-                }
+                const ReadResult got = counted_read(pvrt, r, &gathered);
                 reads++;
                 ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
                 EXPECT_TRUE(got.bytes == want.bytes)
@@ -540,9 +525,7 @@ TEST(Gather, WindowsReadEachSourceThroughOneHandle)
             r.band = 1;
             r.buf_type = GDT_Float32;
             const ReadResult want = do_read(oracle, r);
-            GatherCounter counter;
-            const ReadResult got = do_read(pvrt, r);
-            gathered += counter.count;
+            const ReadResult got = counted_read(pvrt, r, &gathered);
             ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
             EXPECT_TRUE(got.bytes == want.bytes)
                 << option << ", " << r.describe();
@@ -582,12 +565,7 @@ int compare_reads(GDALDatasetH oracle, GDALDatasetH pvrt,
     int gathered = 0;
     for (const Read &r : reads) {
         const ReadResult want = do_read(oracle, r);
-        ReadResult got;
-        {
-            GatherCounter counter;
-            got = do_read(pvrt, r);
-            gathered += counter.count;
-        }
+        const ReadResult got = counted_read(pvrt, r, &gathered);
         const std::string what = "band " + std::to_string(r.band) + ", alg " +
                                  std::to_string(r.resample) + ", " +
                                  GDALGetDataTypeName(r.buf_type) + ", " +
