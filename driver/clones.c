@@ -59,10 +59,12 @@ GDALDatasetH pvrt_clones_get(pvrt_clones *c, int worker)
     }
     if (c->slots[worker] == NULL) {
         CPLErrorReset();
-        c->slots[worker] = GDALOpenEx(
-            c->path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
-            (const char *const *)c->allowed,
-            (const char *const *)c->open_options, NULL);
+        c->slots[worker] =
+            GDALOpenEx(c->path,
+                       GDAL_OF_RASTER | GDAL_OF_READONLY |
+                           GDAL_OF_VERBOSE_ERROR | GDAL_OF_INTERNAL,
+                       (const char *const *)c->allowed,
+                       (const char *const *)c->open_options, NULL);
         if (c->slots[worker] == NULL && CPLGetLastErrorType() < CE_Failure)
             CPLError(CE_Failure, CPLE_OpenFailed,
                      "PVRT: worker %d could not open its clone of %s", worker,

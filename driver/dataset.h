@@ -105,6 +105,11 @@ typedef struct pvrt_dataset {
                                      first use; NULL: none yet */
     struct pvrt_halo *halo;       /* neighbourhood bands (halo.c), made on
                                      first use; NULL: none yet */
+    int reuse;                    /* REUSE: may be kept once closed */
+    struct pvrt_reopen_info *reopen; /* what a reuse must find unchanged
+                                        (reopen.c); NULL: never kept */
+    int read_failed;                 /* (owner thread) a read failed */
+    int64_t reuses;                  /* opens served after a close */
 } pvrt_dataset;
 
 /* Opens filename for reading if the driver should serve it. Returns NULL
@@ -116,6 +121,9 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
 /* Closes the clones, then the primary. Accepts NULL. No read may be in
  * flight. */
 void pvrt_dataset_close(pvrt_dataset *ds);
+/* The application closed the dataset: kept for a later open of the same
+ * unchanged VRT (reopen.h), or closed. */
+void pvrt_dataset_release(pvrt_dataset *ds);
 
 /* Identify on what GDAL already read: 1 ours, 0 not ours, 2 maybe (a VRT
  * whose first bytes do not say; ingest more and ask again with more). */

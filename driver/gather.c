@@ -816,6 +816,12 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
     return 1;
 }
 
+void pvrt_gather_trim(struct pvrt_gather *g)
+{
+    if (g != NULL)
+        scratch_clear(&g->scratch);
+}
+
 int pvrt_gather_handles_open(const struct pvrt_gather *g)
 {
     int n = 0;

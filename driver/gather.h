@@ -30,6 +30,10 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
  * only while no read runs. */
 int pvrt_gather_handles_open(const struct pvrt_gather *g);
 
+/* Frees the buffers kept for the next read. Accepts NULL. No read may be
+ * in flight. */
+void pvrt_gather_trim(struct pvrt_gather *g);
+
 /* Frees the dataset's gather state (ds->gather). Accepts NULL. No read may
  * be in flight. */
 void pvrt_gather_free(struct pvrt_gather *g);

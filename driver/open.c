@@ -18,6 +18,7 @@
 #include "host.h"
 #include "pool.h"
 #include "read.h"
+#include "reopen.h"
 #include "tilecache.h"
 
 #include <cpl_conv.h>
@@ -262,7 +263,8 @@ static int configure(pvrt_dataset *ds, CSLConstList oo, int network,
     if (bool_option(oo, "READ_AHEAD", "PVRT_READ_AHEAD", &ds->read_ahead) !=
             0 ||
         bool_option(oo, "WINDOW_GATHER", "PVRT_WINDOW_GATHER",
-                    &ds->window_gather) != 0)
+                    &ds->window_gather) != 0 ||
+        bool_option(oo, "REUSE", "PVRT_REUSE", &ds->reuse) != 0)
         return -1;
     return 0;
 }
@@ -396,7 +398,7 @@ static int is_our_option(const char *kv)
 {
     static const char *const ours[] = {
         "NUM_THREADS=", "TILE_SIZE=",  "TILE_MEMORY_MB=", "MIN_TILE_PIXELS=",
-        "CACHE_MB=",    "READ_AHEAD=", "WINDOW_GATHER="};
+        "CACHE_MB=",    "READ_AHEAD=", "WINDOW_GATHER=",  "REUSE="};
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
         if (STARTS_WITH_CI(kv, ours[i]))
             return 1;
@@ -420,8 +422,11 @@ static GDALDatasetH open_primary(const char *path, const char *const *allowed,
     if (tls_nopening < MAX_OPEN_STACK)
         tls_opening[tls_nopening] = path;
     tls_nopening++;
-    GDALDatasetH h = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY,
-                                allowed, (const char *const *)oo, NULL);
+    /* Out of GDAL's list of open datasets: the application's dataset is
+     * ours, and one kept for reuse is closed by us, not by GDAL. */
+    GDALDatasetH h =
+        GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_INTERNAL,
+                   allowed, (const char *const *)oo, NULL);
     tls_nopening--;
     CPLPopErrorHandler();
     if (h == NULL && report) {
@@ -478,6 +483,19 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     }
     if (opening_now(path))
         return NULL;
+    /* A dataset the application closed may serve this open (reopen.h). */
+    const char *reuse = option(open_options, "REUSE", "PVRT_REUSE");
+    char *key = opened_by_application() && (reuse == NULL || CPLTestBool(reuse))
+                    ? pvrt_reopen_key(path, explicit_prefix, open_options)
+                    : NULL;
+    if (key != NULL) {
+        pvrt_dataset *kept = pvrt_reopen_take(key);
+        CPLFree(key);
+        if (kept != NULL) {
+            *declined = 0;
+            return kept;
+        }
+    }
 
     /* Open options meant for the inner dataset pass through; ours stay.
      * Clones of VRTs on GDAL >= 3.10 must not thread themselves. */
@@ -604,7 +622,18 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     CPLDebug("PVRT", "%s: %d threads, tiles %s, grid %dx%d", path, ds->threads,
              ds->tile_safe ? "split" : "whole (window-dependent sources)",
              ds->grid_x, ds->grid_y);
+    key = ds->background_ok && ds->reuse
+              ? pvrt_reopen_key(path, explicit_prefix, open_options)
+              : NULL;
+    if (key != NULL)
+        pvrt_reopen_note(ds, key);
     return ds;
+}
+
+void pvrt_dataset_release(pvrt_dataset *ds)
+{
+    if (ds != NULL && !pvrt_reopen_park(ds))
+        pvrt_dataset_close(ds);
 }
 
 void pvrt_dataset_close(pvrt_dataset *ds)
@@ -621,5 +650,6 @@ void pvrt_dataset_close(pvrt_dataset *ds)
         GDALClose(ds->primary);
     CPLFree(ds->bands);
     pvrt_remote_sources_free(ds->remote, ds->nremote);
+    pvrt_reopen_info_free(ds->reopen);
     CPLFree(ds);
 }

@@ -14,6 +14,7 @@ extern "C" {
 #include "dataset.h"
 #include "pixelfuncs.h"
 #include "pool.h"
+#include "reopen.h"
 }
 
 #define PVRT_EXPORT extern "C" __attribute__((visibility("default")))
@@ -46,6 +47,9 @@ const char kOpenOptions[] =
     "description='Full-resolution windows of a derived band too small to "
     "split read their sources in parallel (config option "
     "PVRT_WINDOW_GATHER)'/>"
+    "  <Option name='REUSE' type='boolean' default='YES' "
+    "description='A dataset closed by the application serves its next open "
+    "of the same unchanged local VRT (config option PVRT_REUSE)'/>"
     "  <Option name='ROOT_PATH' type='string' "
     "description='Passed to the VRT driver: root path of inline VRT XML'/>"
     "</OpenOptionList>";
@@ -81,6 +85,7 @@ GDALDataset *Open(GDALOpenInfo *info)
 
 void Unload(GDALDriver *)
 {
+    pvrt_reopen_unload();
     pvrt_pool_shutdown();
     pvrt_pixelfuncs_cleanup();
 }

@@ -563,6 +563,8 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         if (err == CE_None)
             pvrt__keep_read(ds, rq);
     }
+    if (err != CE_None)
+        ds->read_failed = 1;
     if (caller)
         __atomic_sub_fetch(&active_callers, 1, __ATOMIC_RELAXED);
     tls_thread_cap = saved_cap;

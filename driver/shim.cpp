@@ -26,6 +26,7 @@ extern "C" {
 #include "gather.h"
 #include "halo.h"
 #include "read.h"
+#include "reopen.h"
 #include "tilecache.h"
 #include "vrtinfo.h"
 }
@@ -139,6 +140,7 @@ class PVRTDataset final : public GDALProxyDataset
         return GDALDataset::GetDriver();
     }
     int CloseDependentDatasets() override;
+    int Release(bool keep);
     CPLErr IBuildOverviews(const char *resampling, int noverviews,
                            const int *levels, int nbands, const int *bands,
                            GDALProgressFunc progress, void *data,
@@ -400,21 +402,39 @@ PVRTDataset::PVRTDataset(pvrt_dataset *h, const char *filename) : h_(h)
     }
 }
 
-// Closes bands, clones and primary. GDALDestroyDriverManager calls it
-// before closing datasets left open, in no particular order: afterwards
-// nothing of ours may point at the primary.
-int PVRTDataset::CloseDependentDatasets()
+// Closes bands, clones and primary (`keep`: the application closed us,
+// the dataset may be kept for a later open, reopen.h).
+// GDALDestroyDriverManager calls CloseDependentDatasets before closing
+// datasets left open, in no particular order: afterwards nothing of ours
+// may point at the primary.
+int PVRTDataset::Release(bool keep)
 {
     if (h_ == nullptr)
         return FALSE;
     // Our bands' block caches go first, while the primary still exists.
-    GDALDataset::FlushCache(true);
+    // Only ours when the dataset may be kept: the VRT's bands would pass
+    // the flush on to their sources, whose cached blocks a later open
+    // reuses (the primary's close flushes them if it is not kept).
+    if (keep) {
+        for (int i = 0; i < nBands; i++)
+            papoBands[i]->GDALRasterBand::FlushCache(true);
+    } else {
+        GDALDataset::FlushCache(true);
+    }
     for (int i = 0; i < nBands; i++)
         delete papoBands[i];
     nBands = 0;
-    pvrt_dataset_close(h_);
+    if (keep)
+        pvrt_dataset_release(h_);
+    else
+        pvrt_dataset_close(h_);
     h_ = nullptr;
     return TRUE;
+}
+
+int PVRTDataset::CloseDependentDatasets()
+{
+    return Release(false);
 }
 
 // External overviews (gdaladdo -ro, BuildOverviews on a read-only VRT):
@@ -446,7 +466,7 @@ CPLErr PVRTDataset::IBuildOverviews(const char *resampling, int noverviews,
 
 PVRTDataset::~PVRTDataset()
 {
-    CloseDependentDatasets();
+    Release(true);
 }
 
 const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
@@ -496,6 +516,8 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(
                 CPL_FRMT_GIB,
                 static_cast<GIntBig>(pvrt_tilecache_bytes(h_->cache)));
+        else if (EQUAL(name, "REUSES"))
+            debug_value_.Printf(CPL_FRMT_GIB, static_cast<GIntBig>(h_->reuses));
         else if (EQUAL(name, "TILE_SAFE"))
             debug_value_ = h_->tile_safe ? "YES" : "NO";
         else
@@ -513,7 +535,8 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
               "AHEAD_REGIONS", "BACKGROUND_REGIONS", "CACHE_HITS",
-              "CACHE_BYTES", "MASK_HITS", "GATHERED_READS", "GATHER_HANDLES"})
+              "CACHE_BYTES", "MASK_HITS", "GATHERED_READS", "GATHER_HANDLES",
+              "REUSES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

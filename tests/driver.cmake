@@ -103,6 +103,12 @@ endif()
 pvrt_add_gtest(test_gather SOURCES test_gather.cpp LABELS "equiv;concurrency"
                TIMEOUT 300)
 
+# ---- A closed dataset serves the next open of the same unchanged VRT
+# (driver/reopen.c), never a changed one ----
+pvrt_add_gtest(test_reopen SOURCES test_reopen.cpp
+               LABELS "equiv;quick;concurrency"
+               TIMEOUT 300)
+
 # ---- Sequential readers: block and row loops, checksum, statistics ----
 pvrt_add_gtest(test_ahead SOURCES test_ahead.cpp LABELS "equiv;concurrency"
                TIMEOUT 300)

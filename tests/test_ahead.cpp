@@ -38,12 +38,7 @@ std::string make_vrt(const std::string &name = "ahead_sum.vrt")
 {
     static std::vector<std::string> sources;
     for (int i = static_cast<int>(sources.size()); i < 4; i++) {
-        RasterSpec s;
-        s.width = W;
-        s.height = H;
-        s.type = GDT_UInt16;
-        s.block_x = 64;
-        s.block_y = 64;
+        RasterSpec s = tiled_spec(W, H, GDT_UInt16);
         s.compress = "DEFLATE";
         s.seed = 11 + i;
         s.has_nodata = true;
@@ -356,12 +351,7 @@ namespace
 // first pixel, so its mask has both 0 and 255.
 std::string make_mask_vrt(GDALDataType type)
 {
-    RasterSpec s;
-    s.width = W;
-    s.height = H;
-    s.type = GDT_Byte;
-    s.block_x = 64;
-    s.block_y = 64;
+    RasterSpec s = tiled_spec(W, H, GDT_Byte);
     s.seed = 31;
     const std::string src =
         simple_source(make_tiff("mask_src.tif", s), 1, W, H);

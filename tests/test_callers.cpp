@@ -44,12 +44,7 @@ const int W = 700, H = 500;
 // The test's W x H Int16 sources, 64x64 blocks.
 RasterSpec source_spec(int seed)
 {
-    RasterSpec s;
-    s.width = W;
-    s.height = H;
-    s.type = GDT_Int16;
-    s.block_x = 64;
-    s.block_y = 64;
+    RasterSpec s = tiled_spec(W, H, GDT_Int16);
     s.seed = seed;
     return s;
 }

@@ -111,12 +111,7 @@ std::string source(const char *kind, const std::string &path,
 std::string make_vrt(bool relative = false)
 {
     g_relative = relative;
-    RasterSpec s;
-    s.width = W;
-    s.height = H;
-    s.type = GDT_UInt16;
-    s.block_x = 64;
-    s.block_y = 64;
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
     s.compress = "DEFLATE";
     s.seed = 1;
     const std::string t0 = make_tiff("g0.tif", s);
@@ -624,12 +619,7 @@ const char kPartRects[] =
 std::string tiff(const char *name, GDALDataType type, int seed,
                  bool nodata = false, double nd = 0)
 {
-    RasterSpec s;
-    s.width = W;
-    s.height = H;
-    s.type = type;
-    s.block_x = 64;
-    s.block_y = 64;
+    RasterSpec s = tiled_spec(W, H, type);
     s.compress = "DEFLATE";
     s.seed = seed;
     s.has_nodata = nodata;

@@ -114,12 +114,7 @@ Files make_files()
     Files f;
     std::vector<std::string> child_sources;
     for (int i = 0; i < kChildren; i++) {
-        RasterSpec s;
-        s.width = W;
-        s.height = H;
-        s.type = GDT_UInt16;
-        s.block_x = 64;
-        s.block_y = 64;
+        RasterSpec s = tiled_spec(W, H, GDT_UInt16);
         s.seed = 100 + 2 * i;
         const std::string prefix = "nested_c" + std::to_string(i) + "_";
         const std::vector<std::string> tiffs = tiff_sources(prefix, 2, s);

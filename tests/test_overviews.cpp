@@ -48,12 +48,7 @@ bool same_bytes(const std::vector<float> &a, const std::vector<float> &b)
 std::string derived_vrt(const std::string &name, int width, int height,
                         const std::string &overview_xml = "")
 {
-    RasterSpec s;
-    s.width = width;
-    s.height = height;
-    s.type = GDT_UInt16;
-    s.block_x = 64;
-    s.block_y = 64;
+    RasterSpec s = tiled_spec(width, height, GDT_UInt16);
     s.overviews = true;
     s.seed = width;
     const std::string tif = make_tiff(name + ".tif", s);

@@ -86,6 +86,17 @@ double pattern_value(GDALDataType type, int x, int y, int band, int seed)
     }
 }
 
+RasterSpec tiled_spec(int width, int height, GDALDataType type)
+{
+    RasterSpec s;
+    s.width = width;
+    s.height = height;
+    s.type = type;
+    s.block_x = 64;
+    s.block_y = 64;
+    return s;
+}
+
 std::string make_tiff(const std::string &name, const RasterSpec &spec)
 {
     const std::string path = scratch(name);

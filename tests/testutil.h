@@ -42,6 +42,9 @@ struct RasterSpec {
     bool overviews = false; // builds internal overviews 2 and 4
 };
 
+// A width x height raster of `type` in 64x64 blocks (other fields default).
+RasterSpec tiled_spec(int width, int height, GDALDataType type);
+
 // Writes a GeoTIFF filled with pattern_value; returns its path.
 std::string make_tiff(const std::string &name, const RasterSpec &spec);
 
