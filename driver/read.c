@@ -443,6 +443,11 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq)
     pvrt_tile_params p;
     pvrt__tile_params(ds, &s->rq, threads, &p);
     p.bytes_per_pixel = bytes_per_pixel(ds, &s->rq);
+    /* Finer than a read's tiles: the reader joins a background region
+     * when it reaches it and waits for the tiles in flight; 16 per thread
+     * (not 4) cut that wait: gdalinfo -checksum 1.18 s -> 1.04 s, median
+     * of 8 alternating runs. */
+    p.per_thread = 16;
     const int ntiles = pvrt_tiles_plan(&p, &s->tiles);
     s->job.ds = ds;
     s->job.rq = &s->rq;
