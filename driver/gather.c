@@ -91,7 +91,8 @@
  * Whatever cannot be shown to be that computation is declined: other GDAL
  * versions, Python functions, SkipNonContributingSources, bands with
  * overviews (the shim reads those through the overview GDAL picks), one
- * source or more than GATHER_MAX_SOURCES, source kinds not known here,
+ * source or more than GATHER_MAX_SOURCES, two sources of one file (GDAL
+ * decodes its blocks once for both), source kinds not known here,
  * hidden NoData, VRTs not read from their own text (or whose relative
  * sources resolve elsewhere), buffers under MIN_TILE_PIXELS, and buffers
  * over the memory budget. A failed read is declined too, before or after
@@ -248,6 +249,35 @@ static GDALDataType default_transfer(const pvrt_dataset *ds,
 
 /* Whether band b can be gathered, from its XML; 1 yes, -1 no. Sets its
  * transfer type. */
+/* Whether two sources of band element n name the same file. GDAL's VRT
+ * opens it once for both and decodes each block once (for a pixel-
+ * interleaved file, every band of the block at once), where each source
+ * of a gather is read through a handle of its own, which would decode the
+ * same blocks again: measured, 200 random windows of a derived band over
+ * two bands of one pixel-interleaved GeoTIFF took 0.69-0.78 s gathered
+ * against 0.65 s through GDAL's VRT driver. Such bands are read as GDAL
+ * reads them. */
+static int shares_a_file(const CPLXMLNode *n)
+{
+    const char *names[GATHER_MAX_SOURCES];
+    int relative[GATHER_MAX_SOURCES], k = 0;
+    for (const CPLXMLNode *c = n->psChild; c; c = c->psNext) {
+        if (c->eType != CXT_Element || !pvrt__vrt_is_source(c->pszValue))
+            continue;
+        const char *name = CPLGetXMLValue(c, "SourceFilename", "");
+        const int rel =
+            atoi(CPLGetXMLValue(c, "SourceFilename.relativeToVRT", "0")) != 0;
+        for (int i = 0; i < k; i++)
+            if (relative[i] == rel && strcmp(names[i], name) == 0)
+                return 1;
+        if (k == GATHER_MAX_SOURCES)
+            return 0; /* declined for its count anyway */
+        names[k] = name;
+        relative[k++] = rel;
+    }
+    return 0;
+}
+
 static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
 {
     CPLXMLNode *n = pvrt__vrt_band(&g->text, b);
@@ -268,7 +298,7 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
             return -1; /* a source kind not known here */
     }
     if (nsources < 2 || nsources > GATHER_MAX_SOURCES ||
-        ds->bands[b - 1].nsources != nsources)
+        ds->bands[b - 1].nsources != nsources || shares_a_file(n))
         return -1;
     /* The transfer type. GDAL reads an unknown name as none. */
     const char *stt = CPLGetXMLValue(n, "SourceTransferType", NULL);

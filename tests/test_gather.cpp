@@ -373,6 +373,47 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
     GDALClose(oracle);
 }
 
+// Two bands of one pixel-interleaved file: GDAL decodes each block once for
+// both; gathering would read them on two handles, decoding twice. Not
+// gathered, and GDAL's bytes.
+TEST(Gather, SourcesOfOneFileAreNotGathered)
+{
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+    s.bands = 2;
+    s.compress = "DEFLATE";
+    s.seed = 21;
+    const std::string tif = make_tiff("g_two_bands.tif", s);
+    const std::string vrt =
+        write_file("g_two_bands.vrt",
+                   vrt_dataset(W, H,
+                               {derived_band(1, GDT_Float32, "sum",
+                                             {simple_source(tif, 1, W, H),
+                                              simple_source(tif, 2, W, H)})}));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    Read down; // downsampled
+    down.w = W;
+    down.h = H;
+    down.buf_w = W / 3;
+    down.buf_h = H / 3;
+    Read window; // full resolution, too small to split
+    window.x = 17;
+    window.y = 11;
+    window.w = window.h = 70;
+    int gathered = 0;
+    for (const Read &r : {down, window, window, window}) {
+        const ReadResult want = do_read(oracle, r);
+        const ReadResult got = counted_read(pvrt, r, &gathered);
+        ASSERT_TRUE(want.ok && got.ok);
+        EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+    }
+    EXPECT_EQ(gathered, 0);
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 // A dataset-level read of one band (gdal_translate -outsize reads so) is
 // that band's read: gathered too, and GDAL's bytes.
 TEST(Gather, DatasetLevelReadOfOneBand)
