@@ -91,8 +91,9 @@
  * Whatever cannot be shown to be that computation is declined: other GDAL
  * versions, Python functions, SkipNonContributingSources, bands with
  * overviews (the shim reads those through the overview GDAL picks), one
- * source or more than GATHER_MAX_SOURCES, two sources of one file (GDAL
- * decodes its blocks once for both), source kinds not known here,
+ * source or more than GATHER_MAX_SOURCES, a source file another source of
+ * the VRT reads too (GDAL decodes its blocks once for both), source kinds
+ * not known here,
  * hidden NoData, VRTs not read from their own text (or whose relative
  * sources resolve elsewhere), buffers under MIN_TILE_PIXELS, and buffers
  * over the memory budget. A failed read is declined too, before or after
@@ -249,33 +250,51 @@ static GDALDataType default_transfer(const pvrt_dataset *ds,
 
 /* Whether band b can be gathered, from its XML; 1 yes, -1 no. Sets its
  * transfer type. */
-/* Whether two sources of band element n name the same file. GDAL's VRT
- * opens it once for both and decodes each block once (for a pixel-
- * interleaved file, every band of the block at once), where each source
- * of a gather is read through a handle of its own, which would decode the
- * same blocks again: measured, 200 random windows of a derived band over
- * two bands of one pixel-interleaved GeoTIFF took 0.69-0.78 s gathered
- * against 0.65 s through GDAL's VRT driver. Such bands are read as GDAL
- * reads them. */
-static int shares_a_file(const CPLXMLNode *n)
+/* The file a source element names, resolved as the VRT driver resolves a
+ * relative name (against the VRT's folder). CPLFree it. */
+static char *source_file(const pvrt_vrt_text *t, const CPLXMLNode *src)
 {
-    const char *names[GATHER_MAX_SOURCES];
-    int relative[GATHER_MAX_SOURCES], k = 0;
-    for (const CPLXMLNode *c = n->psChild; c; c = c->psNext) {
-        if (c->eType != CXT_Element || !pvrt__vrt_is_source(c->pszValue))
-            continue;
-        const char *name = CPLGetXMLValue(c, "SourceFilename", "");
-        const int rel =
-            atoi(CPLGetXMLValue(c, "SourceFilename.relativeToVRT", "0")) != 0;
-        for (int i = 0; i < k; i++)
-            if (relative[i] == rel && strcmp(names[i], name) == 0)
-                return 1;
-        if (k == GATHER_MAX_SOURCES)
-            return 0; /* declined for its count anyway */
-        names[k] = name;
-        relative[k++] = rel;
+    const char *name = CPLGetXMLValue(src, "SourceFilename", "");
+    if (atoi(CPLGetXMLValue(src, "SourceFilename.relativeToVRT", "0")) &&
+        t->root_path != NULL && CPLIsFilenameRelative(name))
+        return CPLStrdup(CPLFormFilename(t->root_path, name, NULL));
+    return CPLStrdup(name);
+}
+
+/* Whether a file band b reads is read by another of its sources or by a
+ * source of another band. GDAL's VRT opens a file once for all of them and
+ * decodes each block once (every band of it, for a pixel-interleaved
+ * file); a gather reads each source of band b through handles of its own
+ * and would decode those blocks again. Measured before such bands were
+ * declined: 200 random windows of sum(band 1, band 2) of one
+ * pixel-interleaved DEFLATE GeoTIFF ran at 0.84x-0.94x GDAL's VRT driver;
+ * three derived bands over bands of two such files, read band after band
+ * (QGIS's RGB), at 0.70x-0.74x downsampled and 0.67x-0.69x in 256x256
+ * windows. Read as GDAL reads them instead. */
+static int shares_a_file(const struct pvrt_gather *g, int b)
+{
+    char **mine = NULL;
+    int shared = 0;
+    const CPLXMLNode *n = pvrt__vrt_band(&g->text, b);
+    for (const CPLXMLNode *c = n->psChild; c && !shared; c = c->psNext)
+        if (c->eType == CXT_Element && pvrt__vrt_is_source(c->pszValue)) {
+            char *f = source_file(&g->text, c);
+            shared = CSLFindStringCaseSensitive(mine, f) >= 0;
+            mine = CSLAddString(mine, f);
+            CPLFree(f);
+        }
+    for (int o = 1; o <= g->nbands && !shared; o++) {
+        const CPLXMLNode *other = o == b ? NULL : pvrt__vrt_band(&g->text, o);
+        for (const CPLXMLNode *c = other ? other->psChild : NULL; c && !shared;
+             c = c->psNext)
+            if (c->eType == CXT_Element && pvrt__vrt_is_source(c->pszValue)) {
+                char *f = source_file(&g->text, c);
+                shared = CSLFindStringCaseSensitive(mine, f) >= 0;
+                CPLFree(f);
+            }
     }
-    return 0;
+    CSLDestroy(mine);
+    return shared;
 }
 
 static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
@@ -298,7 +317,7 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
             return -1; /* a source kind not known here */
     }
     if (nsources < 2 || nsources > GATHER_MAX_SOURCES ||
-        ds->bands[b - 1].nsources != nsources || shares_a_file(n))
+        ds->bands[b - 1].nsources != nsources || shares_a_file(g, b))
         return -1;
     /* The transfer type. GDAL reads an unknown name as none. */
     const char *stt = CPLGetXMLValue(n, "SourceTransferType", NULL);

@@ -111,25 +111,31 @@ std::string source(const char *kind, const std::string &path,
 std::string make_vrt(bool relative = false)
 {
     g_relative = relative;
-    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
-    s.compress = "DEFLATE";
-    s.seed = 1;
-    const std::string t0 = make_tiff("g0.tif", s);
-    s.seed = 2;
-    s.overviews = true; // the source's own overviews serve its reads
-    const std::string t1 = make_tiff("g1.tif", s);
-    s.overviews = false;
-    s.seed = 3;
-    s.type = GDT_Int16;
-    s.has_nodata = true;
-    s.nodata = 7;
-    const std::string t2 = make_tiff("g2.tif", s);
-    s.seed = 4;
-    s.type = GDT_Byte;
-    s.width = 200;
-    s.height = 150;
-    s.has_nodata = false;
-    const std::string t3 = make_tiff("g3.tif", s);
+    // Each band reads files of its own (the same rasters under other
+    // names): a file two bands share is not gathered (gather.c).
+    std::vector<std::string> t0, t1, t2, t3;
+    for (const char *copy : {"", "b", "c"}) {
+        const std::string tag = copy;
+        RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+        s.compress = "DEFLATE";
+        s.seed = 1;
+        t0.push_back(make_tiff("g0" + tag + ".tif", s));
+        s.seed = 2;
+        s.overviews = true; // the source's own overviews serve its reads
+        t1.push_back(make_tiff("g1" + tag + ".tif", s));
+        s.overviews = false;
+        s.seed = 3;
+        s.type = GDT_Int16;
+        s.has_nodata = true;
+        s.nodata = 7;
+        t2.push_back(make_tiff("g2" + tag + ".tif", s));
+        s.seed = 4;
+        s.type = GDT_Byte;
+        s.width = 200;
+        s.height = 150;
+        s.has_nodata = false;
+        t3.push_back(make_tiff("g3" + tag + ".tif", s));
+    }
 
     const std::string full =
         CPLSPrintf("<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
@@ -145,22 +151,22 @@ std::string make_vrt(bool relative = false)
     const std::vector<std::string> bands = {
         // builtin sum, NoData, transfer Float64, four kinds of source
         derived_band(1, GDT_Float32, "sum",
-                     {source("SimpleSource", t0, full),
-                      source("ComplexSource", t1, scaled),
-                      source("SimpleSource", t3, rect),
-                      source("ComplexSource", t2, nd7)},
+                     {source("SimpleSource", t0[0], full),
+                      source("ComplexSource", t1[0], scaled),
+                      source("SimpleSource", t3[0], rect),
+                      source("ComplexSource", t2[0], nd7)},
                      "", GDT_Float64, "<NoDataValue>-1</NoDataValue>"),
         // no SourceTransferType: the sources come in the buffer's type
         derived_band(2, GDT_Float32, "sum",
-                     {source("SimpleSource", t0, full),
-                      source("SimpleSource", t1, full),
-                      source("ComplexSource", t2, scaled)},
+                     {source("SimpleSource", t0[1], full),
+                      source("SimpleSource", t1[1], full),
+                      source("ComplexSource", t2[1], scaled)},
                      "", GDT_Unknown, "<NoDataValue>0</NoDataValue>"),
         // pvrt_expr over three sources, one with its own rectangles
         derived_band(3, GDT_Float32, "pvrt_expr",
-                     {source("SimpleSource", t0, full),
-                      source("ComplexSource", t1, scaled),
-                      source("SimpleSource", t3, rect)},
+                     {source("SimpleSource", t0[2], full),
+                      source("ComplexSource", t1[2], scaled),
+                      source("SimpleSource", t3[2], rect)},
                      "expr=\"a * 2 - b + c / 3\" names=\"a,b,c\"", GDT_Float32),
     };
     return write_file(relative ? "gather_rel.vrt" : "gather.vrt",
@@ -373,26 +379,35 @@ TEST(Gather, SmallAndUpsampledReadsEqualGdal)
     GDALClose(oracle);
 }
 
-// Two bands of one pixel-interleaved file: GDAL decodes each block once for
-// both; gathering would read them on two handles, decoding twice. Not
-// gathered, and GDAL's bytes.
-TEST(Gather, SourcesOfOneFileAreNotGathered)
+// Two bands of one pixel-interleaved file, or files that two bands read:
+// GDAL's VRT opens each file once and decodes each block once for all its
+// sources; gathering would read them on handles of their own, decoding
+// again (band after band, as QGIS reads RGB). Not gathered, and GDAL's
+// bytes.
+TEST(Gather, SharedFilesAreNotGathered)
 {
     RasterSpec s = tiled_spec(W, H, GDT_UInt16);
     s.bands = 2;
     s.compress = "DEFLATE";
     s.seed = 21;
     const std::string tif = make_tiff("g_two_bands.tif", s);
-    const std::string vrt =
+    s.seed = 22;
+    const std::string other = make_tiff("g_two_bands_b.tif", s);
+    const std::string one_file =
         write_file("g_two_bands.vrt",
                    vrt_dataset(W, H,
                                {derived_band(1, GDT_Float32, "sum",
                                              {simple_source(tif, 1, W, H),
                                               simple_source(tif, 2, W, H)})}));
-    GDALDatasetH oracle = oracle_of(vrt);
-    GDALDatasetH pvrt = pvrt_of(vrt, 2);
-    ASSERT_NE(oracle, nullptr);
-    ASSERT_NE(pvrt, nullptr);
+    const std::string two_bands = write_file(
+        "g_shared_files.vrt",
+        vrt_dataset(W, H,
+                    {derived_band(1, GDT_Float32, "sum",
+                                  {simple_source(tif, 1, W, H),
+                                   simple_source(other, 1, W, H)}),
+                     derived_band(2, GDT_Float32, "sum",
+                                  {simple_source(tif, 2, W, H),
+                                   simple_source(other, 2, W, H)})}));
     Read down; // downsampled
     down.w = W;
     down.h = H;
@@ -402,16 +417,24 @@ TEST(Gather, SourcesOfOneFileAreNotGathered)
     window.x = 17;
     window.y = 11;
     window.w = window.h = 70;
-    int gathered = 0;
-    for (const Read &r : {down, window, window, window}) {
-        const ReadResult want = do_read(oracle, r);
-        const ReadResult got = counted_read(pvrt, r, &gathered);
-        ASSERT_TRUE(want.ok && got.ok);
-        EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+    for (const std::string &vrt : {one_file, two_bands}) {
+        GDALDatasetH oracle = oracle_of(vrt);
+        GDALDatasetH pvrt = pvrt_of(vrt, 2);
+        ASSERT_NE(oracle, nullptr);
+        ASSERT_NE(pvrt, nullptr);
+        int gathered = 0;
+        for (int band = 1; band <= GDALGetRasterCount(pvrt); band++)
+            for (Read r : {down, window, window, window}) {
+                r.band = band;
+                const ReadResult want = do_read(oracle, r);
+                const ReadResult got = counted_read(pvrt, r, &gathered);
+                ASSERT_TRUE(want.ok && got.ok);
+                EXPECT_TRUE(got.bytes == want.bytes) << vrt << r.describe();
+            }
+        EXPECT_EQ(gathered, 0) << vrt;
+        GDALClose(pvrt);
+        GDALClose(oracle);
     }
-    EXPECT_EQ(gathered, 0);
-    GDALClose(pvrt);
-    GDALClose(oracle);
 }
 
 // A dataset-level read of one band (gdal_translate -outsize reads so) is
@@ -668,6 +691,30 @@ std::string tiff(const char *name, GDALDataType type, int seed,
     return make_tiff(name, s);
 }
 
+// Band element `xml` reading copies of its own of the files in `tifs`
+// (<name>_b<band>.tif, made here), named as xml names them (full path or
+// relative): a file two bands share is not gathered (gather.c).
+std::string own_files(std::string xml, int band,
+                      const std::vector<std::string> &tifs)
+{
+    for (const std::string &tif : tifs) {
+        const std::string copy = tif.substr(0, tif.size() - 4) + "_b" +
+                                 std::to_string(band) + ".tif";
+        if (CPLCopyFile(copy.c_str(), tif.c_str()) != 0)
+            ADD_FAILURE() << "cannot copy " << tif;
+        for (const std::string &from :
+             {tif + "<", tif.substr(tif.rfind('/') + 1) + "<"}) {
+            const std::string to =
+                (from[0] == '/' ? copy : copy.substr(copy.rfind('/') + 1)) +
+                "<";
+            for (size_t at = xml.find(">" + from); at != std::string::npos;
+                 at = xml.find(">" + from, at + to.size()))
+                xml.replace(at + 1, from.size(), to);
+        }
+    }
+    return xml;
+}
+
 // Without SourceTransferType, 3.13 reads the sources in the union of their
 // bands' types and the band's (3.6 to 3.10: in the buffer's type). Resampled
 // in an integer type, values are rounded; in Float64 they are not: a wrong
@@ -711,8 +758,12 @@ TEST(Gather, MixedSourceTypesWithoutTransferType)
                       source("SimpleSource", u16_tif, kPartRects)},
                      "expr=\"a / 3 - b / 7\" names=\"a,b\""),
     };
+    const std::vector<std::string> tifs = {byte_tif, u16_tif, i16_tif, f32_tif};
+    std::vector<std::string> own;
+    for (size_t i = 0; i < bands.size(); i++)
+        own.push_back(own_files(bands[i], static_cast<int>(i) + 1, tifs));
     const std::string vrt =
-        write_file("gather_mixed.vrt", vrt_dataset(W, H, bands));
+        write_file("gather_mixed.vrt", vrt_dataset(W, H, own));
     GDALDatasetH oracle = oracle_of(vrt);
     GDALDatasetH pvrt = pvrt_of(vrt, 3);
     ASSERT_NE(oracle, nullptr);
@@ -756,6 +807,8 @@ TEST(Gather, NoDataAndPropagateNoData)
     bands.push_back(
         derived_band(5, GDT_Float64, "mean", sources, "", GDT_Unknown, nd));
 #endif
+    for (size_t i = 0; i < bands.size(); i++)
+        bands[i] = own_files(bands[i], static_cast<int>(i) + 1, {a, b, c});
     const std::string vrt =
         write_file("gather_nodata.vrt", vrt_dataset(W, H, bands));
     GDALDatasetH oracle = oracle_of(vrt);
@@ -922,6 +975,8 @@ TEST(Gather, BuiltinArgumentsEqualGdal)
                                  "propagateNoData=\"true\"",
                                  GDT_Float32, "<NoDataValue>-5</NoDataValue>"));
 #endif
+    for (size_t i = 0; i < bands.size(); i++)
+        bands[i] = own_files(bands[i], static_cast<int>(i) + 1, {a, b, c});
     std::string text = vrt_dataset(W, H, bands);
     // A CRS (WKT: no PROJ database needed) for the `crs` builtin.
     const std::string srs =
