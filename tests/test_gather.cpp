@@ -1088,8 +1088,11 @@ TEST(Gather, OperateInBufTypeReachesTheSources)
             2, GDT_Float64, "sum",
             {source("SimpleSource", f, full), source("SimpleSource", g, full)}),
     };
+    std::vector<std::string> own;
+    for (size_t i = 0; i < bands.size(); i++)
+        own.push_back(own_files(bands[i], static_cast<int>(i) + 1, {f, g}));
     const std::string vrt =
-        write_file("gather_opbuf.vrt", vrt_dataset(W, H, bands));
+        write_file("gather_opbuf.vrt", vrt_dataset(W, H, own));
     GDALDatasetH oracle = oracle_of(vrt);
     GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(oracle, nullptr);
