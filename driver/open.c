@@ -483,15 +483,16 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     }
     if (opening_now(path))
         return NULL;
-    /* A dataset the application closed may serve this open (reopen.h). */
+    /* A dataset the application closed may serve this open (reopen.h);
+     * otherwise the key is noted with the new dataset. */
     const char *reuse = option(open_options, "REUSE", "PVRT_REUSE");
     char *key = opened_by_application() && (reuse == NULL || CPLTestBool(reuse))
                     ? pvrt_reopen_key(path, explicit_prefix, open_options)
                     : NULL;
     if (key != NULL) {
         pvrt_dataset *kept = pvrt_reopen_take(key);
-        CPLFree(key);
         if (kept != NULL) {
+            CPLFree(key);
             *declined = 0;
             return kept;
         }
@@ -515,6 +516,7 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
         open_primary(path, allowed, inner_oo, explicit_prefix);
     if (primary == NULL) {
         CSLDestroy(inner_oo);
+        CPLFree(key);
         *declined = !explicit_prefix;
         return NULL;
     }
@@ -540,6 +542,7 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
             pvrt_vrtinfo_clear(&info);
             GDALClose(primary);
             CSLDestroy(inner_oo);
+            CPLFree(key);
             return NULL;
         }
         CPLDebug("PVRT",
@@ -553,6 +556,7 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
         pvrt_vrtinfo_clear(&info);
         GDALClose(primary);
         CSLDestroy(inner_oo);
+        CPLFree(key);
         return NULL;
     }
 
@@ -573,6 +577,7 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
         pvrt_vrtinfo_clear(&info);
         CSLDestroy(inner_oo);
         pvrt_dataset_close(ds);
+        CPLFree(key);
         return NULL;
     }
     if (serial)
@@ -617,16 +622,16 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     CSLDestroy(inner_oo);
     if (ds->clones == NULL) {
         pvrt_dataset_close(ds);
+        CPLFree(key);
         return NULL;
     }
     CPLDebug("PVRT", "%s: %d threads, tiles %s, grid %dx%d", path, ds->threads,
              ds->tile_safe ? "split" : "whole (window-dependent sources)",
              ds->grid_x, ds->grid_y);
-    key = ds->background_ok && ds->reuse
-              ? pvrt_reopen_key(path, explicit_prefix, open_options)
-              : NULL;
-    if (key != NULL)
+    if (key != NULL && ds->background_ok && ds->reuse)
         pvrt_reopen_note(ds, key);
+    else
+        CPLFree(key);
     return ds;
 }
 

@@ -31,17 +31,11 @@ typedef struct file_stamp {
 
 struct pvrt_reopen_info {
     char *key;
-    int again; /* the key was opened before in this process */
     char *xml; /* the VRT's serialised state */
     file_stamp *files;
     int nfiles;
     pid_t pid;
 };
-
-typedef struct kept {
-    pvrt_dataset *ds;
-    unsigned long long tick; /* when it was kept */
-} kept;
 
 static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Keys opened lately (kept_lock): a dataset is kept only when its key was
@@ -50,9 +44,9 @@ static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 #define REOPEN_RECENT 16
 static char *recent[REOPEN_RECENT];
 static int recent_next;
-static kept kept_list[REOPEN_MAX_KEPT]; /* (kept_lock) */
-static int nkept;                       /* (kept_lock) */
-static unsigned long long kept_ticks;   /* (kept_lock) */
+/* Kept datasets, in the order they were kept (kept_lock). */
+static pvrt_dataset *kept_list[REOPEN_MAX_KEPT];
+static int nkept;
 
 /* The options and host facts that set a dataset up (open.c, host.c) or
  * change what the VRT driver opens. */
@@ -221,15 +215,19 @@ static const char *const side_suffixes[] = {".ovr", ".aux.xml", ".msk"};
 
 void pvrt_reopen_note(pvrt_dataset *ds, char *key)
 {
+    /* A key opened for the first time is never kept: nothing to record. */
+    if (!opened_before(key)) {
+        CPLFree(key);
+        ds->reopen = NULL;
+        return;
+    }
     struct pvrt_reopen_info *r = (struct pvrt_reopen_info *)CPLCalloc(
         1, sizeof(struct pvrt_reopen_info));
     r->key = key;
-    r->again = opened_before(key);
     r->pid = getpid();
     r->xml = vrt_state(ds->primary);
     char **files = GDALGetFileList(ds->primary);
-    int ok =
-        r->xml != NULL && files != NULL && !ds->network && ds->background_ok;
+    int ok = r->xml != NULL && files != NULL && !ds->network;
     const int n = CSLCount(files);
     r->files = (file_stamp *)CPLCalloc((size_t)n * (NSIDE + 1) + 1,
                                        sizeof(file_stamp));
@@ -262,10 +260,11 @@ pvrt_dataset *pvrt_reopen_take(const char *key)
     pvrt_dataset *ds = NULL;
     pthread_mutex_lock(&kept_lock);
     for (int i = nkept - 1; i >= 0 && ds == NULL; i--)
-        if (kept_list[i].ds->reopen->pid == pid &&
-            strcmp(kept_list[i].ds->reopen->key, key) == 0) {
-            ds = kept_list[i].ds;
-            kept_list[i] = kept_list[--nkept];
+        if (kept_list[i]->reopen->pid == pid &&
+            strcmp(kept_list[i]->reopen->key, key) == 0) {
+            ds = kept_list[i];
+            memmove(kept_list + i, kept_list + i + 1,
+                    (size_t)(--nkept - i) * sizeof *kept_list);
         }
     pthread_mutex_unlock(&kept_lock);
     if (ds != NULL && !files_unchanged(ds->reopen)) {
@@ -309,7 +308,7 @@ int pvrt_reopen_park(pvrt_dataset *ds)
     struct pvrt_reopen_info *r = ds->reopen;
     /* A dataset whose read failed may hold the failure (a source that did
      * not open is not opened again): not kept. */
-    if (r == NULL || !r->again || r->pid != getpid() || ds->read_failed)
+    if (r == NULL || r->pid != getpid() || ds->read_failed)
         return 0;
     /* Not flushed (that would drop the sources' cached blocks): a VRT
      * whose state changed differs from its first open's and is closed,
@@ -317,26 +316,20 @@ int pvrt_reopen_park(pvrt_dataset *ds)
     char *xml = vrt_state(ds->primary);
     const int same = xml != NULL && strcmp(xml, r->xml) == 0;
     CPLFree(xml);
-    if (!same || !files_unchanged(r)) {
-        CPLDebug("PVRT", "%s: not kept for reuse (%s changed)",
-                 GDALGetDescription(ds->primary),
-                 same ? "a file" : "its state");
+    if (!same) {
+        CPLDebug("PVRT", "%s: not kept for reuse (its state changed)",
+                 GDALGetDescription(ds->primary));
         return 0;
     }
+    /* Its files are checked when it is taken (pvrt_reopen_take). */
     forget_last_user(ds);
     pvrt_dataset *evicted = NULL;
     pthread_mutex_lock(&kept_lock);
-    if (nkept == REOPEN_MAX_KEPT) {
-        int oldest = 0;
-        for (int i = 1; i < nkept; i++)
-            if (kept_list[i].tick < kept_list[oldest].tick)
-                oldest = i;
-        evicted = kept_list[oldest].ds;
-        kept_list[oldest] = kept_list[--nkept];
+    if (nkept == REOPEN_MAX_KEPT) { /* the one kept longest ago */
+        evicted = kept_list[0];
+        memmove(kept_list, kept_list + 1, (size_t)--nkept * sizeof *kept_list);
     }
-    kept_list[nkept].ds = ds;
-    kept_list[nkept].tick = ++kept_ticks;
-    nkept++;
+    kept_list[nkept++] = ds;
     pthread_mutex_unlock(&kept_lock);
     pvrt_dataset_close(evicted);
     return 1;
@@ -354,7 +347,7 @@ int pvrt_reopen_unload(void)
     forgotten = (pvrt_dataset **)CPLRealloc(
         forgotten, (size_t)(nforgotten + n + 1) * sizeof *forgotten);
     for (int i = 0; i < n; i++)
-        forgotten[nforgotten++] = kept_list[i].ds;
+        forgotten[nforgotten++] = kept_list[i];
     nkept = 0;
     for (int i = 0; i < REOPEN_RECENT; i++) {
         CPLFree(recent[i]);

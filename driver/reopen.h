@@ -40,7 +40,8 @@ pvrt_dataset *pvrt_reopen_take(const char *key);
 
 /* Called at the end of a fresh open with the open's key (taken over):
  * records what a later reuse must find unchanged. The dataset is never kept
- * when that cannot be recorded. */
+ * when that cannot be recorded, nor when the key is opened for the first
+ * time. */
 void pvrt_reopen_note(pvrt_dataset *ds, char *key);
 
 /* The application closed ds: kept (returns 1) when it may serve a later
