@@ -479,7 +479,7 @@ TEST(Pool, ShutdownJoinsAndALaterBatchRestarts)
     pvrt_batch_spec s = spec_for(c, 64, 3);
     within(30, [&] { EXPECT_EQ(pvrt_batch_run(&s), PVRT_BATCH_OK); });
     EXPECT_EQ(pvrt_pool_size(), 3);
-    EXPECT_EQ(live_threads(), baseline + 3);
+    EXPECT_EQ(live_threads_settled(baseline + 3), baseline + 3);
 
     pvrt_pool_shutdown();
     EXPECT_EQ(pvrt_pool_size(), 0);
