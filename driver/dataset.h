@@ -96,6 +96,9 @@ typedef struct pvrt_dataset {
     int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
     int64_t gathered_reads;       /* (atomic) reads gathered (gather.c) */
+    int64_t together_bands;       /* (atomic) bands computed with another
+                                     band's gathered read (gather.c) */
+    int64_t together_hits;        /* (atomic) reads served by them */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t background_regions;   /* (atomic) of which in the background */
     int64_t cache_hits;           /* (atomic) reads served by the cache */

@@ -27,19 +27,21 @@
  *   reaches them only through the builtin xoff and yoff, below), so the
  *   stripes are the whole call's rows.
  *
- * Which handle reads a source: a downsampled read, source k on the handle
- * of the worker that runs it. A full-resolution window too small to split
- * (random windows, a tile server's tiles; a dataset whose reads never
- * split), source k always on slot k mod the dataset's threads, job j
- * reading the sources of slot j one after the other: the handle's block
- * cache then holds the source blocks the earlier windows decoded, so no block
- * is decoded twice, as on GDAL's one VRT handle (on the worker's handles, a
- * source block would be decoded once per thread). The buffers of the last read
- * and its apply VRT are kept for the next read of the same shape (their memory
- * is one tile's at most): the apply VRT is then the same text, and its MEM
- * sources, read 1:1, copy straight from the buffers (MEM's RasterIO, no
- * block cache), so a kept handle reads what the buffers hold now. Such
- * reads are gathered only when the handles they keep open fit GDAL's
+ * Which handle reads a source: always the same one. The dataset's sources,
+ * band after band, are dealt over the slots in turn (source k of a band
+ * whose bands before it have n sources: slot (n + k) mod the dataset's
+ * threads), and job j reads the sources of one slot one after the other.
+ * The handle's block cache then holds the source blocks earlier reads
+ * decoded (random windows, a tile server's tiles, QGIS panning or zooming
+ * over what it drew), so no block is decoded twice, as on GDAL's one VRT
+ * handle (on the handle of whichever worker ran it, a source block would
+ * be decoded once per thread). Bands read together spread their sources
+ * over the slots. The buffers of the
+ * last read and its apply VRT are kept for the next read of the same shape
+ * (their memory is one tile's at most): the apply VRT is then the same text,
+ * and its MEM sources, read 1:1, copy straight from the buffers (MEM's
+ * RasterIO, no block cache), so a kept handle reads what the buffers hold now.
+ * Such reads are gathered only when the handles they keep open fit GDAL's
  * source pool beside the clones': a pool that closes them costs more than
  * reading on the primary.
  *
@@ -141,7 +143,10 @@ typedef struct gather_capture {
     GDALDataType transfer;
     int ok; /* 0: declined for good */
     int nsources;
-    pvrt_clones **clones; /* per source; slot worker + 1 */
+    int first_slot;       /* source k is read through slot first_slot + k (mod
+                             the dataset's threads): the dataset's sources, band
+                             after band, dealt over the slots in turn */
+    pvrt_clones **clones; /* per source, read through capture_slot's */
 } gather_capture;
 
 /* The buffers of the last read and the apply VRT over them, kept for the
@@ -155,15 +160,42 @@ typedef struct gather_scratch {
     pvrt_clones *apply; /* NULL: none yet */
 } gather_scratch;
 
+/* What two band reads share when a reader reads one view band after band
+ * (QGIS's RGB layers, a tile server's bands): everything but the band and
+ * the buffer's spacing. Cleared before it is filled, so memcmp compares. */
+typedef struct gather_shape {
+    int x, y, w, h, buf_w, buf_h;
+    GDALDataType buf_type;
+    GDALRIOResampleAlg resample;
+    int float_window;
+    double fx, fy, fw, fh;
+    int only_this_scale, in_buf_type;
+} gather_shape;
+
 struct pvrt_gather {
-    int state; /* 1: usable, -1: nothing to gather */
-    gather_scratch scratch;
+    int state;               /* 1: usable, -1: nothing to gather */
+    gather_scratch *scratch; /* per band (1-based) */
     pvrt_vrt_text text;
-    int *band_ok; /* per band: 0 unknown, 1 usable, -1 declined */
+    /* Bands read band after band (see "Bands read together" below). */
+    gather_shape shape; /* of the last band read; valid when shape_valid */
+    int shape_valid;
+    int *seen; /* per band: its place among the bands read at
+                  `shape` (1, 2, ...), 0: not read there */
+    int nseen;
+    int *walk;     /* per band: its place among the bands read at the
+                      shape before, 0: not read there */
+    int walk_len;  /* bands read at the shape before; < 2: no walk */
+    GByte **ready; /* per band: its pixels at `shape`, computed with an
+                      earlier band's, packed in the shape's buffer
+                      type; NULL: none */
+    int64_t ready_bytes;
+    int *band_ok; /* per band: 0 unknown, 1 usable, 2 usable only with other
+                     bands (one source), -1 declined */
     GDALDataType *band_transfer; /* per usable band: its transfer type;
                                     GDT_Unknown: the buffer type's */
     int nbands;
-    gather_capture *caps;
+    gather_capture **caps; /* each made once and kept: a read holds
+                              pointers to several */
     int ncaps;
 };
 
@@ -316,7 +348,7 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
         else if (pvrt__vrt_ends_with_source(c->pszValue))
             return -1; /* a source kind not known here */
     }
-    if (nsources < 2 || nsources > GATHER_MAX_SOURCES ||
+    if (nsources < 1 || nsources > GATHER_MAX_SOURCES ||
         ds->bands[b - 1].nsources != nsources || shares_a_file(g, b))
         return -1;
     /* The transfer type. GDAL reads an unknown name as none. */
@@ -327,7 +359,8 @@ static int inspect_band(const pvrt_dataset *ds, struct pvrt_gather *g, int b)
         return -1;
 #endif
     g->band_transfer[b] = t;
-    return 1;
+    /* One source: its read is one job; the band gains only with others. */
+    return nsources > 1 ? 1 : 2;
 }
 
 /* The apply VRT: band b's function over the gathered buffers of w x h in
@@ -406,6 +439,12 @@ static void capture_clear(gather_capture *c)
     c->clones = NULL;
 }
 
+/* The slot whose handle reads source k of capture set c. */
+static int capture_slot(const pvrt_dataset *ds, const gather_capture *c, int k)
+{
+    return (c->first_slot + k) % ds->threads;
+}
+
 /* Opens one handle of each source of a new capture set and checks them;
  * the others open on first use. Returns 0, or -1 (nothing reported). */
 static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
@@ -425,10 +464,10 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
             pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
         c->clones[k] = pvrt_clones_new(xml, vrt_only, oo, ds->threads);
         CPLFree(xml);
-        /* The slot a full-resolution read uses for source k (capture_job). */
-        GDALDatasetH h = c->clones[k]
-                             ? pvrt_clones_get(c->clones[k], k % ds->threads)
-                             : NULL;
+        /* The slot that reads source k (capture_job). */
+        GDALDatasetH h =
+            c->clones[k] ? pvrt_clones_get(c->clones[k], capture_slot(ds, c, k))
+                         : NULL;
         GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
         int cap_has_nd = 0;
         const double cap_nd =
@@ -451,15 +490,19 @@ static gather_capture *capture_get(pvrt_dataset *ds, struct pvrt_gather *g,
                                    int b, GDALDataType t)
 {
     for (int i = 0; i < g->ncaps; i++)
-        if (g->caps[i].band == b && g->caps[i].transfer == t)
-            return g->caps[i].ok ? &g->caps[i] : NULL;
-    g->caps = (gather_capture *)CPLRealloc(g->caps, (g->ncaps + 1) *
-                                                        sizeof(gather_capture));
-    gather_capture *c = &g->caps[g->ncaps++];
-    memset(c, 0, sizeof *c);
+        if (g->caps[i]->band == b && g->caps[i]->transfer == t)
+            return g->caps[i]->ok ? g->caps[i] : NULL;
+    g->caps = (gather_capture **)CPLRealloc(
+        g->caps, (g->ncaps + 1) * sizeof(gather_capture *));
+    gather_capture *c = (gather_capture *)CPLCalloc(1, sizeof(gather_capture));
+    g->caps[g->ncaps++] = c;
     c->band = b;
     c->transfer = t;
     c->nsources = ds->bands[b - 1].nsources;
+    int64_t before = 0;
+    for (int i = 0; i < b - 1; i++)
+        before += ds->bands[i].nsources;
+    c->first_slot = (int)(before % ds->threads);
     c->ok = capture_build(ds, g, c) == 0;
     CPLDebug("PVRT", "gather: band %d of %s, transfer type %s: %s", b,
              GDALGetDescription(ds->primary), GDALGetDataTypeName(t),
@@ -481,6 +524,11 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
             g->band_ok = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
             g->band_transfer =
                 (GDALDataType *)CPLCalloc(g->nbands + 1, sizeof(GDALDataType));
+            g->scratch = (gather_scratch *)CPLCalloc(g->nbands + 1,
+                                                     sizeof(gather_scratch));
+            g->seen = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
+            g->walk = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
+            g->ready = (GByte **)CPLCalloc(g->nbands + 1, sizeof(GByte *));
             g->state = 1;
         }
     }
@@ -504,7 +552,7 @@ static void scratch_clear(gather_scratch *s)
 static gather_scratch *scratch_get(struct pvrt_gather *g, int b, GDALDataType t,
                                    int x0, int y0, int w, int h, int nsources)
 {
-    gather_scratch *s = &g->scratch;
+    gather_scratch *s = &g->scratch[b];
     if (s->bufs != NULL && s->band == b && s->transfer == t && s->x0 == x0 &&
         s->y0 == y0 && s->w == w && s->h == h && s->nsources == nsources)
         return s;
@@ -528,21 +576,30 @@ static gather_scratch *scratch_get(struct pvrt_gather *g, int b, GDALDataType t,
 
 /* ---- Jobs --------------------------------------------------------------- */
 
-typedef struct gather_job {
-    const pvrt_request *rq;
+/* One band of a gathered read: its sources' buffers and apply VRT, and
+ * where its pixels go. */
+typedef struct gather_part {
+    int band;
     gather_capture *cap;
-    int pinned; /* capture job j reads sources j, j + stride, ... through
-                   slot j; else job k reads source k through its worker's */
-    int stride;
     GDALDataType transfer;
     int tsize;
-    GByte **bufs; /* per source: packed buf_w x buf_h of `transfer` */
-    GDALRasterIOExtraArg extra;
-    pvrt_clones *apply;
-    int x0, y0; /* the buffer's place in the apply VRT */
-    int nstripes;
-    GByte *out; /* apply output: the caller's buffer or a packed one */
+    gather_scratch *sc; /* its buffers and apply VRT */
+    GByte *out;         /* apply output: the caller's buffer or `own` */
     GSpacing ps, ls;
+    GByte *own; /* packed buf_w x buf_h of the buffer type: a band kept for
+                   its read, or the caller's band before it is written out */
+} gather_part;
+
+typedef struct gather_job {
+    const pvrt_dataset *ds;
+    const pvrt_request *rq;
+    gather_part *parts;
+    int nparts;
+    int *slots; /* capture job j reads the parts' sources of slot slots[j]
+                   through it */
+    GDALRasterIOExtraArg extra;
+    int x0, y0;    /* the buffers' place in the apply VRTs */
+    int nstripes;  /* per part */
     char **config; /* the caller's thread-local config options */
     int depth;     /* the caller's nesting depth (read.h) */
     pvrt_errlog *log;
@@ -554,25 +611,32 @@ static void job_enter(pvrt_job_scope *js, const gather_job *job, int index,
     pvrt_job_enter(js, job->config, job->depth, job->log, index, worker);
 }
 
+/* Reads source k of part p into its buffer through handle `slot`. */
+static CPLErr capture_one(const gather_job *job, const gather_part *p, int k,
+                          int slot)
+{
+    const pvrt_request *rq = job->rq;
+    GDALDatasetH h = pvrt_clones_get(p->cap->clones[k], slot);
+    GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
+    GDALRasterIOExtraArg extra = job->extra;
+    return band ? GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
+                                 p->sc->bufs[k], rq->buf_w, rq->buf_h,
+                                 p->transfer, p->tsize,
+                                 (GSpacing)p->tsize * rq->buf_w, &extra)
+                : CE_Failure;
+}
+
 static int capture_job(void *ctx, int index, int worker)
 {
     gather_job *job = (gather_job *)ctx;
-    const pvrt_request *rq = job->rq;
     pvrt_job_scope js;
     job_enter(&js, job, index, worker);
     CPLErr err = CE_None;
-    const int slot = job->pinned ? index : worker + 1;
-    const int step = job->pinned ? job->stride : job->cap->nsources;
-    for (int k = index; err == CE_None && k < job->cap->nsources; k += step) {
-        GDALDatasetH h = pvrt_clones_get(job->cap->clones[k], slot);
-        GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
-        GDALRasterIOExtraArg extra = job->extra;
-        err = band ? GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
-                                    job->bufs[k], rq->buf_w, rq->buf_h,
-                                    job->transfer, job->tsize,
-                                    (GSpacing)job->tsize * rq->buf_w, &extra)
-                   : CE_Failure;
-    }
+    const int slot = job->slots[index];
+    for (int p = 0; err == CE_None && p < job->nparts; p++)
+        for (int k = 0; err == CE_None && k < job->parts[p].cap->nsources; k++)
+            if (capture_slot(job->ds, job->parts[p].cap, k) == slot)
+                err = capture_one(job, &job->parts[p], k, slot);
     pvrt_job_leave(&js, worker);
     return err == CE_None ? 0 : -1;
 }
@@ -581,6 +645,8 @@ static int apply_job(void *ctx, int index, int worker)
 {
     gather_job *job = (gather_job *)ctx;
     const pvrt_request *rq = job->rq;
+    const gather_part *p = &job->parts[index / job->nstripes];
+    const int stripe = index % job->nstripes;
     pvrt_job_scope js;
     job_enter(&js, job, index, worker);
     /* The apply VRT's sources are MEM datasets on our buffers (GDAL 3.10+
@@ -589,15 +655,15 @@ static int apply_job(void *ctx, int index, int worker)
         CPLGetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", NULL);
     char *saved_mem = was ? CPLStrdup(was) : NULL;
     CPLSetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", "YES");
-    const int y0 = (int)((int64_t)rq->buf_h * index / job->nstripes);
-    const int y1 = (int)((int64_t)rq->buf_h * (index + 1) / job->nstripes);
+    const int y0 = (int)((int64_t)rq->buf_h * stripe / job->nstripes);
+    const int y1 = (int)((int64_t)rq->buf_h * (stripe + 1) / job->nstripes);
     CPLErr err = CE_Failure;
-    GDALDatasetH h = pvrt_clones_get(job->apply, worker + 1);
+    GDALDatasetH h = pvrt_clones_get(p->sc->apply, worker + 1);
     GDALRasterBandH band = h ? GDALGetRasterBand(h, 1) : NULL;
     if (band)
         err = GDALRasterIOEx(band, GF_Read, job->x0, job->y0 + y0, rq->buf_w,
-                             y1 - y0, job->out + y0 * job->ls, rq->buf_w,
-                             y1 - y0, rq->buf_type, job->ps, job->ls, NULL);
+                             y1 - y0, p->out + y0 * p->ls, rq->buf_w, y1 - y0,
+                             rq->buf_type, p->ps, p->ls, NULL);
     CPLSetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", saved_mem);
     CPLFree(saved_mem);
     pvrt_job_leave(&js, worker);
@@ -623,6 +689,134 @@ static int run_jobs(int threads, gather_job *job, int njobs, pvrt_job_fn fn)
     pvrt_errlog_free(job->log);
     job->log = NULL;
     return rc == PVRT_BATCH_OK ? 0 : -1;
+}
+
+/* Writes band b's packed pixels (buf_w x buf_h of the buffer type) into
+ * rq's buffer as GDAL's derived band leaves it: its pixels, and on 3.6 to
+ * 3.10 the clearing it does first (see the top of this file). */
+static void write_out(const pvrt_dataset *ds, int b, const pvrt_request *rq,
+                      const GByte *packed)
+{
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    const GSpacing packed_line = (GSpacing)size * rq->buf_w;
+#if !GATHER_313
+    int has_nd = 0;
+    const double nd =
+        GDALGetRasterNoDataValue(GDALGetRasterBand(ds->primary, b), &has_nd);
+    if (rq->pixel_space == size && (!has_nd || nd == 0))
+        memset(rq->buf, 0, (size_t)packed_line * rq->buf_h);
+#else
+    (void)ds;
+    (void)b;
+#endif
+    for (int r = 0; r < rq->buf_h; r++) {
+        GByte *dst = (GByte *)rq->buf + r * rq->line_space;
+        const GByte *src = packed + r * packed_line;
+        if (rq->pixel_space == size)
+            memcpy(dst, src, (size_t)packed_line);
+        else
+            GDALCopyWords(src, rq->buf_type, size, dst, rq->buf_type,
+                          (int)rq->pixel_space, rq->buf_w);
+    }
+}
+
+/* ---- Bands read together -------------------------------------------------
+ * QGIS reads an RGB layer band after band, each band with the same window,
+ * buffer and resampling, and so do tile servers and GDAL's dataset-level
+ * reads of derived bands (GDALDataset::BandBasedRasterIO). Gathered alone,
+ * a band has only its own sources to spread over the pool (one, for a band
+ * that scales one band of a scene: then nothing runs beside it). Once a
+ * reader is seen reading bands after one another at one request shape,
+ * the read of a band also computes the bands that followed it at the shape
+ * before (the first time, the derived bands not read yet at this one), all
+ * their sources at once, and keeps them, packed in the buffer type, for
+ * their reads. Each band is computed exactly as when gathered alone (its
+ * capture VRTs, buffers and apply VRT) and written out as the apply VRT
+ * writes it, so its bytes do not depend on what was computed with it. A
+ * reader that stops walking bands wastes one shape's bands once: the bands
+ * read at a shape are the walk of the next. Kept bands take at most half
+ * the cache (CACHE_MB; 0: none kept, none computed together) and go at the
+ * next shape. */
+
+static void shape_of(const pvrt_request *rq, gather_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    s->x = rq->x;
+    s->y = rq->y;
+    s->w = rq->w;
+    s->h = rq->h;
+    s->buf_w = rq->buf_w;
+    s->buf_h = rq->buf_h;
+    s->buf_type = rq->buf_type;
+    const GDALRasterIOExtraArg *e = rq->extra;
+    s->resample = e ? e->eResampleAlg : GRIORA_NearestNeighbour;
+    s->float_window = e && e->bFloatingPointWindowValidity;
+    if (s->float_window) {
+        s->fx = e->dfXOff;
+        s->fy = e->dfYOff;
+        s->fw = e->dfXSize;
+        s->fh = e->dfYSize;
+    }
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 2
+    if (e && e->nVersion >= 2)
+        s->only_this_scale = e->bUseOnlyThisScale;
+#endif
+#if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 3
+    if (e && e->nVersion >= 3)
+        s->in_buf_type = e->bOperateInBufType;
+#endif
+}
+
+static void ready_clear(struct pvrt_gather *g)
+{
+    for (int b = 1; b <= g->nbands; b++) {
+        VSIFree(g->ready[b]);
+        g->ready[b] = NULL;
+    }
+    g->ready_bytes = 0;
+}
+
+/* Notes a read of band b: a new shape makes the bands read at the last one
+ * the walk (when more than one) and drops the bands kept for it. */
+static void note_read(struct pvrt_gather *g, int b, const pvrt_request *rq)
+{
+    gather_shape s;
+    shape_of(rq, &s);
+    if (!g->shape_valid || memcmp(&s, &g->shape, sizeof s) != 0) {
+        const int walked = g->nseen >= 2;
+        for (int i = 1; i <= g->nbands; i++) {
+            g->walk[i] = walked ? g->seen[i] : 0;
+            g->seen[i] = 0;
+        }
+        g->walk_len = walked ? g->nseen : 0;
+        g->nseen = 0;
+        ready_clear(g);
+        g->shape = s;
+        g->shape_valid = 1;
+    }
+    if (g->seen[b] == 0)
+        g->seen[b] = ++g->nseen;
+}
+
+/* The bands to compute with band b's read, in the order they will be read,
+ * into out (room for nbands): those that followed b at the shape before;
+ * with no walk known, once b is not the first band read at its shape, the
+ * derived bands not read there yet. Returns how many. */
+static int companions(const pvrt_dataset *ds, const struct pvrt_gather *g,
+                      int b, int *out)
+{
+    int n = 0;
+    if (g->walk_len >= 2 && g->walk[b] > 0) {
+        for (int place = g->walk[b] + 1; place <= g->walk_len; place++)
+            for (int c = 1; c <= g->nbands; c++)
+                if (g->walk[c] == place && !g->seen[c])
+                    out[n++] = c;
+    } else if (g->walk_len < 2 && g->nseen >= 2) {
+        for (int c = 1; c <= g->nbands; c++)
+            if (c != b && !g->seen[c] && ds->bands[c - 1].derived)
+                out[n++] = c;
+    }
+    return n;
 }
 
 /* ---- The read ------------------------------------------------------------ */
@@ -652,15 +846,17 @@ static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
     return 1;
 }
 
-/* Whether band b of ds can be gathered at all (its XML, made once). */
-static struct pvrt_gather *band_gatherable(pvrt_dataset *ds, int b)
+/* Whether band b of ds can be gathered (its XML, inspected once): alone,
+ * or `with_others` too when it has one source. */
+static struct pvrt_gather *band_gatherable(pvrt_dataset *ds, int b,
+                                           int with_others)
 {
     struct pvrt_gather *g = state_get(ds);
     if (g == NULL || b > g->nbands)
         return NULL;
     if (g->band_ok[b] == 0)
         g->band_ok[b] = inspect_band(ds, g, b);
-    return g->band_ok[b] == 1 ? g : NULL;
+    return g->band_ok[b] == 1 || (with_others && g->band_ok[b] == 2) ? g : NULL;
 }
 
 /* This thread's last error, restored when the gather declines late. */
@@ -687,17 +883,17 @@ static int error_restore(error_state *s)
 /* Whether the handles a full-resolution gather keeps open fit GDAL's
  * source pool beside the clones' and the primary's, so that none of them
  * is closed and reopened with a cold cache (which would cost more than
- * reading on the primary): each source of the band once through its slot,
- * and each of the threads' apply VRTs' buffers. */
+ * reading on the primary): each source of the bands read once through its
+ * slot, and each of the threads' apply VRTs' buffers. */
 static int windows_fit_source_pool(const pvrt_dataset *ds, int threads,
-                                   int nsources)
+                                   int64_t nsources)
 {
     int64_t total = 0;
     for (int i = 0; i < ds->nbands; i++)
         total += ds->bands[i].nsources;
     const int64_t pool =
         atoi(CPLGetConfigOption("GDAL_MAX_DATASET_POOL_SIZE", "100"));
-    return (threads + 1) * total + (threads + 1) * (int64_t)nsources <= pool;
+    return (threads + 1) * total + (threads + 1) * nsources <= pool;
 }
 
 /* Whether full-resolution window rq is gathered. Not the first window a
@@ -708,30 +904,53 @@ static int windows_fit_source_pool(const pvrt_dataset *ds, int threads,
  * there, and moving between the gather's handles and the primary would
  * decode source blocks twice): its windows stay on the primary from then
  * on. */
-static int windows_wanted(pvrt_dataset *ds, const pvrt_request *rq, int threads)
+static int windows_wanted(pvrt_dataset *ds, int threads)
 {
     if (threads < ds->threads)
         ds->windows_shared = 1;
     const int first = !ds->windows_seen;
     ds->windows_seen = 1;
-    return ds->window_gather && !ds->windows_shared && !first &&
-           windows_fit_source_pool(ds, threads,
-                                   ds->bands[rq->path->band - 1].nsources);
+    return ds->window_gather && !ds->windows_shared && !first;
 }
 
-static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads);
+static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
+                  const int *with, int nwith);
 
 int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
                      CPLErr *err)
 {
+    if (!request_ok(ds, rq))
+        return 0;
+    const int b = rq->path->band;
+    /* The state is made only for a read gathered (it costs a tile server's
+     * one window per open a serialisation of the VRT). */
+    struct pvrt_gather *g =
+        ds->gather && ds->gather->state == 1 ? ds->gather : NULL;
+    if (g != NULL) {
+        note_read(g, b, rq);
+        if (g->ready[b] != NULL) {
+            write_out(ds, b, rq, g->ready[b]);
+            __atomic_add_fetch(&ds->together_hits, 1, __ATOMIC_RELAXED);
+            *err = CE_None;
+            return 1;
+        }
+    }
     /* windows_wanted first: it notes a read with fewer threads. */
-    if (!request_ok(ds, rq) ||
-        (!pvrt__is_resampled(rq) && !windows_wanted(ds, rq, threads)) ||
+    if ((!pvrt__is_resampled(rq) && !windows_wanted(ds, threads)) ||
         threads < 2)
         return 0;
+    if (g == NULL) {
+        if ((g = state_get(ds)) == NULL)
+            return 0;
+        note_read(g, b, rq);
+    }
+    int *with = (int *)CPLMalloc(sizeof(int) * (g->nbands + 1));
+    const int nwith = ds->cache_cap > 0 ? companions(ds, g, b, with) : 0;
     error_state saved;
     error_save(&saved);
-    if (!gather(ds, rq, threads))
+    const int done = gather(ds, rq, threads, with, nwith);
+    CPLFree(with);
+    if (!done)
         return error_restore(&saved);
     __atomic_add_fetch(&ds->gathered_reads, 1, __ATOMIC_RELAXED);
     CPLFree(saved.msg);
@@ -739,35 +958,80 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     return 1;
 }
 
-/* The read itself: 1 done, 0 declined (messages dropped). */
-static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
+/* Chooses the parts of band b's read: b, then the bands `with` that fit
+ * the memory (the working buffers within the threads' tile budgets, the
+ * kept bands within half the cache) and, for full-resolution windows,
+ * GDAL's source pool. Returns how many, 0 when b itself cannot be read. */
+static int plan_parts(pvrt_dataset *ds, struct pvrt_gather *g,
+                      const pvrt_request *rq, int threads, const int *with,
+                      int nwith, gather_part *parts)
 {
-    const int b = rq->path->band;
-    GDALRasterBandH orig = GDALGetRasterBand(ds->primary, b);
-    if (orig == NULL || GDALGetOverviewCount(orig) > 0)
-        return 0;
-    struct pvrt_gather *g = band_gatherable(ds, b);
-    if (g == NULL)
-        return 0;
+    const int64_t out_plane =
+        (int64_t)rq->buf_w * rq->buf_h * GDALGetDataTypeSizeBytes(rq->buf_type);
+    const int pinned = !pvrt__is_resampled(rq);
+    int64_t work = 0, kept = 0, handles = 0;
+    int n = 0;
+    for (int i = -1; i < nwith; i++) {
+        const int band = i < 0 ? rq->path->band : with[i];
+        GDALRasterBandH orig = GDALGetRasterBand(ds->primary, band);
+        if (orig == NULL || GDALGetOverviewCount(orig) > 0 ||
+            band_gatherable(ds, band, nwith > 0) == NULL) {
+            if (i < 0)
+                return 0;
+            continue;
+        }
+        /* The transfer type GDAL uses, and the memory the buffers take. */
+        const GDALDataType t = g->band_transfer[band] != GDT_Unknown
+                                   ? g->band_transfer[band]
+                                   : rq->buf_type;
+        const int tsize = GDALGetDataTypeSizeBytes(t);
+        const int nsources = ds->bands[band - 1].nsources;
+        const int64_t mine = (int64_t)rq->buf_w * rq->buf_h * tsize * nsources +
+                             (i < 0 ? 0 : out_plane);
+        if (work + mine > (int64_t)threads * ds->tile_budget ||
+            (i >= 0 && g->ready_bytes + kept + out_plane > ds->cache_cap / 2) ||
+            (pinned &&
+             !windows_fit_source_pool(ds, threads, handles + nsources))) {
+            if (i < 0)
+                return 0;
+            break; /* the bands after it would be read before it */
+        }
+        gather_capture *cap = capture_get(ds, g, band, t);
+        if (cap == NULL) {
+            if (i < 0)
+                return 0;
+            continue;
+        }
+        memset(&parts[n], 0, sizeof parts[n]);
+        parts[n].band = band;
+        parts[n].cap = cap;
+        parts[n].transfer = t;
+        parts[n].tsize = tsize;
+        n++;
+        work += mine;
+        kept += i < 0 ? 0 : out_plane;
+        handles += nsources;
+    }
+    /* A band of one source gains only beside others. */
+    return n == 1 && g->band_ok[rq->path->band] != 1 ? 0 : n;
+}
 
-    /* The transfer type GDAL uses, and the memory the buffers take. */
-    const GDALDataType t =
-        g->band_transfer[b] != GDT_Unknown ? g->band_transfer[b] : rq->buf_type;
-    const int tsize = GDALGetDataTypeSizeBytes(t);
-    const int nsources = ds->bands[b - 1].nsources;
-    const int64_t plane = (int64_t)rq->buf_w * rq->buf_h * tsize;
-    if (plane * nsources > (int64_t)threads * ds->tile_budget)
-        return 0;
-    gather_capture *cap = capture_get(ds, g, b, t);
-    if (cap == NULL)
-        return 0;
+/* The read itself, of band rq->path->band and of the bands `with` kept for
+ * their reads: 1 done, 0 declined (messages dropped, nothing kept). */
+static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
+                  const int *with, int nwith)
+{
+    struct pvrt_gather *g = ds->gather;
+    gather_part *parts =
+        (gather_part *)CPLCalloc(nwith + 1, sizeof(gather_part));
+    const int nparts = plan_parts(ds, g, rq, threads, with, nwith, parts);
 
     gather_job job;
     memset(&job, 0, sizeof job);
+    job.ds = ds;
     job.rq = rq;
-    job.cap = cap;
-    job.transfer = t;
-    job.tsize = tsize;
+    job.parts = parts;
+    job.nparts = nparts;
     INIT_RASTERIO_EXTRA_ARG(job.extra);
     if (rq->extra) {
         job.extra.eResampleAlg = rq->extra->eResampleAlg;
@@ -788,95 +1052,131 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads)
             job.extra.bOperateInBufType = rq->extra->bOperateInBufType;
 #endif
     }
-    /* Where the buffer lies in the apply VRT: at the request's offset on
+    /* Where the buffers lie in the apply VRTs: at the request's offset on
      * 3.13, which passes it to builtin xoff/yoff. */
     job.x0 = GATHER_313 ? rq->x : 0;
     job.y0 = GATHER_313 ? rq->y : 0;
-    gather_scratch *sc =
-        scratch_get(g, b, t, job.x0, job.y0, rq->buf_w, rq->buf_h, nsources);
-    int ok = sc != NULL;
-    job.bufs = sc ? sc->bufs : NULL;
+    int ok = nparts > 0;
+    int64_t scratch_bytes = 0;
+    int nsources = 0;
+    for (int p = 0; ok && p < nparts; p++) {
+        const int n = parts[p].cap->nsources;
+        parts[p].sc = scratch_get(g, parts[p].band, parts[p].transfer, job.x0,
+                                  job.y0, rq->buf_w, rq->buf_h, n);
+        ok = parts[p].sc != NULL;
+        scratch_bytes += (int64_t)rq->buf_w * rq->buf_h * parts[p].tsize * n;
+        nsources += n;
+    }
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = pvrt_read_depth();
 
-    /* Gather. A read at full resolution is a window a caller may read
-     * again or next to (random windows, a tile server): each source goes
-     * through the same handle every time, whose block cache keeps what it
-     * decoded, so no source block is decoded twice, as on the primary. */
-    job.pinned = !pvrt__is_resampled(rq);
-    job.stride = ds->threads < nsources ? ds->threads : nsources;
-    ok = ok && run_jobs(threads, &job, job.pinned ? job.stride : nsources,
-                        capture_job) == 0;
+    /* Gather, each source through its slot's handle (see the top of this
+     * file): one job per slot the parts' sources use. */
+    int *used = (int *)CPLCalloc(ds->threads, sizeof(int));
+    job.slots = (int *)CPLCalloc(ds->threads, sizeof(int));
+    int nslots = 0;
+    for (int p = 0; p < nparts; p++)
+        for (int k = 0; k < parts[p].cap->nsources; k++)
+            used[capture_slot(ds, parts[p].cap, k)] = 1;
+    for (int i = 0; i < ds->threads; i++)
+        if (used[i])
+            job.slots[nslots++] = i;
+    CPLFree(used);
+    ok = ok && run_jobs(threads, &job, nslots, capture_job) == 0;
 
-    /* Apply, straight into the caller's buffer unless GDAL would clear
-     * bytes between its lines (up to 3.10: nBufXSize * nBufYSize *
-     * nPixelSpace bytes from the start, whatever the line spacing):
-     * stripes would clear each other's lines. Then packed, and copied
-     * after that clearing. */
+    /* Apply, the read's band straight into the caller's buffer unless GDAL
+     * would clear bytes between its lines (up to 3.10: nBufXSize *
+     * nBufYSize * nPixelSpace bytes from the start, whatever the line
+     * spacing): stripes would clear each other's lines. Then packed, and
+     * written out after that clearing, like the bands kept. */
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     const GSpacing packed_line = (GSpacing)size * rq->buf_w;
     const int repack =
         !GATHER_313 && rq->pixel_space == size && rq->line_space != packed_line;
-    GByte *packed = NULL;
-    if (ok && sc->apply == NULL) {
-        char *xml = apply_xml(g, b, t, job.x0, job.y0, rq->buf_w, rq->buf_h,
-                              nsources, job.bufs);
-        const char *const vrt_only[] = {"VRT", NULL};
-        sc->apply = pvrt_clones_new(xml, vrt_only, NULL, ds->threads);
-        CPLFree(xml);
-        ok = sc->apply != NULL;
-    }
-    job.apply = ok ? sc->apply : NULL;
-    if (ok && repack) {
-        packed = (GByte *)VSI_MALLOC2_VERBOSE((size_t)packed_line, rq->buf_h);
-        ok = packed != NULL;
+    for (int p = 0; ok && p < nparts; p++) {
+        gather_part *part = &parts[p];
+        if (part->sc->apply == NULL) {
+            char *xml = apply_xml(g, part->band, part->transfer, job.x0, job.y0,
+                                  rq->buf_w, rq->buf_h, part->cap->nsources,
+                                  part->sc->bufs);
+            const char *const vrt_only[] = {"VRT", NULL};
+            part->sc->apply = pvrt_clones_new(xml, vrt_only, NULL, ds->threads);
+            CPLFree(xml);
+            ok = part->sc->apply != NULL;
+        }
+        if (ok && (p > 0 || repack)) {
+            part->own =
+                (GByte *)VSI_MALLOC2_VERBOSE((size_t)packed_line, rq->buf_h);
+            ok = part->own != NULL;
+        }
+        part->out = part->own ? part->own : (GByte *)rq->buf;
+        part->ps = part->own ? size : rq->pixel_space;
+        part->ls = part->own ? packed_line : rq->line_space;
     }
     if (ok) {
-        job.out = repack ? packed : (GByte *)rq->buf;
-        job.ps = rq->pixel_space;
-        job.ls = repack ? packed_line : rq->line_space;
         job.nstripes = threads < 2 || rq->buf_h < 2 * threads ? 1 : 2 * threads;
-        ok = run_jobs(threads, &job, job.nstripes, apply_job) == 0;
+        ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
-    if (ok && repack) {
-        /* What GDAL's derived band does first, gaps included. */
-        int has_nd = 0;
-        const double nd = GDALGetRasterNoDataValue(
-            GDALGetRasterBand(ds->primary, b), &has_nd);
-        if (!has_nd || nd == 0)
-            memset(rq->buf, 0, (size_t)packed_line * rq->buf_h);
-        for (int r = 0; r < rq->buf_h; r++)
-            memcpy((GByte *)rq->buf + r * rq->line_space,
-                   packed + r * packed_line, (size_t)packed_line);
+    if (ok && repack)
+        write_out(ds, parts[0].band, rq, parts[0].own);
+    for (int p = 1; ok && p < nparts; p++) {
+        g->ready[parts[p].band] = parts[p].own;
+        g->ready_bytes += (int64_t)packed_line * rq->buf_h;
+        parts[p].own = NULL;
     }
+    __atomic_add_fetch(&ds->together_bands, ok ? nparts - 1 : 0,
+                       __ATOMIC_RELAXED);
 
-    VSIFree(packed);
-    /* Kept for the next read when they fit one tile's memory. */
-    if (!ok || plane * nsources > ds->tile_budget)
-        scratch_clear(&g->scratch);
+    /* The buffers are kept for the next read when they fit one tile's
+     * memory; other bands' go. */
+    int *in_read = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
+    for (int p = 0; p < nparts; p++) {
+        in_read[parts[p].band] = 1;
+        VSIFree(parts[p].own);
+    }
+    for (int b = 1; b <= g->nbands; b++)
+        if (!in_read[b] || !ok || scratch_bytes > ds->tile_budget)
+            scratch_clear(&g->scratch[b]);
+    CPLFree(in_read);
     CSLDestroy(job.config);
+    CPLFree(job.slots);
+    CPLFree(parts);
     if (!ok)
         return 0;
     CPLDebug("PVRT",
              "gather: band %d of %s, %d,%d %dx%d -> %dx%d, %d sources, "
-             "%d stripes",
-             b, GDALGetDescription(ds->primary), rq->x, rq->y, rq->w, rq->h,
-             rq->buf_w, rq->buf_h, nsources, job.nstripes);
+             "%d stripes, %d more bands",
+             rq->path->band, GDALGetDescription(ds->primary), rq->x, rq->y,
+             rq->w, rq->h, rq->buf_w, rq->buf_h, nsources, job.nstripes,
+             nparts - 1);
     return 1;
+}
+
+/* Clears every band's kept buffers. */
+static void scratch_clear_all(struct pvrt_gather *g)
+{
+    for (int b = 0; g->scratch && b <= g->nbands; b++)
+        scratch_clear(&g->scratch[b]);
 }
 
 void pvrt_gather_trim(struct pvrt_gather *g)
 {
-    if (g != NULL)
-        scratch_clear(&g->scratch);
+    if (g == NULL || g->state != 1)
+        return;
+    scratch_clear_all(g);
+    ready_clear(g);
+    g->shape_valid = 0;
+    g->nseen = g->walk_len = 0;
+    for (int b = 0; b <= g->nbands; b++)
+        g->seen[b] = g->walk[b] = 0;
 }
 
 int pvrt_gather_handles_open(const struct pvrt_gather *g)
 {
     int n = 0;
     for (int i = 0; g != NULL && i < g->ncaps; i++)
-        for (int k = 0; g->caps[i].clones && k < g->caps[i].nsources; k++)
-            n += pvrt_clones_open_count(g->caps[i].clones[k]);
+        for (int k = 0; g->caps[i]->clones && k < g->caps[i]->nsources; k++)
+            n += pvrt_clones_open_count(g->caps[i]->clones[k]);
     return n;
 }
 
@@ -884,9 +1184,17 @@ void pvrt_gather_free(struct pvrt_gather *g)
 {
     if (g == NULL)
         return;
-    scratch_clear(&g->scratch);
-    for (int i = 0; i < g->ncaps; i++)
-        capture_clear(&g->caps[i]);
+    if (g->state == 1)
+        ready_clear(g);
+    scratch_clear_all(g);
+    CPLFree(g->scratch);
+    CPLFree(g->seen);
+    CPLFree(g->walk);
+    CPLFree(g->ready);
+    for (int i = 0; i < g->ncaps; i++) {
+        capture_clear(g->caps[i]);
+        CPLFree(g->caps[i]);
+    }
     CPLFree(g->caps);
     CPLFree(g->band_ok);
     CPLFree(g->band_transfer);

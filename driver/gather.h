@@ -5,8 +5,10 @@
  * pixel function runs over the gathered buffers in row stripes. These are
  * downsampled reads, and full-resolution windows too small to split
  * (random windows, a tile server's tiles; WINDOW_GATHER=NO leaves those
- * to the primary). Called by read.c on the thread that owns the PVRT
- * handle. */
+ * to the primary). Bands a reader reads one after another with the same
+ * request (QGIS's RGB layers) are computed together and kept for their
+ * reads (gather.c, "Bands read together"). Called by read.c on the thread
+ * that owns the PVRT handle. */
 #ifndef PVRT_GATHER_H
 #define PVRT_GATHER_H
 
@@ -30,8 +32,9 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
  * only while no read runs. */
 int pvrt_gather_handles_open(const struct pvrt_gather *g);
 
-/* Frees the buffers kept for the next read. Accepts NULL. No read may be
- * in flight. */
+/* Frees the buffers kept for the next read and the bands kept for their
+ * reads, and forgets which bands the reader walked. Accepts NULL. No read
+ * may be in flight. */
 void pvrt_gather_trim(struct pvrt_gather *g);
 
 /* Frees the dataset's gather state (ds->gather). Accepts NULL. No read may

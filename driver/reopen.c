@@ -298,6 +298,8 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->mask_hits = 0;
     ds->split_reads = 0;
     ds->gathered_reads = 0;
+    ds->together_bands = 0;
+    ds->together_hits = 0;
     ds->ahead_regions = 0;
     ds->background_regions = 0;
     ds->cache_hits = 0;

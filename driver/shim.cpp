@@ -496,6 +496,14 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->gathered_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "TOGETHER_BANDS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->together_bands, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "TOGETHER_HITS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->together_hits, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "MASK_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -536,7 +544,7 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
               "AHEAD_REGIONS", "BACKGROUND_REGIONS", "CACHE_HITS",
               "CACHE_BYTES", "MASK_HITS", "GATHERED_READS", "GATHER_HANDLES",
-              "REUSES"})
+              "TOGETHER_BANDS", "TOGETHER_HITS", "REUSES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -600,6 +600,179 @@ TEST(Gather, WindowsReadEachSourceThroughOneHandle)
     GDALClose(oracle);
 }
 
+// ---- Bands read together
+// -----------------------------------------------------
+
+// Derived bands of one source and of two, each over files of its own, and a
+// band that is not derived: QGIS's RGB layer over bands that scale a band
+// of a scene each.
+std::string make_walk_vrt()
+{
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+    s.compress = "DEFLATE";
+    std::vector<std::string> f;
+    for (int i = 0; i < 5; i++) {
+        s.seed = 40 + i;
+        s.type = i == 3 ? GDT_Int16 : GDT_UInt16;
+        s.has_nodata = i == 3;
+        s.nodata = 7;
+        f.push_back(make_tiff("walk" + std::to_string(i) + ".tif", s));
+    }
+    const std::string full =
+        CPLSPrintf("<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>"
+                   "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"%d\" ySize=\"%d\"/>",
+                   W, H, W, H);
+    const std::string scaled = full + "<NODATA>7</NODATA>"
+                                      "<ScaleOffset>3</ScaleOffset>"
+                                      "<ScaleRatio>0.5</ScaleRatio>";
+    return write_file(
+        "walk.vrt",
+        vrt_dataset(
+            W, H,
+            {derived_band(1, GDT_Float32, "pvrt_expr",
+                          {simple_source(f[0], 1, W, H)},
+                          "expr=\"a * 3 - 7\" names=\"a\"", GDT_Float32,
+                          "<NoDataValue>-1</NoDataValue>"),
+             derived_band(
+                 2, GDT_Float32, "sum",
+                 {simple_source(f[1], 1, W, H), simple_source(f[2], 1, W, H)},
+                 "", GDT_Unknown, "<NoDataValue>0</NoDataValue>"),
+             derived_band(3, GDT_Float32, "pvrt_expr",
+                          {"<ComplexSource><SourceFilename "
+                           "relativeToVRT=\"0\">" +
+                           f[3] +
+                           "</SourceFilename><SourceBand>1</SourceBand>" +
+                           scaled + "</ComplexSource>"},
+                          "expr=\"a / 2 + 1\" names=\"a\"", GDT_Float64),
+             "<VRTRasterBand dataType=\"UInt16\" band=\"4\">" +
+                 simple_source(f[4], 1, W, H) + "</VRTRasterBand>"}));
+}
+
+int64_t debug_count(GDALDatasetH ds, const char *name)
+{
+    const char *v = GDALGetMetadataItem(ds, name, "__DEBUG__");
+    return v ? std::atoll(v) : -1;
+}
+
+// A reader walking the bands of one view after another (QGIS's RGB layer):
+// downsampled views of every shape, resampling, buffer type and layout,
+// then full-resolution windows; bands in order, then in another order.
+// Every read equals GDAL's; bands computed with another are the reads that
+// follow it, and every one of them is read.
+TEST(Gather, BandsReadTogetherEqualGdal)
+{
+    const std::string vrt = make_walk_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    for (int threads : {2, 3, 8}) {
+        GDALDatasetH pvrt = pvrt_of(vrt, threads);
+        ASSERT_NE(pvrt, nullptr);
+        std::mt19937 rng(threads * 131);
+        const int views = 18;
+        for (int v = 0; v < views + 6; v++) {
+            Read r = v < views ? random_read(rng, v % 3)
+                               : random_window(rng, 90 + v, 80);
+            r.resample = kAlgs[v % 9];
+            r.buf_type = kTypes[v % 4];
+            const int size = GDALGetDataTypeSizeBytes(r.buf_type);
+            // Pixel-interleaved, as a 3-band image, with and without wider
+            // lines. (Packed pixels in wider lines: StridedBuffersEqualGdal;
+            // of the bands read here some run on the primary, which leaves
+            // the gaps GDAL 3.6 clears untouched; see test_equiv's
+            // LayoutsWhereGdalZeroFillOverruns.)
+            if (v % 3 > 0) {
+                r.pixel_space = 3 * size;
+                r.line_space = r.pixel_space * r.buf_w + (v % 3 - 1) * 24;
+            }
+            const std::vector<int> order = v % 2 ? std::vector<int>{1, 2, 3, 4}
+                                                 : std::vector<int>{3, 4, 1, 2};
+            for (int band : order) {
+                r.band = band;
+                const ReadResult want = do_read(oracle, r);
+                const ReadResult got = do_read(pvrt, r);
+                ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+                EXPECT_TRUE(got.bytes == want.bytes)
+                    << threads << " threads, view " << v << ", band " << band
+                    << ", " << r.describe();
+            }
+        }
+        const int64_t together = debug_count(pvrt, "TOGETHER_BANDS");
+        EXPECT_EQ(together, debug_count(pvrt, "TOGETHER_HITS"));
+        if (kGathers)
+            EXPECT_GE(together, views) << threads << " threads";
+        else
+            EXPECT_EQ(together, 0);
+        GDALClose(pvrt);
+    }
+    GDALClose(oracle);
+}
+
+// What is computed with a band follows what the reader did at the view
+// before: the first view computes the bands after the second read
+// together, the next ones all of them from the first read; a reader that
+// then reads one band only wastes the others once. CACHE_MB=0 keeps
+// nothing, so nothing is computed together.
+TEST(Gather, TogetherFollowsTheReader)
+{
+    const std::string vrt = make_walk_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    const std::vector<std::vector<int>> walks = {{1, 2, 3}, {1, 2, 3}, {1}, {1},
+                                                 {1},       {2, 3, 1}};
+    for (const char *cache : {"128", "0"}) {
+        GDALDatasetH pvrt =
+            open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096",
+                            std::string("CACHE_MB=") + cache});
+        ASSERT_NE(pvrt, nullptr);
+        std::mt19937 rng(5);
+        for (const std::vector<int> &walk : walks) {
+            Read r = random_read(rng, 0);
+            r.buf_type = GDT_Float32;
+            for (int band : walk) {
+                r.band = band;
+                const ReadResult want = do_read(oracle, r);
+                const ReadResult got = do_read(pvrt, r);
+                ASSERT_TRUE(want.ok && got.ok);
+                EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+            }
+        }
+        // View 1: band 3 with band 2. View 2: bands 2 and 3 with band 1.
+        // View 3: the same, unread. Views 4 and 5: none (band 1 alone the
+        // view before). View 6: band 2 then band 3, alone; no walk known
+        // when band 3 comes, band 1 is computed with it.
+        const bool on = kGathers && EQUAL(cache, "128");
+        EXPECT_EQ(debug_count(pvrt, "TOGETHER_BANDS"), on ? 6 : 0) << cache;
+        EXPECT_EQ(debug_count(pvrt, "TOGETHER_HITS"), on ? 4 : 0) << cache;
+        GDALClose(pvrt);
+    }
+    GDALClose(oracle);
+}
+
+// Downsampled reads (QGIS zooming and panning over what it drew) read each
+// source through the same handle too, whichever worker runs it: with three
+// threads, band 1's four sources open four handles, not up to twelve.
+TEST(Gather, DownsampledReadsReadEachSourceThroughOneHandle)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt = pvrt_of(vrt, 3);
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    std::mt19937 rng(17);
+    for (int k = 0; k < 24; k++) {
+        Read r = random_read(rng, k % 3);
+        r.buf_type = GDT_Float32;
+        const ReadResult want = do_read(oracle, r);
+        const ReadResult got = do_read(pvrt, r);
+        ASSERT_TRUE(want.ok && got.ok);
+        EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+    }
+    EXPECT_STREQ(GDALGetMetadataItem(pvrt, "GATHER_HANDLES", "__DEBUG__"),
+                 kGathers ? "4" : "0");
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 TEST(Gather, BadWindowGatherFailsNamingIt)
 {
     CPLPushErrorHandler(CPLQuietErrorHandler);
