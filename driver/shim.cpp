@@ -159,6 +159,10 @@ class PVRTDataset final : public GDALProxyDataset
                      GDALRasterIOExtraArg *) override;
 
   private:
+    bool read_band_by_band(int w, int h, int bw, int bh, GDALDataType type,
+                           int nbands, const int *bands, GSpacing ps,
+                           GSpacing ls, GSpacing bs,
+                           const GDALRasterIOExtraArg *extra) const;
     pvrt_dataset *h_;
     CPLString debug_value_;
     CPLStringList debug_list_;
@@ -551,6 +555,42 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
     return GDALProxyDataset::GetMetadata(domain);
 }
 
+// Whether GDAL's VRT dataset reads this request band after band, as
+// GDALDataset::BandBasedRasterIO (each band's IRasterIO into its place in
+// the buffer, progress scaled per band), on GDAL 3.6 to 3.13: several
+// derived bands (the dataset is then not one VRTDataset reads at once),
+// resampled, and not one GDALDataset::IRasterIO resamples at dataset level
+// (cubic, cubic spline, bilinear or Lanczos unless both sides shrink,
+// which VRTDataset::IRasterIO sends band by band itself). Our bands then
+// read them as GDAL's would, gathered, and bands read after one another are
+// computed together (gather.c); a dataset-level read would run whole on the
+// primary. Not for packed pixels in wider lines: there GDAL's derived band
+// clears, before each band, bytes of the bands written before it, which
+// PVRT does not do (docs/driver.md).
+bool PVRTDataset::read_band_by_band(int w, int h, int bw, int bh,
+                                    GDALDataType type, int nbands,
+                                    const int *bands, GSpacing ps, GSpacing ls,
+                                    GSpacing bs,
+                                    const GDALRasterIOExtraArg *extra) const
+{
+    if (nbands < 2 || h_->bands == nullptr || (bw == w && bh == h))
+        return false;
+    for (int i = 0; i < nbands; i++)
+        if (bands[i] < 1 || bands[i] > h_->nbands ||
+            !h_->bands[bands[i] - 1].derived)
+            return false;
+    const GDALRIOResampleAlg alg = extra->eResampleAlg;
+    if ((alg == GRIORA_Cubic || alg == GRIORA_CubicSpline ||
+         alg == GRIORA_Bilinear || alg == GRIORA_Lanczos) &&
+        !(bw < w && bh < h))
+        return false;
+    const GSpacing size = GDALGetDataTypeSizeBytes(type);
+    const GSpacing packed_line = size * bw;
+    if (ps == size && (ls != packed_line || bs < packed_line * bh))
+        return false;
+    return true;
+}
+
 CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
                               void *buf, int bw, int bh, GDALDataType type,
                               int nbands, int *bands, GSpacing ps, GSpacing ls,
@@ -560,6 +600,10 @@ CPLErr PVRTDataset::IRasterIO(GDALRWFlag rw, int x, int y, int w, int h,
         return refuse_write();
     if (h_ == nullptr)
         return CE_Failure;
+    if (extra != nullptr &&
+        read_band_by_band(w, h, bw, bh, type, nbands, bands, ps, ls, bs, extra))
+        return BandBasedRasterIO(rw, x, y, w, h, buf, bw, bh, type, nbands,
+                                 bands, ps, ls, bs, extra);
     pvrt_request rq =
         window_request(x, y, w, h, buf, bw, bh, type, ps, ls, extra);
     rq.tile_safe = h_->tile_safe;

@@ -748,6 +748,55 @@ TEST(Gather, TogetherFollowsTheReader)
     GDALClose(oracle);
 }
 
+// Dataset-level resampled reads of several derived bands (rasterio's
+// read(out_shape=...), a tile server's RGB tiles): GDAL's VRT dataset reads
+// them band after band, and so do we, through our bands, so they are
+// gathered and computed together. Band-sequential and pixel-interleaved
+// buffers, every resampling, four buffer types; a band list with a band
+// that is not derived reads as before.
+TEST(Gather, DatasetLevelReadsOfBandsEqualGdal)
+{
+    const std::string vrt = make_walk_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    std::mt19937 rng(23);
+    int64_t together = 0, hits = 0;
+    for (int v = 0; v < 36; v++) {
+        Read r = random_read(rng, v % 3);
+        // Bands 1, 2, 3, then other lists, whose order changes from one
+        // read to the next (what is computed together is then partly
+        // wasted: counted before them).
+        if (v == 30) {
+            together = debug_count(pvrt, "TOGETHER_BANDS");
+            hits = debug_count(pvrt, "TOGETHER_HITS");
+        }
+        r.bands = v < 30       ? std::vector<int>{1, 2, 3}
+                  : v % 2 == 0 ? std::vector<int>{1, 4, 2}
+                               : std::vector<int>{3, 1};
+        r.resample = kAlgs[v % 9];
+        r.buf_type = kTypes[v % 4];
+        if (v % 3 == 1) { // pixel-interleaved
+            const int size = GDALGetDataTypeSizeBytes(r.buf_type);
+            r.pixel_space = static_cast<GSpacing>(size) * r.bands.size();
+            r.line_space = r.pixel_space * r.buf_w;
+            r.band_space = size;
+        }
+        const ReadResult want = do_read(oracle, r);
+        const ReadResult got = do_read(pvrt, r);
+        ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+        EXPECT_TRUE(got.bytes == want.bytes)
+            << "view " << v << ", " << r.describe();
+    }
+    // The first read computes band 3 with band 2, the 29 others bands 2
+    // and 3 with band 1.
+    EXPECT_EQ(together, if_gathered(1 + 2 * 29));
+    EXPECT_EQ(hits, together);
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 // Downsampled reads (QGIS zooming and panning over what it drew) read each
 // source through the same handle too, whichever worker runs it: with three
 // threads, band 1's four sources open four handles, not up to twelve.
