@@ -20,6 +20,9 @@ only when their text changes. Writes into DATA:
                         with 10 m pixels (so gdalwarp -t_srs EPSG:4326 works).
   rgb.vrt               three such derived bands, sums of pairs (1+2, 3+4,
                         5+6): an RGB-style layer for band-after-band reads.
+  rgb1.vrt              three derived bands of one source each (GDAL's
+                        `real` of sources 1, 3, 5: a band that converts one
+                        band of a scene).
   ndvi/                 the W1 case: red_M.tif, nir_M.tif with M = 2N
                         (8192 by default) and ndvi_expr.vrt (pvrt_expr), by
                         bench/expr/make_e2e_inputs.py; plus floor.vrt, the
@@ -116,13 +119,13 @@ def source_xml(name, n):
             '    </SimpleSource>\n')
 
 
-def derived_band(index, n, names, description):
+def derived_band(index, n, names, description, func="sum"):
     return (f'  <VRTRasterBand dataType="Float32" band="{index}" '
             f'blockXSize="{BLOCK}" blockYSize="{BLOCK}" '
             'subClass="VRTDerivedRasterBand">\n'
             f'    <Description>{description}</Description>\n'
             '    <NoDataValue>0</NoDataValue>\n'
-            '    <PixelFunctionType>sum</PixelFunctionType>\n' +
+            f'    <PixelFunctionType>{func}</PixelFunctionType>\n' +
             "".join(source_xml(s, n) for s in names) +
             '  </VRTRasterBand>\n')
 
@@ -176,6 +179,10 @@ def main():
     write_text(os.path.join(out, "rgb.vrt"), vrt(n, [
         derived_band(b + 1, n, names[2 * b:2 * b + 2],
                      f"sum of sources {2 * b + 1} and {2 * b + 2}")
+        for b in range(3)]))
+    write_text(os.path.join(out, "rgb1.vrt"), vrt(n, [
+        derived_band(b + 1, n, names[2 * b:2 * b + 1],
+                     f"source {2 * b + 1} as Float32", "real")
         for b in range(3)]))
 
     # W1: reuse bench/expr's NDVI inputs and VRTs (they keep inputs of the

@@ -207,6 +207,31 @@ def p_rgbbands(path, driver):
     return t, d
 
 
+def p_rgbpan(path, driver):
+    """QGIS's RGB layer panned: six 2x-out views (the view's window plus one
+    pixel) overlapping the one before, each read band after band."""
+    from osgeo import gdal
+    t0 = time.perf_counter()
+    ds = gdal_open(path, driver)
+    n = ds.RasterXSize
+    cw, ch = scaled(1000, n), scaled(700, n)
+    step_x, step_y = scaled(300, n), scaled(150, n)
+    d = Digest()
+    for i in range(6):
+        x0, y0 = scaled(100, n) + i * step_x, scaled(200, n) + i * step_y
+        for b in range(1, ds.RasterCount + 1):
+            d.add(ds.GetRasterBand(b).ReadAsArray(
+                x0, y0, 2 * cw + 1, 2 * ch + 1, buf_xsize=cw + 1,
+                buf_ysize=ch + 1,
+                resample_alg=gdal.GRIORA_NearestNeighbour))
+    return time.perf_counter() - t0, d
+
+
+def p_rgb1pan(path, driver):
+    """p_rgbpan over derived bands of one source each."""
+    return p_rgbpan(path, driver)
+
+
 # --- rasterio -------------------------------------------------------------
 
 def rio_open(path, driver):
@@ -229,6 +254,18 @@ def p_rasterio(path, driver):
     d = Digest()
     d.add(m.data)
     d.add(np.ma.getmaskarray(m))
+    return t, d
+
+
+def p_rgbrio(path, driver):
+    """rasterio's preview of an RGB layer: every band at once to a quarter
+    of its side (one dataset-level read of three bands)."""
+    t0 = time.perf_counter()
+    with rio_open(path, driver) as src:
+        a = src.read(out_shape=(src.count, src.height // 4, src.width // 4))
+    t = time.perf_counter() - t0
+    d = Digest()
+    d.add(a)
     return t, d
 
 
