@@ -7,8 +7,9 @@ VRT as a raster layer (its min/max stretch reads blocks), then
 QgsMapRendererParallelJob renders a 600x400 map: the full extent, 1:1 at
 the centre and zoomed out 2x (QGIS's downsampled reads, with its +1 pixel
 windows). Two VRTs: one Float32 derived band with NoData (GDAL's `sum`)
-and an RGB VRT of three Byte derived bands (QGIS reads them band after
-band). Each render runs in a fresh process, once with PVRT_CLAIM=NONE
+and two RGB VRTs of three Byte derived bands (QGIS reads them band after
+band): one whose bands share files (read as GDAL reads them), one whose
+bands read files of their own (computed together). Each render runs in a fresh process, once with PVRT_CLAIM=NONE
 (the oracle: GDAL's VRT driver), then with PVRT at 1 and 2 threads; the
 rendered images must be identical byte for byte, and each PVRT process
 checks that PVRT opened the VRT there. Exits 77 (skipped) when QGIS is not
@@ -16,6 +17,7 @@ importable.
 """
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,7 +73,24 @@ def make_inputs(d):
             band(i + 1, "Byte", "sum", [srcs[i], srcs[(i + 1) % 3]],
                  "<ColorInterp>%s</ColorInterp>" % c)
             for i, c in enumerate(("Red", "Green", "Blue"))) + "</VRTDataset>")
-    return single, rgb
+    # Bands that read files of their own, one of them a single source: PVRT
+    # computes the bands QGIS reads after the first together (gather.c).
+    own = os.path.join(d, "rgb_own.vrt")
+
+    def copy(i, n):
+        path = os.path.join(d, "src%d_band%d.tif" % (i, n))
+        shutil.copyfile(srcs[i], path)
+        return path
+
+    with open(own, "w") as f:
+        f.write(head + "".join(
+            band(n, "Byte", func, [copy(i, n) for i in files],
+                 "<ColorInterp>%s</ColorInterp>" % c)
+            for n, c, func, files in ((1, "Red", "sum", (0, 1)),
+                                      (2, "Green", "real", (1,)),
+                                      (3, "Blue", "sum", (2, 0))))
+            + "</VRTDataset>")
+    return single, rgb, own
 
 
 def render(path, view, expect_driver):
@@ -159,8 +178,8 @@ def main():
         return 77
     failures = 0
     with tempfile.TemporaryDirectory(prefix="pvrt-qgis-") as d:
-        single, rgb = make_inputs(d)
-        for path in (single, rgb):
+        single, rgb, own = make_inputs(d)
+        for path in (single, rgb, own):
             for view in ("full", "1to1", "zoomout"):
                 want, log = child(path, view, "NONE", None)
                 if want is None:
