@@ -60,10 +60,13 @@
  *   reads fail anyway).
  * - Output initialisation: 3.6 to 3.10 set the buffer to 0 or NoData
  *   first; with 0 and packed pixels as one memset of nBufXSize * nBufYSize
- *   pixels from the start, whatever the line spacing, which clears the
- *   gaps after the first lines too (the apply VRT does the same per
- *   stripe, so with wider lines the stripes go to a packed buffer, copied
- *   after that clearing). 3.13 sets only the pixels, line by line, and
+ *   pixels from the start, whatever the line spacing, which with wider
+ *   lines clears bytes that are not the band's pixels: a GDAL bug PVRT
+ *   does not reproduce (docs/driver.md, "Differences"), as its split and
+ *   whole reads do not. The apply VRT would do the same per stripe, so
+ *   with wider lines the stripes go to a packed buffer whose pixels are
+ *   then copied, and nothing else is written. 3.13 sets only the pixels,
+ *   line by line, and
  *   skips it when every source is a SimpleSource of a whole source band
  *   onto the whole raster; the pixel function then writes those same
  *   pixels, so whether it happens (in the whole call, or in a stripe of
@@ -691,24 +694,12 @@ static int run_jobs(int threads, gather_job *job, int njobs, pvrt_job_fn fn)
     return rc == PVRT_BATCH_OK ? 0 : -1;
 }
 
-/* Writes band b's packed pixels (buf_w x buf_h of the buffer type) into
- * rq's buffer as GDAL's derived band leaves it: its pixels, and on 3.6 to
- * 3.10 the clearing it does first (see the top of this file). */
-static void write_out(const pvrt_dataset *ds, int b, const pvrt_request *rq,
-                      const GByte *packed)
+/* Writes packed pixels (buf_w x buf_h of the buffer type) into rq's
+ * buffer at its spacing, and nothing else (see the top of this file). */
+static void write_out(const pvrt_request *rq, const GByte *packed)
 {
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     const GSpacing packed_line = (GSpacing)size * rq->buf_w;
-#if !GATHER_313
-    int has_nd = 0;
-    const double nd =
-        GDALGetRasterNoDataValue(GDALGetRasterBand(ds->primary, b), &has_nd);
-    if (rq->pixel_space == size && (!has_nd || nd == 0))
-        memset(rq->buf, 0, (size_t)packed_line * rq->buf_h);
-#else
-    (void)ds;
-    (void)b;
-#endif
     for (int r = 0; r < rq->buf_h; r++) {
         GByte *dst = (GByte *)rq->buf + r * rq->line_space;
         const GByte *src = packed + r * packed_line;
@@ -731,12 +722,12 @@ static void write_out(const pvrt_dataset *ds, int b, const pvrt_request *rq,
  * before (the first time, the derived bands not read yet at this one), all
  * their sources at once, and keeps them, packed in the buffer type, for
  * their reads. Each band is computed exactly as when gathered alone (its
- * capture VRTs, buffers and apply VRT) and written out as the apply VRT
- * writes it, so its bytes do not depend on what was computed with it. A
- * reader that stops walking bands wastes one shape's bands once: the bands
- * read at a shape are the walk of the next. Kept bands take at most half
- * the cache (CACHE_MB; 0: none kept, none computed together) and go at the
- * next shape. */
+ * capture VRTs, buffers and apply VRT) and its pixels copied out as the
+ * apply VRT computed them, so its bytes do not depend on what was computed
+ * with it. A reader that stops walking bands wastes one shape's bands once:
+ * the bands read at a shape are the walk of the next. Kept bands take at
+ * most half the cache (CACHE_MB; 0: none kept, none computed together) and
+ * go at the next shape. */
 
 static void shape_of(const pvrt_request *rq, gather_shape *s)
 {
@@ -929,7 +920,7 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     if (g != NULL) {
         note_read(g, b, rq);
         if (g->ready[b] != NULL) {
-            write_out(ds, b, rq, g->ready[b]);
+            write_out(rq, g->ready[b]);
             __atomic_add_fetch(&ds->together_hits, 1, __ATOMIC_RELAXED);
             *err = CE_None;
             return 1;
@@ -1084,11 +1075,11 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     CPLFree(used);
     ok = ok && run_jobs(threads, &job, nslots, capture_job) == 0;
 
-    /* Apply, the read's band straight into the caller's buffer unless GDAL
-     * would clear bytes between its lines (up to 3.10: nBufXSize *
-     * nBufYSize * nPixelSpace bytes from the start, whatever the line
-     * spacing): stripes would clear each other's lines. Then packed, and
-     * written out after that clearing, like the bands kept. */
+    /* Apply, the read's band straight into the caller's buffer unless
+     * GDAL's derived band would clear bytes between its lines (up to 3.10:
+     * nBufXSize * nBufYSize * nPixelSpace bytes from the start of a stripe,
+     * whatever the line spacing). Then packed, and its pixels written out
+     * like the bands kept. */
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     const GSpacing packed_line = (GSpacing)size * rq->buf_w;
     const int repack =
@@ -1118,7 +1109,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
         ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
     if (ok && repack)
-        write_out(ds, parts[0].band, rq, parts[0].own);
+        write_out(rq, parts[0].own);
     for (int p = 1; ok && p < nparts; p++) {
         g->ready[parts[p].band] = parts[p].own;
         g->ready_bytes += (int64_t)packed_line * rq->buf_h;
