@@ -1016,6 +1016,10 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     gather_part *parts =
         (gather_part *)CPLCalloc(nwith + 1, sizeof(gather_part));
     const int nparts = plan_parts(ds, g, rq, threads, with, nwith, parts);
+    if (nparts == 0) { /* declined before any work: the kept buffers stay */
+        CPLFree(parts);
+        return 0;
+    }
 
     gather_job job;
     memset(&job, 0, sizeof job);
@@ -1047,7 +1051,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
      * 3.13, which passes it to builtin xoff/yoff. */
     job.x0 = GATHER_313 ? rq->x : 0;
     job.y0 = GATHER_313 ? rq->y : 0;
-    int ok = nparts > 0;
+    int ok = 1;
     int64_t scratch_bytes = 0;
     int nsources = 0;
     for (int p = 0; ok && p < nparts; p++) {

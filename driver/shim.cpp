@@ -573,7 +573,10 @@ bool PVRTDataset::read_band_by_band(int w, int h, int bw, int bh,
                                     GSpacing bs,
                                     const GDALRasterIOExtraArg *extra) const
 {
-    if (nbands < 2 || h_->bands == nullptr || (bw == w && bh == h))
+    // A progress callback stays with the primary, which calls it as GDAL
+    // does (gathered reads do not call it).
+    if (nbands < 2 || h_->bands == nullptr || (bw == w && bh == h) ||
+        extra->pfnProgress != nullptr)
         return false;
     for (int i = 0; i < nbands; i++)
         if (bands[i] < 1 || bands[i] > h_->nbands ||
