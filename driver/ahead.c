@@ -414,22 +414,30 @@ static int mask_work_type_is_own(GDALDataType t)
            t == GDT_Float32 || t == GDT_Float64;
 }
 
-static void fill_key(pvrt_kept_read *k, const pvrt_request *rq)
+void pvrt__read_shape(const pvrt_request *rq, pvrt_read_shape *s)
 {
-    k->type = rq->buf_type;
-    k->x = rq->x;
-    k->y = rq->y;
-    k->w = rq->w;
-    k->h = rq->h;
-    k->buf_w = rq->buf_w;
-    k->buf_h = rq->buf_h;
+    s->type = rq->buf_type;
+    s->x = rq->x;
+    s->y = rq->y;
+    s->w = rq->w;
+    s->h = rq->h;
+    s->buf_w = rq->buf_w;
+    s->buf_h = rq->buf_h;
     const GDALRasterIOExtraArg *e = rq->extra;
-    k->resample = e ? e->eResampleAlg : GRIORA_NearestNeighbour;
-    k->float_window = e && e->bFloatingPointWindowValidity;
-    k->fx = k->float_window ? e->dfXOff : 0;
-    k->fy = k->float_window ? e->dfYOff : 0;
-    k->fw = k->float_window ? e->dfXSize : 0;
-    k->fh = k->float_window ? e->dfYSize : 0;
+    s->resample = e ? e->eResampleAlg : GRIORA_NearestNeighbour;
+    s->float_window = e && e->bFloatingPointWindowValidity;
+    s->fx = s->float_window ? e->dfXOff : 0;
+    s->fy = s->float_window ? e->dfYOff : 0;
+    s->fw = s->float_window ? e->dfXSize : 0;
+    s->fh = s->float_window ? e->dfYSize : 0;
+}
+
+int pvrt__same_shape(const pvrt_read_shape *a, const pvrt_read_shape *b)
+{
+    return a->type == b->type && a->x == b->x && a->y == b->y && a->w == b->w &&
+           a->h == b->h && a->buf_w == b->buf_w && a->buf_h == b->buf_h &&
+           a->resample == b->resample && a->float_window == b->float_window &&
+           a->fx == b->fx && a->fy == b->fy && a->fw == b->fw && a->fh == b->fh;
 }
 
 void pvrt__kept_clear(pvrt_dataset *ds)
@@ -476,7 +484,7 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
                           rq->buf_type, size, rq->buf_w);
     }
     ds->kept.band = rq->path->band;
-    fill_key(&ds->kept, rq);
+    pvrt__read_shape(rq, &ds->kept.shape);
 }
 
 int pvrt__nodata_mask(const void *values, GDALDataType t, int w, int h,
@@ -517,21 +525,18 @@ int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
         rq->path->overview >= 0 || rq->path->band != k->band ||
         rq->buf_type != GDT_Byte)
         return 0;
-    pvrt_kept_read want;
-    fill_key(&want, rq);
-    want.type = k->type; /* the parent is read in its working type */
-    if (want.x != k->x || want.y != k->y || want.w != k->w || want.h != k->h ||
-        want.buf_w != k->buf_w || want.buf_h != k->buf_h ||
-        want.resample != k->resample || want.float_window != k->float_window ||
-        want.fx != k->fx || want.fy != k->fy || want.fw != k->fw ||
-        want.fh != k->fh)
+    pvrt_read_shape want;
+    pvrt__read_shape(rq, &want);
+    want.type = k->shape.type; /* the parent is read in its working type */
+    if (!pvrt__same_shape(&want, &k->shape))
         return 0;
     GDALRasterBandH parent = GDALGetRasterBand(ds->primary, k->band);
     int has_nodata = 0;
     const double nodata = GDALGetRasterNoDataValue(parent, &has_nodata);
-    if (!has_nodata || !pvrt__nodata_mask(k->data, k->type, k->buf_w, k->buf_h,
-                                          nodata, rq->buf, GDT_Byte,
-                                          rq->pixel_space, rq->line_space, err))
+    if (!has_nodata ||
+        !pvrt__nodata_mask(k->data, k->shape.type, k->shape.buf_w,
+                           k->shape.buf_h, nodata, rq->buf, GDT_Byte,
+                           rq->pixel_space, rq->line_space, err))
         return 0;
     __atomic_add_fetch(&ds->mask_hits, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&ds->last_tiles, 0, __ATOMIC_RELAXED);

@@ -87,6 +87,11 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq);
  * dropped); `cancel`: tiles not yet started are skipped. */
 int pvrt__split_finish(struct pvrt_split *s, int cancel);
 
+/* The shape of band-level read rq, and whether two shapes are the same
+ * read (field by field). */
+void pvrt__read_shape(const pvrt_request *rq, pvrt_read_shape *s);
+int pvrt__same_shape(const pvrt_read_shape *a, const pvrt_read_shape *b);
+
 /* Whether rq's window is resampled (read.c). */
 int pvrt__is_resampled(const pvrt_request *rq);
 

@@ -29,15 +29,22 @@ typedef struct pvrt_last_read {
     int x, y, w, h;           /* window */
 } pvrt_last_read;
 
-/* The pixels of the last large band read, kept for the read of its NoData
- * mask that usually follows (ahead.c). */
-typedef struct pvrt_kept_read {
-    int band;                     /* 0: none kept */
+/* What a band-level read computes, whatever its band and buffer spacing:
+ * its window, buffer size and type, resampling and floating-point window
+ * (pvrt__read_shape in ahead.h). */
+typedef struct pvrt_read_shape {
     GDALDataType type;            /* buffer type */
     int x, y, w, h, buf_w, buf_h; /* window and buffer size */
     GDALRIOResampleAlg resample;
     int float_window;
-    double fx, fy, fw, fh;
+    double fx, fy, fw, fh; /* 0 without a floating-point window */
+} pvrt_read_shape;
+
+/* The pixels of the last large band read, kept for the read of its NoData
+ * mask that usually follows (ahead.c). */
+typedef struct pvrt_kept_read {
+    int band; /* 0: none kept */
+    pvrt_read_shape shape;
     void *data;       /* packed buf_w x buf_h of type */
     size_t allocated; /* bytes at data, reused by the next read kept */
 } pvrt_kept_read;

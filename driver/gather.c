@@ -165,13 +165,9 @@ typedef struct gather_scratch {
 
 /* What two band reads share when a reader reads one view band after band
  * (QGIS's RGB layers, a tile server's bands): everything but the band and
- * the buffer's spacing. Cleared before it is filled, so memcmp compares. */
+ * the buffer's spacing, the extra argument's flags included. */
 typedef struct gather_shape {
-    int x, y, w, h, buf_w, buf_h;
-    GDALDataType buf_type;
-    GDALRIOResampleAlg resample;
-    int float_window;
-    double fx, fy, fw, fh;
+    pvrt_read_shape read;
     int only_this_scale, in_buf_type;
 } gather_shape;
 
@@ -731,23 +727,9 @@ static void write_out(const pvrt_request *rq, const GByte *packed)
 
 static void shape_of(const pvrt_request *rq, gather_shape *s)
 {
-    memset(s, 0, sizeof *s);
-    s->x = rq->x;
-    s->y = rq->y;
-    s->w = rq->w;
-    s->h = rq->h;
-    s->buf_w = rq->buf_w;
-    s->buf_h = rq->buf_h;
-    s->buf_type = rq->buf_type;
+    pvrt__read_shape(rq, &s->read);
     const GDALRasterIOExtraArg *e = rq->extra;
-    s->resample = e ? e->eResampleAlg : GRIORA_NearestNeighbour;
-    s->float_window = e && e->bFloatingPointWindowValidity;
-    if (s->float_window) {
-        s->fx = e->dfXOff;
-        s->fy = e->dfYOff;
-        s->fw = e->dfXSize;
-        s->fh = e->dfYSize;
-    }
+    s->only_this_scale = s->in_buf_type = 0;
 #if RASTERIO_EXTRA_ARG_CURRENT_VERSION >= 2
     if (e && e->nVersion >= 2)
         s->only_this_scale = e->bUseOnlyThisScale;
@@ -756,6 +738,14 @@ static void shape_of(const pvrt_request *rq, gather_shape *s)
     if (e && e->nVersion >= 3)
         s->in_buf_type = e->bOperateInBufType;
 #endif
+    (void)e;
+}
+
+static int same_shape(const gather_shape *a, const gather_shape *b)
+{
+    return pvrt__same_shape(&a->read, &b->read) &&
+           a->only_this_scale == b->only_this_scale &&
+           a->in_buf_type == b->in_buf_type;
 }
 
 static void ready_clear(struct pvrt_gather *g)
@@ -773,7 +763,7 @@ static void note_read(struct pvrt_gather *g, int b, const pvrt_request *rq)
 {
     gather_shape s;
     shape_of(rq, &s);
-    if (!g->shape_valid || memcmp(&s, &g->shape, sizeof s) != 0) {
+    if (!g->shape_valid || !same_shape(&s, &g->shape)) {
         const int walked = g->nseen >= 2;
         for (int i = 1; i <= g->nbands; i++) {
             g->walk[i] = walked ? g->seen[i] : 0;
