@@ -1,4 +1,5 @@
 /* ahead.c: see ahead.h. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "ahead.h"
 
 #include "errcap.h"
@@ -9,11 +10,9 @@
 #include <cpl_string.h>
 
 #include <string.h>
+#include <time.h>
 
-/* Whether reads like rq may be served from, or computed into, the cache:
- * band-level, at full resolution, of a tile-safe band, by a handle that
- * computes on several threads. */
-static int cacheable(const pvrt_dataset *ds, const pvrt_request *rq)
+int pvrt__cacheable(const pvrt_dataset *ds, const pvrt_request *rq)
 {
     return rq->path && rq->tile_safe && ds->threads > 1 && ds->cache_cap > 0 &&
            !pvrt_pool_in_worker() && !pvrt__is_resampled(rq);
@@ -21,7 +20,7 @@ static int cacheable(const pvrt_dataset *ds, const pvrt_request *rq)
 
 int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
-    if (ds->cache == NULL || !cacheable(ds, rq))
+    if (ds->cache == NULL || !pvrt__cacheable(ds, rq))
         return 0;
     if (!pvrt_tilecache_read(ds->cache, rq->path, rq->buf_type, rq->x, rq->y,
                              rq->w, rq->h, rq->buf, rq->pixel_space,
@@ -29,12 +28,29 @@ int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
         return 0;
     __atomic_add_fetch(&ds->cache_hits, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&ds->last_tiles, 0, __ATOMIC_RELAXED);
-    *err = CE_None;
+    *err = pvrt__report_done(rq);
+    return 1;
+}
+
+CPLErr pvrt__report_done(const pvrt_request *rq)
+{
     const GDALRasterIOExtraArg *e = rq->extra;
     if (e && e->pfnProgress && !e->pfnProgress(1.0, "", e->pProgressData)) {
         CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated");
-        *err = CE_Failure;
+        return CE_Failure;
     }
+    return CE_None;
+}
+
+/* The size of rq's band in *bw x *bh; 0 when it does not resolve. */
+static int band_size(const pvrt_dataset *ds, const pvrt_request *rq, int *bw,
+                     int *bh)
+{
+    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
+    if (band == NULL)
+        return 0;
+    *bw = GDALGetRasterBandXSize(band);
+    *bh = GDALGetRasterBandYSize(band);
     return 1;
 }
 
@@ -72,9 +88,8 @@ static int direction(const pvrt_last_read *l, const pvrt_request *rq, int width)
     return 0;
 }
 
-static void remember(pvrt_dataset *ds, const pvrt_request *rq)
+static void remember(pvrt_last_read *l, const pvrt_request *rq)
 {
-    pvrt_last_read *l = &ds->last_read;
     l->valid = 1;
     l->band = rq->path->band;
     l->overview = rq->path->overview;
@@ -244,19 +259,19 @@ static int background_allowed(const pvrt_dataset *ds)
            !pvrt_pool_in_worker();
 }
 
+static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
+                         int y0, int x1, int y1, int dir);
+
 /* Starts the region after (x0, y0)-(x1, y1), the one rq's reader reached,
  * moving in direction dir. */
 static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
                              int x0, int y0, int x1, int y1)
 {
     pvrt_background *bg = &ds->background;
-    if (bg->split != NULL || !background_allowed(ds))
+    int bw, bh;
+    if (bg->split != NULL || !background_allowed(ds) ||
+        !band_size(ds, rq, &bw, &bh))
         return;
-    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
-    if (band == NULL)
-        return;
-    const int bw = GDALGetRasterBandXSize(band);
-    const int bh = GDALGetRasterBandYSize(band);
     /* The reader's first window past the region. */
     pvrt_request next = *rq;
     if (dir == 'd' && y1 < bh)
@@ -289,19 +304,30 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
     int ax, ay, bx, by;
     plan_region(ds, &next, dir, bw, bh, ds->cache_cap / 4, size, &ax, &ay, &bx,
                 &by);
+    start_region(ds, rq, ax, ay, bx, by, dir);
+}
+
+/* Starts computing region (x0, y0) - (x1, y1) of rq's band and type in the
+ * background, for a reader moving in direction dir (0: the next large
+ * read), unless an entry holds it or it does not fit the cache. */
+static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
+                         int y0, int x1, int y1, int dir)
+{
+    pvrt_background *bg = &ds->background;
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     int rx, ry, rw, rh;
-    if (pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, ax, ay, bx - ax,
-                            by - ay, &rx, &ry, &rw, &rh))
+    if (pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, x0, y0, x1 - x0,
+                            y1 - y0, &rx, &ry, &rw, &rh))
         return;
     /* Its pixels count within the cache's cap from now on. */
     if (!pvrt_tilecache_make_room(ds->cache,
-                                  (int64_t)(bx - ax) * (by - ay) * size))
+                                  (int64_t)(x1 - x0) * (y1 - y0) * size))
         return;
-    void *data = VSIMalloc3((size_t)(bx - ax), (size_t)(by - ay), size);
+    void *data = VSIMalloc3((size_t)(x1 - x0), (size_t)(y1 - y0), size);
     if (data == NULL)
         return;
     pvrt_request region;
-    region_request(rq, ax, ay, bx - ax, by - ay, data, &region);
+    region_request(rq, x0, y0, x1 - x0, y1 - y0, data, &region);
     bg->split = pvrt__split_start(ds, &region);
     if (bg->split == NULL) {
         VSIFree(data);
@@ -312,14 +338,15 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
     bg->overview = rq->path->overview;
     bg->mask = rq->path->mask;
     bg->type = rq->buf_type;
-    bg->x = ax;
-    bg->y = ay;
-    bg->w = bx - ax;
-    bg->h = by - ay;
+    bg->x = x0;
+    bg->y = y0;
+    bg->w = x1 - x0;
+    bg->h = y1 - y0;
     bg->dir = dir;
+    bg->large = dir == 0;
     CPLDebug("PVRT", "%s: band %d: computing %d,%d %dx%d in the background",
-             GDALGetDescription(ds->primary), rq->path->band, ax, ay, bx - ax,
-             by - ay);
+             GDALGetDescription(ds->primary), rq->path->band, x0, y0, x1 - x0,
+             y1 - y0);
 }
 
 void pvrt__background_stop(pvrt_dataset *ds)
@@ -337,12 +364,17 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     pvrt_background *bg = &ds->background;
     if (bg->split == NULL)
         return 0;
-    const int wanted = rq->path && bg->band == rq->path->band &&
-                       bg->overview == rq->path->overview &&
-                       bg->mask == rq->path->mask && bg->type == rq->buf_type &&
-                       !pvrt__is_resampled(rq) && rq->x >= bg->x &&
-                       rq->y >= bg->y && rq->x + rq->w <= bg->x + bg->w &&
-                       rq->y + rq->h <= bg->y + bg->h;
+    const int same = rq->path && bg->band == rq->path->band &&
+                     bg->overview == rq->path->overview &&
+                     bg->mask == rq->path->mask && bg->type == rq->buf_type &&
+                     !pvrt__is_resampled(rq);
+    /* A predicted large read serves the tiles of the read it overlaps. */
+    const int wanted =
+        same && (bg->large ? rq->x < bg->x + bg->w && bg->x < rq->x + rq->w &&
+                                 rq->y < bg->y + bg->h && bg->y < rq->y + rq->h
+                           : rq->x >= bg->x && rq->y >= bg->y &&
+                                 rq->x + rq->w <= bg->x + bg->w &&
+                                 rq->y + rq->h <= bg->y + bg->h);
     if (!wanted) {
         pvrt__background_stop(ds);
         return 0;
@@ -359,25 +391,142 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     if (!pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, done.x, done.y,
                             done.w, done.h, done.data))
         return 0;
-    background_start(ds, rq, done.dir, done.x, done.y, done.x + done.w,
-                     done.y + done.h);
+    if (done.large) {
+        __atomic_add_fetch(&ds->large_ahead, 1, __ATOMIC_RELAXED);
+        ds->large.joined = 1;
+    } else
+        background_start(ds, rq, done.dir, done.x, done.y, done.x + done.w,
+                         done.y + done.h);
     return 1;
+}
+
+/* ---- The next large read, in the background ------------------------------
+ * gdalwarp reads its source in chunks and warps each on one thread;
+ * gdal_translate writing a compressed file compresses each swath on one
+ * thread: while the application works on what a large read returned, the
+ * pool's workers sit idle. When a reader spent at least a quarter as long
+ * between two large reads of a band as on the read before, the next read
+ * is predicted and computed in the background: the window after the last
+ * one in its row of reads, or the first of the next row (windows of about
+ * one size, left to right, top to bottom, as gdalwarp's chunks and
+ * gdal_translate's swaths are), on whole cells of the alignment grid. The
+ * read that comes takes what the cache holds of it (read.c) and computes
+ * the rest; a wrong guess cost threads that had nothing to do, and is
+ * dropped. */
+
+/* A reader whose time between two large reads is at least this fraction
+ * of the read before counts as slow. */
+#define LARGE_SLOW_GAP 0.25
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+double pvrt__large_begin(pvrt_dataset *ds, const pvrt_request *rq)
+{
+    const double t = now_seconds();
+    pvrt_large_read *l = &ds->large;
+    if (rq->path == NULL || !same_band(&l->read, rq))
+        l->slow = 0;
+    else
+        l->slow = t - l->end >= LARGE_SLOW_GAP * (l->end - l->start);
+    return t;
+}
+
+static int iabs(int v)
+{
+    return v < 0 ? -v : v;
+}
+
+void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
+{
+    pvrt_large_read *l = &ds->large;
+    if (rq->path == NULL || !pvrt__cacheable(ds, rq) || !ds->read_ahead) {
+        l->read.valid = 0;
+        return;
+    }
+    int bw, bh;
+    if (!band_size(ds, rq, &bw, &bh))
+        return;
+    /* Whether this read is the window after the last one, give or take
+     * an eighth of its size: along the row, or the first of the next row
+     * (gdalwarp's chunks overlap a few pixels and differ in size). */
+    const pvrt_last_read *last = &l->read;
+    int along = 0, next_row = 0;
+    if (same_band(last, rq)) {
+        along = iabs(rq->x - (last->x + last->w)) <= rq->w / 8 &&
+                iabs(rq->y - last->y) <= rq->h / 8;
+        next_row = !along && iabs(rq->y - (last->y + last->h)) <= rq->h / 8 &&
+                   iabs(rq->x - l->row_x) <= rq->w / 8;
+    }
+    const int slow = l->slow && (along || next_row);
+    if (!along) {
+        l->row_x = rq->x;
+        l->row_w = rq->w;
+    }
+    remember(&l->read, rq);
+    l->start = start;
+    l->end = now_seconds();
+    if (!slow || !background_allowed(ds) || ds->background.split != NULL)
+        return;
+    /* The next read: along the row, or the first of the next row, on
+     * whole cells of the alignment grid, less the cells at its start that
+     * the cache holds (computed for this read: gdalwarp's chunks overlap). */
+    int x, y, w = rq->w, h = rq->h;
+    if (rq->x + rq->w < bw) {
+        x = rq->x + rq->w;
+        y = rq->y;
+    } else {
+        x = l->row_x;
+        y = rq->y + rq->h;
+        w = l->row_w;
+    }
+    const int gx = ds->grid_x > 1 ? ds->grid_x : 256;
+    const int gy = ds->grid_y > 1 ? ds->grid_y : 256;
+    const int ox = ds->grid_x > 1 ? ds->grid_off_x : 0;
+    const int oy = ds->grid_y > 1 ? ds->grid_off_y : 0;
+    int x0 = floor_to(x, gx, ox), y0 = floor_to(y, gy, oy);
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    const int x1 = ceil_to(x + w > bw ? bw : x + w, gx, ox, bw);
+    const int y1 = ceil_to(y + h > bh ? bh : y + h, gy, oy, bh);
+    int rx, ry, rw, rh;
+    while (x0 < x1 && y0 < y1 &&
+           pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, x0, y0,
+                               ceil_to(x0 + 1, gx, ox, bw) - x0, y1 - y0, &rx,
+                               &ry, &rw, &rh))
+        x0 = ceil_to(x0 + 1, gx, ox, bw);
+    while (x0 < x1 && y0 < y1 &&
+           pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, x0, y0,
+                               x1 - x0, ceil_to(y0 + 1, gy, oy, bh) - y0, &rx,
+                               &ry, &rw, &rh))
+        y0 = ceil_to(y0 + 1, gy, oy, bh);
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    if (x1 <= x0 || y1 <= y0 ||
+        (int64_t)(x1 - x0) * (y1 - y0) < 2 * ds->min_tile_pixels ||
+        (int64_t)(x1 - x0) * (y1 - y0) * size > ds->cache_cap / 2)
+        return;
+    if (ds->cache == NULL &&
+        (ds->cache = pvrt_tilecache_new(ds->cache_cap)) == NULL)
+        return;
+    start_region(ds, rq, x0, y0, x1, y1, 0);
 }
 
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
-    if (!cacheable(ds, rq) || !ds->read_ahead)
+    if (!pvrt__cacheable(ds, rq) || !ds->read_ahead)
         return 0;
-    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
-    if (band == NULL)
+    int bw, bh;
+    if (!band_size(ds, rq, &bw, &bh))
         return 0;
-    const int bw = GDALGetRasterBandXSize(band);
     const int dir =
         same_band(&ds->last_read, rq) ? direction(&ds->last_read, rq, bw) : 0;
-    remember(ds, rq);
+    remember(&ds->last_read, rq);
     if (dir == 0)
         return 0;
-    const int bh = GDALGetRasterBandYSize(band);
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     int x0, y0, x1, y1;
     plan_region(ds, rq, dir, bw, bh, ds->cache_cap / 4, size, &x0, &y0, &x1,

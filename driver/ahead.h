@@ -24,6 +24,16 @@
 extern "C" {
 #endif
 
+/* Whether reads like rq may be served from, or computed into, the cache:
+ * band-level, at full resolution, of a tile-safe band, by a handle that
+ * computes on several threads, with a cache. */
+int pvrt__cacheable(const pvrt_dataset *ds, const pvrt_request *rq);
+
+/* A read served from computed pixels is done: calls rq's progress
+ * callback with 1.0. Returns CE_None, or CE_Failure ("User terminated")
+ * when the callback stopped it. */
+CPLErr pvrt__report_done(const pvrt_request *rq);
+
 /* Serves rq from the cache when an entry holds its window. Returns 1 with
  * *err set when it did, 0 otherwise (nothing done). */
 int pvrt__ahead_cached(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
@@ -47,6 +57,16 @@ int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
  * background holds rq, waits for it, caches it, starts the next one and
  * returns 1; otherwise stops it (a reader that left) and returns 0. */
 int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* A large read (split into tiles) of the application's reader begins:
+ * notes whether the reader spent long since the last one. Returns the
+ * time, for pvrt__large_done. */
+double pvrt__large_begin(pvrt_dataset *ds, const pvrt_request *rq);
+
+/* rq, a large read that began at `start`, succeeded: when its reader is
+ * slow, predicts the next one and starts computing it in the background
+ * (see ahead.c). */
+void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start);
 
 /* Stops the region being computed in the background, if any (a reader
  * that left, the dataset closing). */

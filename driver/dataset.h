@@ -57,8 +57,20 @@ typedef struct pvrt_background {
     int band, overview, mask; /* band path */
     GDALDataType type;
     int x, y, w, h;
-    int dir; /* the reader's direction */
+    int dir;   /* the reader's direction */
+    int large; /* the predicted next large read (pvrt__large_done) */
 } pvrt_background;
+
+/* The last large read (split into tiles) of the application's reader, for
+ * the prediction of the next one (ahead.c). */
+typedef struct pvrt_large_read {
+    pvrt_last_read read; /* the read: band path, buffer type, window */
+    int row_x, row_w;    /* the first read of its row of reads */
+    double start, end;   /* when it was read (monotonic seconds) */
+    int slow;            /* the reader spent long between reads */
+    int joined;          /* the read in progress met a region computed
+                            for it (read.c takes its tiles) */
+} pvrt_large_read;
 
 typedef struct pvrt_dataset {
     GDALDatasetH primary;
@@ -100,6 +112,7 @@ typedef struct pvrt_dataset {
                                      pool, which may close it under a lock
                                      the background's reads need */
     pvrt_background background;   /* (owner thread) */
+    pvrt_large_read large;        /* (owner thread) */
     int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
     int64_t gathered_reads;       /* (atomic) reads gathered (gather.c) */
@@ -108,6 +121,9 @@ typedef struct pvrt_dataset {
     int64_t together_hits;        /* (atomic) reads served by them */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t background_regions;   /* (atomic) of which in the background */
+    int64_t large_ahead;          /* (atomic) large reads computed ahead */
+    int64_t large_tiles_hit;      /* (atomic) tiles of large reads copied
+                                     from the cache */
     int64_t cache_hits;           /* (atomic) reads served by the cache */
     struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
                                      made on first use; NULL: none yet */

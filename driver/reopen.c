@@ -292,6 +292,7 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->cache = NULL;
     pvrt_gather_trim(ds->gather);
     memset(&ds->last_read, 0, sizeof ds->last_read);
+    memset(&ds->large, 0, sizeof ds->large);
     ds->last_tiles = 0;
     ds->last_pixels = 0;
     ds->last_threads = 0;
@@ -303,6 +304,8 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->ahead_regions = 0;
     ds->background_regions = 0;
     ds->cache_hits = 0;
+    ds->large_ahead = 0;
+    ds->large_tiles_hit = 0;
 }
 
 int pvrt_reopen_park(pvrt_dataset *ds)

@@ -524,6 +524,14 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->cache_hits, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "LARGE_AHEAD"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->large_ahead, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "LARGE_TILES_HIT"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->large_tiles_hit, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "CACHE_BYTES"))
             debug_value_.Printf(
                 CPL_FRMT_GIB,
@@ -546,9 +554,10 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
         for (const char *name :
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
               "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
-              "AHEAD_REGIONS", "BACKGROUND_REGIONS", "CACHE_HITS",
-              "CACHE_BYTES", "MASK_HITS", "GATHERED_READS", "GATHER_HANDLES",
-              "TOGETHER_BANDS", "TOGETHER_HITS", "REUSES"})
+              "AHEAD_REGIONS", "BACKGROUND_REGIONS", "LARGE_AHEAD",
+              "LARGE_TILES_HIT", "CACHE_HITS", "CACHE_BYTES", "MASK_HITS",
+              "GATHERED_READS", "GATHER_HANDLES", "TOGETHER_BANDS",
+              "TOGETHER_HITS", "REUSES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

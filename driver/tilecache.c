@@ -76,6 +76,29 @@ const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
     return e->data;
 }
 
+int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
+                           GDALDataType t, int x, int y, int w, int h, int *rx,
+                           int *ry, int *rw, int *rh)
+{
+    int64_t best = 0;
+    for (int i = 0; c && i < c->n; i++) {
+        const entry *e = &c->e[i];
+        if (e->type != t || !same_path(&e->path, p))
+            continue;
+        const int x0 = x > e->x ? x : e->x, y0 = y > e->y ? y : e->y;
+        const int x1 = x + w < e->x + e->w ? x + w : e->x + e->w;
+        const int y1 = y + h < e->y + e->h ? y + h : e->y + e->h;
+        if (x1 <= x0 || y1 <= y0 || (int64_t)(x1 - x0) * (y1 - y0) <= best)
+            continue;
+        best = (int64_t)(x1 - x0) * (y1 - y0);
+        *rx = x0;
+        *ry = y0;
+        *rw = x1 - x0;
+        *rh = y1 - y0;
+    }
+    return best > 0;
+}
+
 int pvrt_tilecache_read(pvrt_tilecache *c, const pvrt_band_path *p,
                         GDALDataType t, int x, int y, int w, int h, void *buf,
                         GSpacing ps, GSpacing ls)

@@ -41,6 +41,13 @@ const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
                                 GDALDataType t, int x, int y, int w, int h,
                                 int *rx, int *ry, int *rw, int *rh);
 
+/* The rectangle of band p in type t that an entry holds of window (x, y,
+ * w, h), the largest there is, in *rx.. *rh. Returns 1 when there is one,
+ * 0 when no entry holds any of it. */
+int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
+                           GDALDataType t, int x, int y, int w, int h, int *rx,
+                           int *ry, int *rw, int *rh);
+
 /* Stores the packed pixels `data` (VSIMalloc'ed; the cache takes it) of
  * rectangle (x, y, w, h) of band p in type t, evicting the least recently
  * used entries beyond the cap. Data larger than the cap is freed at once.

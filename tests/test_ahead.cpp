@@ -19,8 +19,10 @@
 #include <gdal_alg.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testutil.h"
@@ -130,12 +132,16 @@ std::vector<GByte> read_win(GDALDatasetH ds, int band, const Win &w,
 
 struct Walk {
     long long regions = 0, hits = 0, cache_bytes = 0, background = 0;
+    long long large_ahead = 0, large_tiles_hit = 0;
 };
 
 // Reads `wins` of `band` through PVRT (options) and the oracle, comparing
-// every window; returns the debug counters after the walk.
+// every window; returns the debug counters after the walk. A slow reader
+// spends three times as long as the read itself (at least 5 ms) before the
+// next one, as gdalwarp warps a chunk before it reads the next.
 Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
-          const std::vector<std::string> &options, size_t stop_after = 0)
+          const std::vector<std::string> &options, size_t stop_after = 0,
+          bool slow = false)
 {
     const std::string vrt = make_vrt();
     Walk out;
@@ -150,7 +156,9 @@ Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
     const size_t n = stop_after ? stop_after : wins.size();
     for (size_t i = 0; i < n; i++) {
         CPLErr e1, e2;
+        const auto t0 = std::chrono::steady_clock::now();
         const std::vector<GByte> got = read_win(p, band, wins[i], type, &e1);
+        const auto took = std::chrono::steady_clock::now() - t0;
         const std::vector<GByte> want = read_win(o, band, wins[i], type, &e2);
         EXPECT_EQ(e1, CE_None) << CPLGetLastErrorMsg();
         EXPECT_EQ(e2, CE_None);
@@ -159,11 +167,17 @@ Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
                           << wins[i].y << " " << wins[i].w << "x" << wins[i].h;
             break;
         }
+        if (slow)
+            std::this_thread::sleep_for(
+                std::max<std::chrono::steady_clock::duration>(
+                    3 * took, std::chrono::milliseconds(5)));
     }
     out.regions = debug_item(p, "AHEAD_REGIONS");
     out.hits = debug_item(p, "CACHE_HITS");
     out.cache_bytes = debug_item(p, "CACHE_BYTES");
     out.background = debug_item(p, "BACKGROUND_REGIONS");
+    out.large_ahead = debug_item(p, "LARGE_AHEAD");
+    out.large_tiles_hit = debug_item(p, "LARGE_TILES_HIT");
     GDALClose(o);
     GDALClose(p);
     return out;
@@ -305,6 +319,74 @@ TEST(Ahead, BadOptionsFailNamingThem)
             << CPLGetLastErrorMsg();
         if (ds)
             GDALClose(ds);
+    }
+}
+
+// Large reads, as gdalwarp reads its chunks and gdal_translate its swaths:
+// an nx x ny grid of windows in raster order, each grown or shrunk by up to
+// `jitter` pixels on every side (gdalwarp's chunks overlap and differ).
+std::vector<Win> chunks(int nx, int ny, int jitter)
+{
+    std::vector<Win> out;
+    unsigned seed = 5;
+    auto next = [&seed, jitter]() {
+        seed = seed * 1103515245u + 12345u;
+        return jitter
+                   ? static_cast<int>((seed >> 16) % (2 * jitter + 1)) - jitter
+                   : 0;
+    };
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            const int x0 = std::max(0, W * i / nx + next());
+            const int y0 = std::max(0, H * j / ny + next());
+            const int x1 = std::min(W, W * (i + 1) / nx + next());
+            const int y1 = std::min(H, H * (j + 1) / ny + next());
+            out.push_back({x0, y0, x1 - x0, y1 - y0});
+        }
+    return out;
+}
+
+// A slow reader of large windows, band 1.
+Walk large_walk(const std::vector<Win> &wins, GDALDataType type,
+                const std::vector<std::string> &options, bool slow)
+{
+    return walk(wins, 1, type, options, 0, slow);
+}
+
+TEST(Ahead, TheNextLargeReadOfASlowReaderIsComputedMeanwhile)
+{
+    for (int threads : {2, 3, 8}) {
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        // gdalwarp-like chunks: each after the second predicted, most
+        // of it taken from the region computed while the reader slept.
+        const Walk warp =
+            large_walk(chunks(3, 3, 3), GDT_Float32, opts(threads), true);
+        EXPECT_GE(warp.large_ahead, 4);
+        EXPECT_GE(warp.large_tiles_hit, warp.large_ahead);
+        // Full-width swaths, exactly one after the other.
+        const Walk swaths =
+            large_walk(chunks(1, 6, 0), GDT_Float64, opts(threads), true);
+        EXPECT_GE(swaths.large_ahead, 3);
+    }
+    // Reads that do not follow each other (the chunks backwards, a jump),
+    // other buffer types, and a reader that is not slow: the bytes are
+    // still the oracle's.
+    std::vector<Win> back = chunks(3, 3, 3);
+    std::reverse(back.begin(), back.end());
+    large_walk(back, GDT_Float32, opts(2), true);
+    std::vector<Win> mixed = chunks(3, 3, 2);
+    std::swap(mixed[3], mixed[7]);
+    large_walk(mixed, GDT_Int16, opts(3), true);
+    large_walk(chunks(3, 3, 3), GDT_Byte, opts(2), false);
+}
+
+TEST(Ahead, NoLargeReadAheadWhenOffOrWithoutCache)
+{
+    for (const char *off : {"READ_AHEAD=NO", "CACHE_MB=0"}) {
+        const Walk w =
+            large_walk(chunks(3, 3, 3), GDT_Float32, opts(2, {off}), true);
+        EXPECT_EQ(w.large_ahead, 0) << off;
+        EXPECT_EQ(w.large_tiles_hit, 0) << off;
     }
 }
 
