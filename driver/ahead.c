@@ -401,15 +401,14 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
 }
 
 /* ---- The next large read, in the background ------------------------------
- * gdalwarp reads its source in chunks and warps each on one thread;
- * gdal_translate writing a compressed file compresses each swath on one
- * thread: while the application works on what a large read returned, the
- * pool's workers sit idle. When a reader spent at least a quarter as long
+ * gdalwarp reads its source in chunks and warps each on one thread: while
+ * the application works on what a large read returned, the pool's workers
+ * sit idle. When a reader spent at least a quarter as long
  * between two large reads of a band as on the read before, the next read
  * is predicted and computed in the background: the window after the last
  * one in its row of reads, or the first of the next row (windows of about
- * one size, left to right, top to bottom, as gdalwarp's chunks and
- * gdal_translate's swaths are), on whole cells of the alignment grid. The
+ * one size, left to right, top to bottom, as gdalwarp's chunks are), on
+ * whole cells of the alignment grid. The
  * read that comes takes what the cache holds of it (read.c) and computes
  * the rest; a wrong guess cost threads that had nothing to do, and is
  * dropped. */
@@ -470,7 +469,11 @@ void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
     remember(&l->read, rq);
     l->start = start;
     l->end = now_seconds();
-    if (!slow || !background_allowed(ds) || ds->background.split != NULL)
+    /* Full-width reads are gdal_translate's swaths: its writes between
+     * them are short, and computing the next swath meanwhile measured
+     * slower, with more memory (read.c). */
+    if (!slow || (rq->x == 0 && rq->w == bw) || !background_allowed(ds) ||
+        ds->background.split != NULL)
         return;
     /* The next read: along the row, or the first of the next row, on
      * whole cells of the alignment grid, less the cells at its start that

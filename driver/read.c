@@ -575,9 +575,13 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
         if (err == CE_None)
             pvrt__keep_read(ds, rq);
     }
+    /* The regions computed for this read that it covers are spent. */
+    if (ds->large.joined)
+        pvrt_tilecache_drop_within(ds->cache, rq->path, rq->buf_type, rq->x,
+                                   rq->y, rq->w, rq->h);
+    ds->large.joined = 0;
     if (large && err == CE_None)
         pvrt__large_done(ds, rq, start);
-    ds->large.joined = 0;
     if (err != CE_None)
         ds->read_failed = 1;
     if (caller)

@@ -132,6 +132,21 @@ static void evict_one(pvrt_tilecache *c)
     c->e[oldest] = c->e[--c->n];
 }
 
+void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,
+                                GDALDataType t, int x, int y, int w, int h)
+{
+    for (int i = 0; c && i < c->n;) {
+        const entry *e = &c->e[i];
+        if (e->type == t && same_path(&e->path, p) && e->x >= x && e->y >= y &&
+            e->x + e->w <= x + w && e->y + e->h <= y + h) {
+            c->bytes -= e->bytes;
+            VSIFree(e->data);
+            c->e[i] = c->e[--c->n];
+        } else
+            i++;
+    }
+}
+
 int pvrt_tilecache_make_room(pvrt_tilecache *c, int64_t bytes)
 {
     if (c == NULL)

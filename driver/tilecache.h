@@ -55,6 +55,11 @@ int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
                        GDALDataType t, int x, int y, int w, int h, void *data);
 
+/* Frees the entries of band p in type t that lie within window (x, y, w,
+ * h): a read that took them needs them no more. */
+void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,
+                                GDALDataType t, int x, int y, int w, int h);
+
 /* Evicts least recently used entries, never the most recently used one,
  * until `bytes` more fit within the cap. Returns 1 when they fit. */
 int pvrt_tilecache_make_room(pvrt_tilecache *c, int64_t bytes);
