@@ -114,6 +114,17 @@ static int ceil_to(int v, int step, int off, int limit)
     return c < limit ? c : limit;
 }
 
+/* The alignment grid's cell size and offset (256 x 256 from 0 where the
+ * dataset has none). */
+static void alignment_grid(const pvrt_dataset *ds, int *gx, int *gy, int *ox,
+                           int *oy)
+{
+    *gx = ds->grid_x > 1 ? ds->grid_x : 256;
+    *gy = ds->grid_y > 1 ? ds->grid_y : 256;
+    *ox = ds->grid_x > 1 ? ds->grid_off_x : 0;
+    *oy = ds->grid_y > 1 ? ds->grid_off_y : 0;
+}
+
 /* The region ahead of rq in direction dir: whole cells of the alignment
  * grid, holding rq, within the band (bw x bh) and `budget` bytes of
  * `size`-byte pixels. */
@@ -121,10 +132,8 @@ static void plan_region(const pvrt_dataset *ds, const pvrt_request *rq, int dir,
                         int bw, int bh, int64_t budget, int size, int *x0,
                         int *y0, int *x1, int *y1)
 {
-    const int gx = ds->grid_x > 1 ? ds->grid_x : 256;
-    const int gy = ds->grid_y > 1 ? ds->grid_y : 256;
-    const int ox = ds->grid_x > 1 ? ds->grid_off_x : 0;
-    const int oy = ds->grid_y > 1 ? ds->grid_off_y : 0;
+    int gx, gy, ox, oy;
+    alignment_grid(ds, &gx, &gy, &ox, &oy);
     int ax = floor_to(rq->x, gx, ox), ay = floor_to(rq->y, gy, oy);
     int bx = ceil_to(rq->x + rq->w, gx, ox, bw);
     int by = ceil_to(rq->y + rq->h, gy, oy, bh);
@@ -424,15 +433,9 @@ static double now_seconds(void)
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-double pvrt__large_begin(pvrt_dataset *ds, const pvrt_request *rq)
+double pvrt__large_begin(void)
 {
-    const double t = now_seconds();
-    pvrt_large_read *l = &ds->large;
-    if (rq->path == NULL || !same_band(&l->read, rq))
-        l->slow = 0;
-    else
-        l->slow = t - l->end >= LARGE_SLOW_GAP * (l->end - l->start);
-    return t;
+    return now_seconds();
 }
 
 static int iabs(int v)
@@ -461,7 +464,9 @@ void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
         next_row = !along && iabs(rq->y - (last->y + last->h)) <= rq->h / 8 &&
                    iabs(rq->x - l->row_x) <= rq->w / 8;
     }
-    const int slow = l->slow && (along || next_row);
+    /* Slow: long between the last read's end and this one's start. */
+    const int slow = (along || next_row) &&
+                     start - l->end >= LARGE_SLOW_GAP * (l->end - l->start);
     if (!along) {
         l->row_x = rq->x;
         l->row_w = rq->w;
@@ -487,10 +492,8 @@ void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
         y = rq->y + rq->h;
         w = l->row_w;
     }
-    const int gx = ds->grid_x > 1 ? ds->grid_x : 256;
-    const int gy = ds->grid_y > 1 ? ds->grid_y : 256;
-    const int ox = ds->grid_x > 1 ? ds->grid_off_x : 0;
-    const int oy = ds->grid_y > 1 ? ds->grid_off_y : 0;
+    int gx, gy, ox, oy;
+    alignment_grid(ds, &gx, &gy, &ox, &oy);
     int x0 = floor_to(x, gx, ox), y0 = floor_to(y, gy, oy);
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;

@@ -59,9 +59,8 @@ int pvrt__mask_from_kept(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err);
 int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq);
 
 /* A large read (split into tiles) of the application's reader begins:
- * notes whether the reader spent long since the last one. Returns the
- * time, for pvrt__large_done. */
-double pvrt__large_begin(pvrt_dataset *ds, const pvrt_request *rq);
+ * returns the time, for pvrt__large_done. */
+double pvrt__large_begin(void);
 
 /* rq, a large read that began at `start`, succeeded: when its reader is
  * slow, predicts the next one and starts computing it in the background

@@ -67,7 +67,6 @@ typedef struct pvrt_large_read {
     pvrt_last_read read; /* the read: band path, buffer type, window */
     int row_x, row_w;    /* the first read of its row of reads */
     double start, end;   /* when it was read (monotonic seconds) */
-    int slow;            /* the reader spent long between reads */
     int joined;          /* the read in progress met a region computed
                             for it (read.c takes its tiles) */
 } pvrt_large_read;

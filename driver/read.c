@@ -566,7 +566,7 @@ CPLErr pvrt_read(pvrt_dataset *ds, const pvrt_request *rq)
     const int large =
         caller && rq->path &&
         (int64_t)rq->w * rq->h >= 2 * ds->min_tile_pixels * tls_thread_cap;
-    const double start = large ? pvrt__large_begin(ds, rq) : 0;
+    const double start = large ? pvrt__large_begin() : 0;
     CPLErr err;
     if (!pvrt__ahead_cached(ds, rq, &err) &&
         !pvrt__mask_from_kept(ds, rq, &err) &&
