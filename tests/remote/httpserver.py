@@ -65,7 +65,8 @@ per-path counts used by "first" and "every", and disarms the gates; gates
 given in the same call are armed after the reset). GET /__stats returns
 {"requests", "by_status", "by_method", "faults", "peak_inflight",
 "inflight", "bytes_sent", "duplicate_ranges", "paths", "first", "gate"},
-where "first" maps each path to [start, end] of its first request in
+where a request is in flight from its arrival until its answer starts to go
+out (held at a gate, waiting its latency), "first" maps each path to [start, end] of its first request in
 seconds since the last reset (end: when its answer starts to go out, null
 before) and "gate" is null
 or a list, one per gate, of {"state": "armed" | "met" | "timed_out",
@@ -364,15 +365,21 @@ class Handler(BaseHTTPRequestHandler):
                 first = st.first[path] = [time.monotonic() - st.t0, None]
         status = 0
         sent = 0
+        counted_out = False
         try:
             self.wait_at_gate(st, path)
             if latency > 0:
                 time.sleep(latency)
-            # The end of a first request is noted before its answer goes
-            # out: a client that has the answer then finds it in stats().
-            if first is not None:
-                with st.lock:
+            # The end of a first request is noted, and the request counted
+            # out of "inflight", before its answer goes out: a client that
+            # has the answer then finds both in stats(), and a serial client
+            # never finds its previous request still in flight.
+            with st.lock:
+                if first is not None:
                     first[1] = time.monotonic() - st.t0
+                if epoch == st.epoch:
+                    st.inflight -= 1
+                counted_out = True
             status, sent = self.answer(method, path, fired)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -382,7 +389,8 @@ class Handler(BaseHTTPRequestHandler):
                 if first is not None and first[1] is None:
                     first[1] = time.monotonic() - st.t0
                 if epoch == st.epoch:
-                    st.inflight -= 1
+                    if not counted_out:
+                        st.inflight -= 1
                     st.bytes_sent += sent
                     st.by_status[str(status)] = (
                         st.by_status.get(str(status), 0) + 1)
