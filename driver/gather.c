@@ -113,6 +113,7 @@
 #include "ahead.h"
 #include "errcap.h"
 #include "pool.h"
+#include "shared.h"
 #include "vrtxml.h"
 
 #include <cpl_conv.h>
@@ -139,6 +140,8 @@
 #endif
 
 #define GATHER_MAX_SOURCES 64
+/* Largest buffer per source of one stripe of the apply step (see gather). */
+#define STRIPE_BYTES (64 * 1024)
 
 /* The capture VRTs of one band read in one transfer type. */
 typedef struct gather_capture {
@@ -150,6 +153,10 @@ typedef struct gather_capture {
                              the dataset's threads): the dataset's sources, band
                              after band, dealt over the slots in turn */
     pvrt_clones **clones; /* per source, read through capture_slot's */
+    int shared_state;     /* 1: `shared` ready, -1: cannot be, 0: unknown */
+    pvrt_shared **shared; /* per source, the process's shared handle of its
+                             capture VRT (shared.h), for windows read while
+                             other callers share the cores */
 } gather_capture;
 
 /* The buffers of the last read and the apply VRT over them, kept for the
@@ -436,6 +443,11 @@ static void capture_clear(gather_capture *c)
         pvrt_clones_free(c->clones[k]);
     CPLFree(c->clones);
     c->clones = NULL;
+    for (int k = 0; c->shared && k < c->nsources; k++)
+        pvrt_shared_release(c->shared[k]);
+    CPLFree(c->shared);
+    c->shared = NULL;
+    c->shared_state = 0;
 }
 
 /* The slot whose handle reads source k of capture set c. */
@@ -507,6 +519,42 @@ static gather_capture *capture_get(pvrt_dataset *ds, struct pvrt_gather *g,
              GDALGetDescription(ds->primary), GDALGetDataTypeName(t),
              c->ok ? "capture VRTs ready" : "declined");
     return c->ok ? c : NULL;
+}
+
+/* The process's shared handles of capture set c (shared.h), taken on
+ * first use: 0, or -1 when a source cannot be shared (a file not local, a
+ * VRT) or they were made by the process this one forked from. */
+static int capture_shared(struct pvrt_gather *g, gather_capture *c)
+{
+    if (c->shared_state == 0) {
+        char **oo = derived_open_options(g);
+        c->shared = (pvrt_shared **)CPLCalloc(c->nsources, sizeof *c->shared);
+        int k = 0;
+        const CPLXMLNode *band = pvrt__vrt_band(&g->text, c->band);
+        for (const CPLXMLNode *n = band->psChild; n && k < c->nsources;
+             n = n->psNext) {
+            if (n->eType != CXT_Element || !pvrt__vrt_is_source(n->pszValue))
+                continue;
+            char *file = source_file(&g->text, n);
+            char *xml = pvrt__vrt_capture_dataset(
+                &g->text,
+                pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
+            c->shared[k] = pvrt_shared_get(xml, oo, file);
+            CPLFree(xml);
+            CPLFree(file);
+            if (c->shared[k++] == NULL)
+                break;
+        }
+        CSLDestroy(oo);
+        c->shared_state = k == c->nsources && c->shared[k - 1] ? 1 : -1;
+        if (c->shared_state < 0) {
+            for (k = 0; k < c->nsources; k++)
+                pvrt_shared_release(c->shared[k]);
+            CPLFree(c->shared);
+            c->shared = NULL;
+        }
+    }
+    return c->shared_state == 1 && pvrt_shared_here(c->shared[0]) ? 0 : -1;
 }
 
 /* The dataset's gather state, made on first use; NULL when none. */
@@ -596,6 +644,11 @@ typedef struct gather_job {
     int nparts;
     int *slots; /* capture job j reads the parts' sources of slot slots[j]
                    through it */
+    /* Shared handles (shared_job): source i of the read, counted over the
+     * parts, is source src_k[i] of part src_part[i]; taken[i] (atomic): a
+     * job has read it or is reading it. */
+    int nsrc;
+    int *src_part, *src_k, *taken;
     GDALRasterIOExtraArg extra;
     int x0, y0;    /* the buffers' place in the apply VRTs */
     int nstripes;  /* per part */
@@ -610,12 +663,11 @@ static void job_enter(pvrt_job_scope *js, const gather_job *job, int index,
     pvrt_job_enter(js, job->config, job->depth, job->log, index, worker);
 }
 
-/* Reads source k of part p into its buffer through handle `slot`. */
+/* Reads source k of part p into its buffer through capture handle h. */
 static CPLErr capture_one(const gather_job *job, const gather_part *p, int k,
-                          int slot)
+                          GDALDatasetH h)
 {
     const pvrt_request *rq = job->rq;
-    GDALDatasetH h = pvrt_clones_get(p->cap->clones[k], slot);
     GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
     GDALRasterIOExtraArg extra = job->extra;
     return band ? GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
@@ -635,7 +687,62 @@ static int capture_job(void *ctx, int index, int worker)
     for (int p = 0; err == CE_None && p < job->nparts; p++)
         for (int k = 0; err == CE_None && k < job->parts[p].cap->nsources; k++)
             if (capture_slot(job->ds, job->parts[p].cap, k) == slot)
-                err = capture_one(job, &job->parts[p], k, slot);
+                err = capture_one(
+                    job, &job->parts[p], k,
+                    pvrt_clones_get(job->parts[p].cap->clones[k], slot));
+    pvrt_job_leave(&js, worker);
+    return err == CE_None ? 0 : -1;
+}
+
+/* Takes a source of the read no job has taken whose shared handle is
+ * free, else waits for the first one not taken; returns its index with
+ * its lock held, or -1 when every source is taken. Holding one lock at a
+ * time, callers reading the same sources never deadlock. */
+static int shared_take(gather_job *job)
+{
+    for (;;) {
+        int first = -1;
+        for (int i = 0; i < job->nsrc; i++) {
+            if (__atomic_load_n(&job->taken[i], __ATOMIC_ACQUIRE))
+                continue;
+            if (first < 0)
+                first = i;
+            pvrt_shared *sh =
+                job->parts[job->src_part[i]].cap->shared[job->src_k[i]];
+            if (!pvrt_shared_trylock(sh, 0))
+                continue;
+            if (!__atomic_exchange_n(&job->taken[i], 1, __ATOMIC_ACQ_REL))
+                return i;
+            pvrt_shared_unlock(sh); /* another job of this read took it */
+        }
+        if (first < 0)
+            return -1;
+        /* Every source left is being read by another caller: wait for the
+         * first. */
+        pvrt_shared *sh =
+            job->parts[job->src_part[first]].cap->shared[job->src_k[first]];
+        pvrt_shared_trylock(sh, 1);
+        if (!__atomic_exchange_n(&job->taken[first], 1, __ATOMIC_ACQ_REL))
+            return first;
+        pvrt_shared_unlock(sh);
+    }
+}
+
+/* Reads sources of the read through the process's shared handles until
+ * every one is taken. */
+static int shared_job(void *ctx, int index, int worker)
+{
+    gather_job *job = (gather_job *)ctx;
+    pvrt_job_scope js;
+    job_enter(&js, job, index, worker);
+    CPLErr err = CE_None;
+    int i;
+    while (err == CE_None && (i = shared_take(job)) >= 0) {
+        const gather_part *p = &job->parts[job->src_part[i]];
+        pvrt_shared *sh = p->cap->shared[job->src_k[i]];
+        err = capture_one(job, p, job->src_k[i], pvrt_shared_handle(sh));
+        pvrt_shared_unlock(sh);
+    }
     pvrt_job_leave(&js, worker);
     return err == CE_None ? 0 : -1;
 }
@@ -877,25 +984,31 @@ static int windows_fit_source_pool(const pvrt_dataset *ds, int threads,
     return (threads + 1) * total + (threads + 1) * nsources <= pool;
 }
 
-/* Whether full-resolution window rq is gathered. Not the first window a
- * dataset reads (a tile server opens the VRT for each tile: handles opened
- * for one window cost more than they give), and not once other callers
- * have shared the cores with this dataset's reads (a tile server's or a
- * thread pool's threads, each reading windows: fanning out gains nothing
- * there, and moving between the gather's handles and the primary would
- * decode source blocks twice): its windows stay on the primary from then
- * on. */
-static int windows_wanted(pvrt_dataset *ds, int threads)
+/* How a full-resolution window is read: on the primary (not the first
+ * window a dataset reads: a tile server opens the VRT for each tile, and
+ * handles opened for one window cost more than they give), gathered
+ * through the dataset's own handles, or, once other callers have shared
+ * the cores with this dataset's reads (a tile server's or a thread pool's
+ * threads, each reading windows through its own dataset), through the
+ * process's shared handles: each caller's own handles would decode the
+ * blocks its windows touch again, and moving between handles would decode
+ * them twice, so its windows stay there from then on (and so do its
+ * downsampled reads on one thread). */
+enum { ON_PRIMARY, GATHERED, SHARED };
+
+static int windows_mode(pvrt_dataset *ds, int threads)
 {
     if (threads < ds->threads)
         ds->windows_shared = 1;
     const int first = !ds->windows_seen;
     ds->windows_seen = 1;
-    return ds->window_gather && !ds->windows_shared && !first;
+    if (!ds->window_gather || first)
+        return ON_PRIMARY;
+    return ds->windows_shared ? SHARED : GATHERED;
 }
 
 static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
-                  const int *with, int nwith);
+                  const int *with, int nwith, int shared);
 
 int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
                      CPLErr *err)
@@ -916,9 +1029,11 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
             return 1;
         }
     }
-    /* windows_wanted first: it notes a read with fewer threads. */
-    if ((!pvrt__is_resampled(rq) && !windows_wanted(ds, threads)) ||
-        threads < 2)
+    /* windows_mode first: it notes a read with fewer threads. */
+    int mode = pvrt__is_resampled(rq) ? GATHERED : windows_mode(ds, threads);
+    if (mode == GATHERED && threads < 2)
+        mode = ds->windows_shared ? SHARED : ON_PRIMARY;
+    if (mode == ON_PRIMARY)
         return 0;
     if (g == NULL) {
         if ((g = state_get(ds)) == NULL)
@@ -926,14 +1041,16 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
         note_read(g, b, rq);
     }
     int *with = (int *)CPLMalloc(sizeof(int) * (g->nbands + 1));
-    const int nwith = ds->cache_cap > 0 ? companions(ds, g, b, with) : 0;
+    const int nwith =
+        ds->cache_cap > 0 && mode != SHARED ? companions(ds, g, b, with) : 0;
     error_state saved;
     error_save(&saved);
-    const int done = gather(ds, rq, threads, with, nwith);
+    const int done = gather(ds, rq, threads, with, nwith, mode == SHARED);
     CPLFree(with);
     if (!done)
         return error_restore(&saved);
-    __atomic_add_fetch(&ds->gathered_reads, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(mode == SHARED ? &ds->shared_reads : &ds->gathered_reads,
+                       1, __ATOMIC_RELAXED);
     CPLFree(saved.msg);
     *err = CE_None;
     return 1;
@@ -1000,12 +1117,15 @@ static int plan_parts(pvrt_dataset *ds, struct pvrt_gather *g,
 /* The read itself, of band rq->path->band and of the bands `with` kept for
  * their reads: 1 done, 0 declined (messages dropped, nothing kept). */
 static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
-                  const int *with, int nwith)
+                  const int *with, int nwith, int shared)
 {
     struct pvrt_gather *g = ds->gather;
     gather_part *parts =
         (gather_part *)CPLCalloc(nwith + 1, sizeof(gather_part));
-    const int nparts = plan_parts(ds, g, rq, threads, with, nwith, parts);
+    int nparts = plan_parts(ds, g, rq, threads, with, nwith, parts);
+    for (int p = 0; shared && p < nparts; p++)
+        if (capture_shared(g, parts[p].cap) != 0)
+            nparts = 0;
     if (nparts == 0) { /* declined before any work: the kept buffers stay */
         CPLFree(parts);
         return 0;
@@ -1056,18 +1176,37 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     job.depth = pvrt_read_depth();
 
     /* Gather, each source through its slot's handle (see the top of this
-     * file): one job per slot the parts' sources use. */
-    int *used = (int *)CPLCalloc(ds->threads, sizeof(int));
-    job.slots = (int *)CPLCalloc(ds->threads, sizeof(int));
-    int nslots = 0;
-    for (int p = 0; p < nparts; p++)
-        for (int k = 0; k < parts[p].cap->nsources; k++)
-            used[capture_slot(ds, parts[p].cap, k)] = 1;
-    for (int i = 0; i < ds->threads; i++)
-        if (used[i])
-            job.slots[nslots++] = i;
-    CPLFree(used);
-    ok = ok && run_jobs(threads, &job, nslots, capture_job) == 0;
+     * file): one job per slot the parts' sources use; or through the
+     * process's shared handles, each job reading whichever source is free
+     * next. */
+    if (shared) {
+        job.src_part = (int *)CPLCalloc(nsources, sizeof(int));
+        job.src_k = (int *)CPLCalloc(nsources, sizeof(int));
+        job.taken = (int *)CPLCalloc(nsources, sizeof(int));
+        for (int p = 0; p < nparts; p++)
+            for (int k = 0; k < parts[p].cap->nsources; k++) {
+                job.src_part[job.nsrc] = p;
+                job.src_k[job.nsrc++] = k;
+            }
+        ok = ok &&
+             run_jobs(threads, &job, threads < job.nsrc ? threads : job.nsrc,
+                      shared_job) == 0;
+        CPLFree(job.src_part);
+        CPLFree(job.src_k);
+        CPLFree(job.taken);
+    } else {
+        int *used = (int *)CPLCalloc(ds->threads, sizeof(int));
+        job.slots = (int *)CPLCalloc(ds->threads, sizeof(int));
+        int nslots = 0;
+        for (int p = 0; p < nparts; p++)
+            for (int k = 0; k < parts[p].cap->nsources; k++)
+                used[capture_slot(ds, parts[p].cap, k)] = 1;
+        for (int i = 0; i < ds->threads; i++)
+            if (used[i])
+                job.slots[nslots++] = i;
+        CPLFree(used);
+        ok = ok && run_jobs(threads, &job, nslots, capture_job) == 0;
+    }
 
     /* Apply, the read's band straight into the caller's buffer unless
      * GDAL's derived band would clear bytes between its lines (up to 3.10:
@@ -1100,6 +1239,17 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     }
     if (ok) {
         job.nstripes = threads < 2 || rq->buf_h < 2 * threads ? 1 : 2 * threads;
+        /* GDAL's derived band allocates and clears a buffer per source for
+         * each call: stripes whose buffers are at most STRIPE_BYTES stay
+         * in the allocator's free memory instead of fresh pages that the
+         * allocator gives back after each call (measured: the pages'
+         * faults and clearing took a third of a window read). */
+        const int64_t line = (int64_t)rq->buf_w * parts[0].tsize;
+        const int64_t rows =
+            line > 0 && line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
+        const int64_t need = (rq->buf_h + rows - 1) / rows;
+        if (need > job.nstripes)
+            job.nstripes = (int)need;
         ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
     if (ok && repack)
@@ -1129,11 +1279,11 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     if (!ok)
         return 0;
     CPLDebug("PVRT",
-             "gather: band %d of %s, %d,%d %dx%d -> %dx%d, %d sources, "
+             "gather: band %d of %s, %d,%d %dx%d -> %dx%d, %d sources%s, "
              "%d stripes, %d more bands",
              rq->path->band, GDALGetDescription(ds->primary), rq->x, rq->y,
-             rq->w, rq->h, rq->buf_w, rq->buf_h, nsources, job.nstripes,
-             nparts - 1);
+             rq->w, rq->h, rq->buf_w, rq->buf_h, nsources,
+             shared ? " (shared handles)" : "", job.nstripes, nparts - 1);
     return 1;
 }
 

@@ -21,12 +21,10 @@
 /* Datasets kept at most, all VRTs together. */
 #define REOPEN_MAX_KEPT 8
 
-/* What a file was when the dataset was first opened (size -1: absent). */
+/* What a file was when the dataset was first opened. */
 typedef struct file_stamp {
     char *path;
-    GIntBig size;
-    long long mtime_s, mtime_ns;
-    unsigned long long ino, dev;
+    pvrt_file_stamp st;
 } file_stamp;
 
 struct pvrt_reopen_info {
@@ -58,14 +56,13 @@ static const char *const key_config[] = {
     "GDAL_NUM_THREADS",    "GDAL_MAX_DATASET_POOL_SIZE",
     "VRT_SHARED_SOURCE",   "GDAL_VRT_ENABLE_PYTHON"};
 
-static int ends_with_vrt(const char *path)
+int pvrt_ends_with_vrt(const char *path)
 {
     const size_t n = strlen(path);
     return n >= 4 && EQUAL(path + n - 4, ".vrt");
 }
 
-/* A file of the local file system (not /vsi..., not the network). */
-static int local_file(const char *path)
+int pvrt_local_file(const char *path)
 {
     return path[0] != '\0' && path[0] != '<' && !STARTS_WITH(path, "/vsi") &&
            !pvrt_path_is_network(path);
@@ -94,7 +91,7 @@ static int gdal_program(void)
 char *pvrt_reopen_key(const char *path, int explicit_prefix,
                       CSLConstList open_options)
 {
-    if (!local_file(path) || !ends_with_vrt(path) || gdal_program())
+    if (!pvrt_local_file(path) || !pvrt_ends_with_vrt(path) || gdal_program())
         return NULL;
     char *key = NULL;
     append(&key, CPLSPrintf("%s\nprefix %d cpus %d\n", path, explicit_prefix,
@@ -114,8 +111,7 @@ char *pvrt_reopen_key(const char *path, int explicit_prefix,
     return key;
 }
 
-/* The file's stamp now: 0, or -1 when it is absent (stamped so). */
-static int stamp_of(const char *path, file_stamp *f)
+int pvrt_file_stamp_of(const char *path, pvrt_file_stamp *f)
 {
     VSIStatBufL st;
     memset(f, 0, sizeof *f);
@@ -130,16 +126,19 @@ static int stamp_of(const char *path, file_stamp *f)
     return 0;
 }
 
+int pvrt_file_stamps_equal(const pvrt_file_stamp *a, const pvrt_file_stamp *b)
+{
+    return a->size == b->size && a->mtime_s == b->mtime_s &&
+           a->mtime_ns == b->mtime_ns && a->ino == b->ino && a->dev == b->dev;
+}
+
 /* Whether the files are what they were at the first open. */
 static int files_unchanged(const struct pvrt_reopen_info *r)
 {
     for (int i = 0; i < r->nfiles; i++) {
-        file_stamp now;
-        stamp_of(r->files[i].path, &now);
-        if (now.size != r->files[i].size ||
-            now.mtime_s != r->files[i].mtime_s ||
-            now.mtime_ns != r->files[i].mtime_ns ||
-            now.ino != r->files[i].ino || now.dev != r->files[i].dev)
+        pvrt_file_stamp now;
+        pvrt_file_stamp_of(r->files[i].path, &now);
+        if (!pvrt_file_stamps_equal(&now, &r->files[i].st))
             return 0;
     }
     return 1;
@@ -210,8 +209,7 @@ static int opened_before(const char *key)
 
 /* Files beside f that GDAL reads when it opens f, absent or not: overviews,
  * auxiliary metadata, masks. */
-static const char *const side_suffixes[] = {".ovr", ".aux.xml", ".msk"};
-#define NSIDE (int)(sizeof side_suffixes / sizeof *side_suffixes)
+const char *const pvrt_side_suffixes[PVRT_NSIDE] = {".ovr", ".aux.xml", ".msk"};
 
 void pvrt_reopen_note(pvrt_dataset *ds, char *key)
 {
@@ -229,20 +227,22 @@ void pvrt_reopen_note(pvrt_dataset *ds, char *key)
     char **files = GDALGetFileList(ds->primary);
     int ok = r->xml != NULL && files != NULL && !ds->network;
     const int n = CSLCount(files);
-    r->files = (file_stamp *)CPLCalloc((size_t)n * (NSIDE + 1) + 1,
+    r->files = (file_stamp *)CPLCalloc((size_t)n * (PVRT_NSIDE + 1) + 1,
                                        sizeof(file_stamp));
     for (int i = 0; ok && i < n; i++) {
         /* The VRT first, then its sources: local files, no nested VRT (its
          * own sources would change unseen). A side file listed (it existed)
          * is stamped like the others. */
-        ok = local_file(files[i]) && (i == 0) == ends_with_vrt(files[i]) &&
-             stamp_of(files[i], &r->files[r->nfiles]) == 0;
+        ok = pvrt_local_file(files[i]) &&
+             (i == 0) == pvrt_ends_with_vrt(files[i]) &&
+             pvrt_file_stamp_of(files[i], &r->files[r->nfiles].st) == 0;
         r->files[r->nfiles++].path = CPLStrdup(files[i]);
-        for (int k = 0; ok && k < NSIDE; k++) {
-            const char *side = CPLSPrintf("%s%s", files[i], side_suffixes[k]);
+        for (int k = 0; ok && k < PVRT_NSIDE; k++) {
+            const char *side =
+                CPLSPrintf("%s%s", files[i], pvrt_side_suffixes[k]);
             if (CSLFindString(files, side) >= 0)
                 continue;
-            stamp_of(side, &r->files[r->nfiles]);
+            pvrt_file_stamp_of(side, &r->files[r->nfiles].st);
             r->files[r->nfiles++].path = CPLStrdup(side);
         }
     }
@@ -299,6 +299,7 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->mask_hits = 0;
     ds->split_reads = 0;
     ds->gathered_reads = 0;
+    ds->shared_reads = 0;
     ds->together_bands = 0;
     ds->together_hits = 0;
     ds->ahead_regions = 0;

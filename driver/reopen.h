@@ -53,6 +53,27 @@ int pvrt_reopen_park(pvrt_dataset *ds);
  * their sources point at, before it unloads drivers). Returns how many. */
 int pvrt_reopen_unload(void);
 
+/* What a file is: size (-1: absent), modification time, inode. */
+typedef struct pvrt_file_stamp {
+    GIntBig size;
+    long long mtime_s, mtime_ns;
+    unsigned long long ino, dev;
+} pvrt_file_stamp;
+
+/* Stamps the file as it is now: 0, or -1 when it is absent (stamped so). */
+int pvrt_file_stamp_of(const char *path, pvrt_file_stamp *f);
+int pvrt_file_stamps_equal(const pvrt_file_stamp *a, const pvrt_file_stamp *b);
+
+/* Files beside a file that GDAL reads when it opens it, absent or not:
+ * overviews, auxiliary metadata, masks (suffixes to its name). */
+#define PVRT_NSIDE 3
+extern const char *const pvrt_side_suffixes[PVRT_NSIDE];
+
+/* A file of the local file system (not /vsi..., not the network). */
+int pvrt_local_file(const char *path);
+/* Whether the name ends with .vrt (any case). */
+int pvrt_ends_with_vrt(const char *path);
+
 /* Frees what pvrt_reopen_note recorded (ds->reopen). Accepts NULL. */
 void pvrt_reopen_info_free(struct pvrt_reopen_info *r);
 

@@ -27,6 +27,7 @@ extern "C" {
 #include "halo.h"
 #include "read.h"
 #include "reopen.h"
+#include "shared.h"
 #include "tilecache.h"
 #include "vrtinfo.h"
 }
@@ -500,6 +501,12 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->gathered_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "SHARED_READS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->shared_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "SHARED_HANDLES"))
+            debug_value_.Printf("%d", pvrt_shared_open_count());
         else if (EQUAL(name, "TOGETHER_BANDS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -553,11 +560,12 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
         debug_list_.Clear();
         for (const char *name :
              {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
-              "THREADS", "TILE_SAFE", "CLONES_OPEN", "SPLIT_READS",
-              "AHEAD_REGIONS", "BACKGROUND_REGIONS", "LARGE_AHEAD",
-              "LARGE_TILES_HIT", "CACHE_HITS", "CACHE_BYTES", "MASK_HITS",
-              "GATHERED_READS", "GATHER_HANDLES", "TOGETHER_BANDS",
-              "TOGETHER_HITS", "REUSES"})
+              "THREADS",         "TILE_SAFE",        "CLONES_OPEN",
+              "SPLIT_READS",     "AHEAD_REGIONS",    "BACKGROUND_REGIONS",
+              "LARGE_AHEAD",     "LARGE_TILES_HIT",  "CACHE_HITS",
+              "CACHE_BYTES",     "MASK_HITS",        "GATHERED_READS",
+              "GATHER_HANDLES",  "SHARED_READS",     "SHARED_HANDLES",
+              "TOGETHER_BANDS",  "TOGETHER_HITS",    "REUSES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -9,8 +9,10 @@
 // A has finished B gets them all again. Every read's bytes are compared
 // with GDAL's VRT driver.
 //
-// Small windows of a derived band, gathered (gather.c) while B reads
-// alone, stay on B's primary handle once B has read with A in flight.
+// Small windows of a derived band, gathered (gather.c) through B's own
+// handles while B reads alone, are read through the process's shared
+// handles once B has read with A in flight, one per source for every
+// dataset of the VRT, but not after a source file changed.
 //
 // A VRT over a derived VRT, opened with NUM_THREADS=1: the nested derived
 // VRT (PVRT opens it too, and reads it inline on the caller's thread) uses
@@ -169,49 +171,127 @@ TEST(Callers, AnExplicitThreadCountIsKept)
     EXPECT_EQ(b_threads_while_a_reads({"NUM_THREADS=3"}), 3);
 }
 
-// Small full-resolution windows of a derived band are gathered (from the
-// second window a dataset reads) until another caller shares the cores
-// with the dataset's reads; from then on they stay on the primary, also
-// when the dataset reads alone again (gather.c).
-TEST(Callers, WindowsStayOnThePrimaryOnceCallersShareTheCores)
+// Checks a 100x100 window of band 1 of ds at (x, y) against `want`.
+void check_window(GDALDatasetH ds, const std::vector<float> &want, int x, int y)
+{
+    std::vector<float> got(100 * 100);
+    ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, x, y, 100, 100,
+                           got.data(), 100, 100, GDT_Float32, 0, 0),
+              CE_None);
+    for (int row = 0; row < 100; row++)
+        ASSERT_EQ(0, memcmp(got.data() + row * 100,
+                            want.data() + (size_t)(y + row) * W + x,
+                            100 * sizeof(float)))
+            << "window " << x << "," << y << " row " << row;
+}
+
+// Full-resolution windows are gathered on GDAL 3.6 to 3.10 (gather.c).
+const long long gathers =
+    GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ? 1 : 0;
+
+// 100x100 windows: over 4096 pixels, under the 2 x 4096 x threads a split
+// needs. Not kept for reuse once closed: the test counts shared handles.
+const std::vector<std::string> window_options = {"MIN_TILE_PIXELS=4096",
+                                                 "REUSE=NO"};
+
+// Small full-resolution windows of a derived band are gathered through
+// the dataset's own handles (from the second window a dataset reads) until
+// another caller shares the cores with its reads; from then on they are
+// read through the process's shared handles (gather.c, shared.h), also
+// when it reads alone again. Two datasets of the VRT read through one
+// handle per source, so a source block is decoded once for both; the last
+// dataset closed closes them.
+TEST(Callers, WindowsOfCallersSharingTheCoresUseSharedHandles)
 {
     const std::vector<float> want = oracle_band1();
-    GDALDatasetH b = open_pvrt(make_vrt(), {"MIN_TILE_PIXELS=4096"});
+    GDALDatasetH b = open_pvrt(make_vrt(), window_options);
+    GDALDatasetH c = open_pvrt(make_vrt(), window_options);
     ASSERT_NE(b, nullptr);
+    ASSERT_NE(c, nullptr);
     if (debug_item(b, "THREADS") < 2) {
         GDALClose(b);
+        GDALClose(c);
         GTEST_SKIP() << "one CPU: PVRT reads with one thread";
     }
-    // 100x100 windows: over 4096 pixels, under the 2 x 4096 x threads a
-    // split needs.
-    auto window = [&](int x, int y) {
-        std::vector<float> got(100 * 100);
-        ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(b, 1), GF_Read, x, y, 100, 100,
-                               got.data(), 100, 100, GDT_Float32, 0, 0),
-                  CE_None);
-        for (int row = 0; row < 100; row++)
-            ASSERT_EQ(0, memcmp(got.data() + row * 100,
-                                want.data() + (size_t)(y + row) * W + x,
-                                100 * sizeof(float)))
-                << "window " << x << "," << y << " row " << row;
-    };
-    const long long gathers =
-        GDAL_VERSION_NUM < GDAL_COMPUTE_VERSION(3, 11, 0) ? 1 : 0;
-    window(10, 20); // the first: on the primary
+    const long long before = debug_item(b, "SHARED_HANDLES");
+    check_window(b, want, 10, 20); // the first: on the primary
     EXPECT_EQ(debug_item(b, "GATHERED_READS"), 0);
-    window(300, 200);
+    check_window(b, want, 300, 200);
     EXPECT_EQ(debug_item(b, "GATHERED_READS"), gathers);
+    check_window(c, want, 5, 5);
     while_a_reads(want, [&] {
-        window(500, 100);
+        check_window(b, want, 500, 100);
         EXPECT_EQ(debug_item(b, "LAST_READ_THREADS"),
                   debug_item(b, "THREADS") / 2 > 1
                       ? debug_item(b, "THREADS") / 2
                       : 1);
+        check_window(c, want, 200, 300);
+        check_window(c, want, 250, 310);
     });
-    window(40, 350);
-    window(600, 0);
+    check_window(b, want, 40, 350);
+    check_window(b, want, 600, 0);
     EXPECT_EQ(debug_item(b, "GATHERED_READS"), gathers)
-        << "windows were gathered after another caller shared the cores";
+        << "windows were gathered through the dataset's own handles after "
+           "another caller shared the cores";
+    EXPECT_EQ(debug_item(b, "SHARED_READS"), 3 * gathers);
+    EXPECT_EQ(debug_item(c, "SHARED_READS"), 2 * gathers);
+    EXPECT_EQ(debug_item(c, "SHARED_HANDLES") - before, 2 * gathers)
+        << "one shared handle per source for both datasets";
+    GDALClose(b);
+    EXPECT_EQ(debug_item(c, "SHARED_HANDLES") - before, 2 * gathers);
+    GDALClose(c);
+    GDALDatasetH d = open_pvrt(make_vrt(), window_options);
+    EXPECT_EQ(debug_item(d, "SHARED_HANDLES"), before)
+        << "the last dataset closed did not close the shared handles";
+    GDALClose(d);
+}
+
+// A source file rewritten after a shared handle read it: a dataset opened
+// after the change reads it anew, not through that handle (whose blocks
+// are the old file's), while the dataset that holds it is still open.
+TEST(Callers, SharedHandlesAreNotTakenAfterTheSourceChanged)
+{
+    RasterSpec spec = source_spec(70);
+    const std::vector<std::string> sources =
+        tiff_sources("callers_changed", 2, spec);
+    const std::string vrt = write_file(
+        "callers_changed.vrt",
+        vrt_dataset(W, H, {derived_band(1, GDT_Float32, "sum", sources)}));
+    auto oracle = [&] {
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        std::vector<float> out = read_all(o);
+        GDALClose(o);
+        return out;
+    };
+    const std::vector<float> a_want = oracle_band1();
+    const std::vector<float> old_want = oracle();
+    GDALDatasetH b = open_pvrt(vrt, window_options);
+    ASSERT_NE(b, nullptr);
+    if (debug_item(b, "THREADS") < 2 || !gathers) {
+        GDALClose(b);
+        GTEST_SKIP() << "no shared handles here (one CPU, or GDAL 3.11+)";
+    }
+    check_window(b, old_want, 10, 20);
+    while_a_reads(a_want, [&] {
+        check_window(b, old_want, 300, 200);
+        check_window(b, old_want, 400, 100);
+    });
+    ASSERT_EQ(debug_item(b, "SHARED_READS"), 2);
+
+    spec.seed = 90; // source 0 rewritten in place, other pixels
+    make_tiff("callers_changed0.tif", spec);
+    const std::vector<float> new_want = oracle();
+    ASSERT_NE(new_want, old_want);
+    GDALDatasetH c = open_pvrt(vrt, window_options);
+    ASSERT_NE(c, nullptr);
+    check_window(c, new_want, 10, 20);
+    while_a_reads(a_want, [&] {
+        check_window(c, new_want, 300, 200);
+        check_window(c, new_want, 400, 100);
+    });
+    EXPECT_EQ(debug_item(c, "SHARED_READS"), 2);
+    GDALClose(c);
     GDALClose(b);
 }
 
