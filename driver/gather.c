@@ -1239,16 +1239,18 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     }
     if (ok) {
         job.nstripes = threads < 2 || rq->buf_h < 2 * threads ? 1 : 2 * threads;
-        /* GDAL's derived band allocates and clears a buffer per source for
-         * each call: stripes whose buffers are at most STRIPE_BYTES stay
-         * in the allocator's free memory instead of fresh pages that the
-         * allocator gives back after each call (measured: the pages'
-         * faults and clearing took a third of a window read). */
+        /* On one thread (shared handles), GDAL's derived band allocates
+         * and clears a buffer per source for each call: stripes whose
+         * buffers are at most STRIPE_BYTES stay in the allocator's free
+         * memory instead of fresh pages that the allocator gives back
+         * after each call (measured: the pages' faults and clearing took a
+         * third of a window read). On more threads the stripes are
+         * smaller already; more of them measured no faster. */
         const int64_t line = (int64_t)rq->buf_w * parts[0].tsize;
         const int64_t rows =
             line > 0 && line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
         const int64_t need = (rq->buf_h + rows - 1) / rows;
-        if (need > job.nstripes)
+        if (threads < 2 && need > job.nstripes)
             job.nstripes = (int)need;
         ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
