@@ -456,6 +456,15 @@ static int capture_slot(const pvrt_dataset *ds, const gather_capture *c, int k)
     return (c->first_slot + k) % ds->threads;
 }
 
+/* The capture VRT of source k of capture set c (see the top of this
+ * file). CPLFree it. */
+static char *capture_xml(const struct pvrt_gather *g, const gather_capture *c,
+                         int k)
+{
+    return pvrt__vrt_capture_dataset(
+        &g->text, pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
+}
+
 /* Opens one handle of each source of a new capture set and checks them;
  * the others open on first use. Returns 0, or -1 (nothing reported). */
 static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
@@ -470,9 +479,7 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
     int ok = 1;
     CPLPushErrorHandler(CPLQuietErrorHandler);
     for (int k = 0; ok && k < c->nsources; k++) {
-        char *xml = pvrt__vrt_capture_dataset(
-            &g->text,
-            pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
+        char *xml = capture_xml(g, c, k);
         c->clones[k] = pvrt_clones_new(xml, vrt_only, oo, ds->threads);
         CPLFree(xml);
         /* The slot that reads source k (capture_job). */
@@ -536,9 +543,7 @@ static int capture_shared(struct pvrt_gather *g, gather_capture *c)
             if (n->eType != CXT_Element || !pvrt__vrt_is_source(n->pszValue))
                 continue;
             char *file = source_file(&g->text, n);
-            char *xml = pvrt__vrt_capture_dataset(
-                &g->text,
-                pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
+            char *xml = capture_xml(g, c, k);
             c->shared[k] = pvrt_shared_get(xml, oo, file);
             CPLFree(xml);
             CPLFree(file);
@@ -1246,12 +1251,12 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
          * after each call (measured: the pages' faults and clearing took a
          * third of a window read). On more threads the stripes are
          * smaller already; more of them measured no faster. */
-        const int64_t line = (int64_t)rq->buf_w * parts[0].tsize;
-        const int64_t rows =
-            line > 0 && line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
-        const int64_t need = (rq->buf_h + rows - 1) / rows;
-        if (threads < 2 && need > job.nstripes)
-            job.nstripes = (int)need;
+        if (threads < 2) {
+            const int64_t line = (int64_t)rq->buf_w * parts[0].tsize;
+            const int64_t rows =
+                line > 0 && line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
+            job.nstripes = (int)((rq->buf_h + rows - 1) / rows);
+        }
         ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
     if (ok && repack)

@@ -11,6 +11,7 @@
  * opened them, so the handle's source handles are its own. */
 #include "shared.h"
 
+#include "clones.h"
 #include "reopen.h"
 
 #include <cpl_conv.h>
@@ -21,15 +22,13 @@
 #include <unistd.h>
 
 struct pvrt_shared {
-    char *key;
-    char *xml;
-    char **open_options;
+    char *key; /* the capture VRT's text, then its open options */
     pid_t pid;
     pvrt_file_stamp stamps[1 + PVRT_NSIDE]; /* source, then side files */
-    char *source;
-    int refs;                 /* registry_lock */
-    int listed;               /* registry_lock: on the list */
-    pthread_mutex_t lock;     /* held while the handle is used */
+    int refs;                               /* registry_lock */
+    int listed;                             /* registry_lock: on the list */
+    pthread_mutex_t lock;                   /* held while the handle is used */
+    pvrt_clones *clone;       /* one slot: the handle, opened on first use */
     GDALDatasetH handle;      /* (lock) NULL: not open yet */
     struct pvrt_shared *next; /* registry_lock */
 };
@@ -117,13 +116,16 @@ pvrt_shared *pvrt_shared_get(const char *xml, CSLConstList open_options,
         CPLFree(key);
         return s;
     }
+    const char *const vrt_only[] = {"VRT", NULL};
     s = (struct pvrt_shared *)VSI_CALLOC_VERBOSE(1, sizeof *s);
+    if (s != NULL &&
+        (s->clone = pvrt_clones_new(xml, vrt_only, open_options, 1)) == NULL) {
+        VSIFree(s);
+        s = NULL;
+    }
     if (s != NULL) {
         s->key = key;
         key = NULL;
-        s->xml = CPLStrdup(xml);
-        s->open_options = CSLDuplicate(open_options);
-        s->source = CPLStrdup(source);
         s->pid = pid;
         memcpy(s->stamps, now, sizeof now);
         s->refs = 1;
@@ -151,13 +153,9 @@ void pvrt_shared_release(pvrt_shared *s)
     if (!last || s->pid != getpid())
         return;
     /* No other reference: nobody holds its lock or can take it. */
-    if (s->handle != NULL)
-        GDALClose(s->handle);
+    pvrt_clones_free(s->clone);
     pthread_mutex_destroy(&s->lock);
     CPLFree(s->key);
-    CPLFree(s->xml);
-    CSLDestroy(s->open_options);
-    CPLFree(s->source);
     VSIFree(s);
 }
 
@@ -180,25 +178,11 @@ void pvrt_shared_unlock(pvrt_shared *s)
 
 GDALDatasetH pvrt_shared_handle(pvrt_shared *s)
 {
-    if (s->handle != NULL)
-        return s->handle;
-    const char *const vrt_only[] = {"VRT", NULL};
-    CPLErrorReset();
-    s->handle =
-        GDALOpenEx(s->xml,
-                   GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR |
-                       GDAL_OF_INTERNAL,
-                   vrt_only, (const char *const *)s->open_options, NULL);
-    if (s->handle == NULL) {
-        if (CPLGetLastErrorType() < CE_Failure)
-            CPLError(CE_Failure, CPLE_OpenFailed,
-                     "PVRT: could not open the shared handle reading %s",
-                     s->source);
-        return NULL;
+    if (s->handle == NULL && (s->handle = pvrt_clones_get(s->clone, 0))) {
+        pthread_mutex_lock(&registry_lock);
+        open_count++;
+        pthread_mutex_unlock(&registry_lock);
     }
-    pthread_mutex_lock(&registry_lock);
-    open_count++;
-    pthread_mutex_unlock(&registry_lock);
     return s->handle;
 }
 

@@ -44,7 +44,7 @@ int pvrt_shared_trylock(pvrt_shared *s, int wait);
 void pvrt_shared_unlock(pvrt_shared *s);
 
 /* The handle (lock held), opened now if it is not yet. NULL after a
- * CPLError (the open's own, or one naming the source). */
+ * CPLError (the open's own, or pvrt_clones_get's). */
 GDALDatasetH pvrt_shared_handle(pvrt_shared *s);
 
 /* Shared handles open in the process (for tests). */
