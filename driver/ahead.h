@@ -4,11 +4,13 @@
  * rasterio's block windows and row loops ask for windows too small to
  * split, one after the other. When a band-level read touches the previous
  * one (the next block of a row, the next row, in either direction), the
- * region ahead of it (whole grid cells, bounded by a quarter of the cache)
- * is computed at once, split on the pool like any large read, and kept in
- * the dataset's cache; this read and the ones after it are copied out of
- * it. A reader that jumps computes nothing ahead; one that stops wastes at
- * most one region. Called by read.c on the thread that owns the handle. */
+ * region ahead of it (whole grid cells, bounded by a sixteenth of the
+ * cache) is computed at once, split on the pool like any large read, and
+ * kept in the dataset's cache; this read and the ones after it are copied
+ * out of it. A reader that jumps computes nothing ahead; one that stops
+ * wastes at most one region. A region the reader has passed gives its
+ * memory to the one after the next. Called by read.c on the thread that owns
+ * the handle. */
 #ifndef PVRT_AHEAD_H
 #define PVRT_AHEAD_H
 

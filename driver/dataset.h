@@ -59,6 +59,9 @@ typedef struct pvrt_background {
     int x, y, w, h;
     int dir;   /* the reader's direction */
     int large; /* the predicted next large read (pvrt__large_done) */
+    /* The region its reader was in (sequential readers): passed once the
+     * reader joins this one, its memory then holds the region after. */
+    int from_x, from_y, from_w, from_h;
 } pvrt_background;
 
 /* The last large read (split into tiles) of the application's reader, for
@@ -124,6 +127,8 @@ typedef struct pvrt_dataset {
     int64_t together_hits;        /* (atomic) reads served by them */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t background_regions;   /* (atomic) of which in the background */
+    int64_t regions_reused;       /* (atomic) of which in the memory of a
+                                     region its reader passed */
     int64_t large_ahead;          /* (atomic) large reads computed ahead */
     int64_t large_tiles_hit;      /* (atomic) tiles of large reads copied
                                      from the cache */

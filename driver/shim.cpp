@@ -527,6 +527,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(
                 CPL_FRMT_GIB, static_cast<GIntBig>(__atomic_load_n(
                                   &h_->background_regions, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "REGIONS_REUSED"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->regions_reused, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "CACHE_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -565,7 +569,8 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
               "LARGE_AHEAD",     "LARGE_TILES_HIT",  "CACHE_HITS",
               "CACHE_BYTES",     "MASK_HITS",        "GATHERED_READS",
               "GATHER_HANDLES",  "SHARED_READS",     "SHARED_HANDLES",
-              "TOGETHER_BANDS",  "TOGETHER_HITS",    "REUSES"})
+              "TOGETHER_BANDS",  "TOGETHER_HITS",    "REUSES",
+              "REGIONS_REUSED"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -132,6 +132,24 @@ static void evict_one(pvrt_tilecache *c)
     c->e[oldest] = c->e[--c->n];
 }
 
+void *pvrt_tilecache_take(pvrt_tilecache *c, const pvrt_band_path *p,
+                          GDALDataType t, int x, int y, int w, int h,
+                          int64_t *bytes)
+{
+    for (int i = 0; c && i < c->n; i++) {
+        const entry *e = &c->e[i];
+        if (e->type == t && same_path(&e->path, p) && e->x == x && e->y == y &&
+            e->w == w && e->h == h) {
+            void *data = e->data;
+            *bytes = e->bytes;
+            c->bytes -= e->bytes;
+            c->e[i] = c->e[--c->n];
+            return data;
+        }
+    }
+    return NULL;
+}
+
 void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,
                                 GDALDataType t, int x, int y, int w, int h)
 {

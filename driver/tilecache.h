@@ -55,6 +55,13 @@ int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
                        GDALDataType t, int x, int y, int w, int h, void *data);
 
+/* Removes the entry of band p in type t whose rectangle is exactly (x, y,
+ * w, h) and hands its pixels to the caller (VSIFree them), their size in
+ * *bytes. NULL when there is none. */
+void *pvrt_tilecache_take(pvrt_tilecache *c, const pvrt_band_path *p,
+                          GDALDataType t, int x, int y, int w, int h,
+                          int64_t *bytes);
+
 /* Frees the entries of band p in type t that lie within window (x, y, w,
  * h): a read that took them needs them no more. */
 void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,

@@ -132,7 +132,7 @@ std::vector<GByte> read_win(GDALDatasetH ds, int band, const Win &w,
 
 struct Walk {
     long long regions = 0, hits = 0, cache_bytes = 0, background = 0;
-    long long large_ahead = 0, large_tiles_hit = 0;
+    long long large_ahead = 0, large_tiles_hit = 0, reused = 0;
 };
 
 // Reads `wins` of `band` through PVRT (options) and the oracle, comparing
@@ -178,6 +178,7 @@ Walk walk(const std::vector<Win> &wins, int band, GDALDataType type,
     out.background = debug_item(p, "BACKGROUND_REGIONS");
     out.large_ahead = debug_item(p, "LARGE_AHEAD");
     out.large_tiles_hit = debug_item(p, "LARGE_TILES_HIT");
+    out.reused = debug_item(p, "REGIONS_REUSED");
     GDALClose(o);
     GDALClose(p);
     return out;
@@ -215,9 +216,9 @@ TEST(Ahead, RowLoopsBothWays)
 
 TEST(Ahead, TheNextRegionIsComputedInTheBackground)
 {
-    // 1 MB of cache: regions of 256 KB, so a walk over the raster meets
-    // many, each after the first computed while the reader was in the one
-    // before. Every window is compared with the oracle (walk).
+    // 1 MB of cache: regions of one row of grid cells, so a walk over the
+    // raster meets many, each after the first computed while the reader was in
+    // the one before. Every window is compared with the oracle (walk).
     for (Order o : {kRaster, kReverse}) {
         const Walk rows =
             walk(ordered(W, 1, o), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}));
@@ -232,6 +233,25 @@ TEST(Ahead, TheNextRegionIsComputedInTheBackground)
     }
     // A reader that stops with a region in the background, then closes.
     walk(ordered(W, 1, kRaster), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}), 300);
+}
+
+TEST(Ahead, PassedRegionsGiveTheirMemoryToTheNext)
+{
+    // Rows in raster order, 2 MB of cache: each region is one row of grid
+    // cells (64 rows of 517 Float64, 264,704 bytes), seven in all, which
+    // would all fit. A region the reader has passed is dropped and its
+    // memory computes the one after the next, so the cache ends holding
+    // the last regions only. Every window is compared with the oracle.
+    const long long region = 64LL * W * 8;
+    const Walk w =
+        walk(ordered(W, 1, kRaster), 1, GDT_Float64, opts(2, {"CACHE_MB=2"}));
+    EXPECT_GT(w.background, 2);
+    EXPECT_GT(w.reused, 1);
+    EXPECT_LE(w.cache_bytes, 2 * region);
+    // Blocks, right to left: passed rows of blocks are reused too.
+    const Walk b = walk(ordered(64, 64, kRightToLeft), 1, GDT_Float64,
+                        opts(2, {"CACHE_MB=2"}));
+    EXPECT_GT(b.reused, 0);
 }
 
 // GDAL's source pool closes what it opened under its own lock, which the
@@ -297,8 +317,8 @@ TEST(Ahead, OffWhenAskedOrSerial)
 
 TEST(Ahead, CacheStaysWithinItsCap)
 {
-    // 1 MB of cache: a quarter of it per region, so several regions, and
-    // never more than the cap held.
+    // 1 MB of cache: regions of one row of grid cells, so several regions,
+    // and never more than the cap held.
     const Walk w =
         walk(ordered(W, 1, kRaster), 1, GDT_Float64, opts(2, {"CACHE_MB=1"}));
     EXPECT_GT(w.regions, 2);
