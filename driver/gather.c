@@ -195,6 +195,15 @@ struct pvrt_gather {
                       earlier band's, packed in the shape's buffer
                       type; NULL: none */
     int64_t ready_bytes;
+    size_t ready_size; /* bytes of each one */
+    /* The memory of kept bands passed (a new shape), for the next gather's
+     * kept bands of that size: a view panned gets the pages the last one
+     * touched, not fresh ones (a page fault per 4 KiB). At most nbands,
+     * each of spare_size bytes. */
+    GByte **spare;
+    int nspare;
+    size_t spare_size;
+    int64_t memory_reused; /* kept bands in an earlier read's memory */
     int *band_ok; /* per band: 0 unknown, 1 usable, 2 usable only with other
                      bands (one source), -1 declined */
     GDALDataType *band_transfer; /* per usable band: its transfer type;
@@ -581,6 +590,7 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
             g->seen = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
             g->walk = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
             g->ready = (GByte **)CPLCalloc(g->nbands + 1, sizeof(GByte *));
+            g->spare = (GByte **)CPLCalloc(g->nbands + 1, sizeof(GByte *));
             g->state = 1;
         }
     }
@@ -860,10 +870,49 @@ static int same_shape(const gather_shape *a, const gather_shape *b)
            a->in_buf_type == b->in_buf_type;
 }
 
-static void ready_clear(struct pvrt_gather *g)
+static void spares_clear(struct pvrt_gather *g)
+{
+    for (int i = 0; i < g->nspare; i++)
+        VSIFree(g->spare[i]);
+    g->nspare = 0;
+}
+
+/* Keeps p, `size` bytes no longer used, as a spare (or frees it). */
+static void spare_put(struct pvrt_gather *g, GByte *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    if (size != g->spare_size) {
+        spares_clear(g);
+        g->spare_size = size;
+    }
+    if (g->spare != NULL && g->nspare < g->nbands)
+        g->spare[g->nspare++] = p;
+    else
+        VSIFree(p);
+}
+
+/* `size` bytes: a spare's when one has that size, else new ones (spares of
+ * another size are freed: a read's kept bands all have one size). NULL
+ * when out of memory (reported). */
+static GByte *spare_take(struct pvrt_gather *g, size_t size)
+{
+    if (g->nspare > 0 && size == g->spare_size) {
+        g->memory_reused++;
+        return g->spare[--g->nspare];
+    }
+    spares_clear(g);
+    return (GByte *)VSI_MALLOC_VERBOSE(size);
+}
+
+/* Drops the kept bands; `keep`: their memory stays as spares. */
+static void ready_clear(struct pvrt_gather *g, int keep)
 {
     for (int b = 1; b <= g->nbands; b++) {
-        VSIFree(g->ready[b]);
+        if (keep)
+            spare_put(g, g->ready[b], g->ready_size);
+        else
+            VSIFree(g->ready[b]);
         g->ready[b] = NULL;
     }
     g->ready_bytes = 0;
@@ -883,7 +932,7 @@ static void note_read(struct pvrt_gather *g, int b, const pvrt_request *rq)
         }
         g->walk_len = walked ? g->nseen : 0;
         g->nseen = 0;
-        ready_clear(g);
+        ready_clear(g, 1);
         g->shape = s;
         g->shape_valid = 1;
     }
@@ -1234,8 +1283,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
             ok = part->sc->apply != NULL;
         }
         if (ok && (p > 0 || repack)) {
-            part->own =
-                (GByte *)VSI_MALLOC2_VERBOSE((size_t)packed_line, rq->buf_h);
+            part->own = spare_take(g, (size_t)packed_line * rq->buf_h);
             ok = part->own != NULL;
         }
         part->out = part->own ? part->own : (GByte *)rq->buf;
@@ -1264,6 +1312,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     for (int p = 1; ok && p < nparts; p++) {
         g->ready[parts[p].band] = parts[p].own;
         g->ready_bytes += (int64_t)packed_line * rq->buf_h;
+        g->ready_size = (size_t)packed_line * rq->buf_h;
         parts[p].own = NULL;
     }
     __atomic_add_fetch(&ds->together_bands, ok ? nparts - 1 : 0,
@@ -1274,7 +1323,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     int *in_read = (int *)CPLCalloc(g->nbands + 1, sizeof(int));
     for (int p = 0; p < nparts; p++) {
         in_read[parts[p].band] = 1;
-        VSIFree(parts[p].own);
+        spare_put(g, parts[p].own, (size_t)packed_line * rq->buf_h);
     }
     for (int b = 1; b <= g->nbands; b++)
         if (!in_read[b] || !ok || scratch_bytes > ds->tile_budget)
@@ -1306,7 +1355,8 @@ void pvrt_gather_trim(struct pvrt_gather *g)
     if (g == NULL || g->state != 1)
         return;
     scratch_clear_all(g);
-    ready_clear(g);
+    ready_clear(g, 0);
+    spares_clear(g);
     g->shape_valid = 0;
     g->nseen = g->walk_len = 0;
     for (int b = 0; b <= g->nbands; b++)
@@ -1322,14 +1372,22 @@ int pvrt_gather_handles_open(const struct pvrt_gather *g)
     return n;
 }
 
+int64_t pvrt_gather_memory_reused(const struct pvrt_gather *g)
+{
+    return g != NULL && g->state == 1 ? g->memory_reused : 0;
+}
+
 void pvrt_gather_free(struct pvrt_gather *g)
 {
     if (g == NULL)
         return;
-    if (g->state == 1)
-        ready_clear(g);
+    if (g->state == 1) {
+        ready_clear(g, 0);
+        spares_clear(g);
+    }
     scratch_clear_all(g);
     CPLFree(g->scratch);
+    CPLFree(g->spare);
     CPLFree(g->seen);
     CPLFree(g->walk);
     CPLFree(g->ready);

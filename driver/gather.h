@@ -32,6 +32,10 @@ int pvrt_gather_read(pvrt_dataset *ds, const pvrt_request *rq, int threads,
  * only while no read runs. */
 int pvrt_gather_handles_open(const struct pvrt_gather *g);
 
+/* Bands computed together that took the memory of bands kept for an
+ * earlier read (a view panned), for tests. Call only while no read runs. */
+int64_t pvrt_gather_memory_reused(const struct pvrt_gather *g);
+
 /* Frees the buffers kept for the next read and the bands kept for their
  * reads, and forgets which bands the reader walked. Accepts NULL. No read
  * may be in flight. */

@@ -491,6 +491,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf("%d", pvrt_clones_open_count(h_->clones));
         else if (EQUAL(name, "GATHER_HANDLES"))
             debug_value_.Printf("%d", pvrt_gather_handles_open(h_->gather));
+        else if (EQUAL(name, "GATHER_MEMORY_REUSED"))
+            debug_value_.Printf(
+                CPL_FRMT_GIB,
+                static_cast<GIntBig>(pvrt_gather_memory_reused(h_->gather)));
         else if (EQUAL(name, "THREADS"))
             debug_value_.Printf("%d", h_->threads);
         else if (EQUAL(name, "SPLIT_READS"))
@@ -563,14 +567,14 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
     if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
         debug_list_.Clear();
         for (const char *name :
-             {"LAST_READ_TILES", "LAST_READ_PIXELS", "LAST_READ_THREADS",
-              "THREADS",         "TILE_SAFE",        "CLONES_OPEN",
-              "SPLIT_READS",     "AHEAD_REGIONS",    "BACKGROUND_REGIONS",
-              "LARGE_AHEAD",     "LARGE_TILES_HIT",  "CACHE_HITS",
-              "CACHE_BYTES",     "MASK_HITS",        "GATHERED_READS",
-              "GATHER_HANDLES",  "SHARED_READS",     "SHARED_HANDLES",
-              "TOGETHER_BANDS",  "TOGETHER_HITS",    "REUSES",
-              "REGIONS_REUSED"})
+             {"LAST_READ_TILES", "LAST_READ_PIXELS",    "LAST_READ_THREADS",
+              "THREADS",         "TILE_SAFE",           "CLONES_OPEN",
+              "SPLIT_READS",     "AHEAD_REGIONS",       "BACKGROUND_REGIONS",
+              "LARGE_AHEAD",     "LARGE_TILES_HIT",     "CACHE_HITS",
+              "CACHE_BYTES",     "MASK_HITS",           "GATHERED_READS",
+              "GATHER_HANDLES",  "SHARED_READS",        "SHARED_HANDLES",
+              "TOGETHER_BANDS",  "TOGETHER_HITS",       "REUSES",
+              "REGIONS_REUSED",  "GATHER_MEMORY_REUSED"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

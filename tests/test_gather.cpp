@@ -734,6 +734,56 @@ TEST(Gather, BandsReadTogetherEqualGdal)
     GDALClose(oracle);
 }
 
+// A view panned (QGIS moving an RGB layer): each view is the size of the
+// one before, read band after band, so the bands computed together reuse
+// the memory of those of the view before (GATHER_MEMORY_REUSED): every
+// band equals GDAL's. A view of another size then gets new memory, and
+// equals GDAL's too.
+TEST(Gather, PannedViewsReuseTheMemoryOfTheViewBefore)
+{
+    const std::string vrt = make_walk_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
+    ASSERT_NE(pvrt, nullptr);
+    Read r;
+    r.buf_w = 90;
+    r.buf_h = 70;
+    r.w = 2 * r.buf_w + 1;
+    r.h = 2 * r.buf_h + 1;
+    r.buf_type = GDT_Float32;
+    const int views = 6;
+    int64_t reused = -1;
+    for (int v = 0; v <= views; v++) {
+        r.x = 7 * v;
+        r.y = 11 * v;
+        r.resample = kAlgs[v % 9];
+        if (v == views) { // another size
+            r.buf_w = 77;
+            r.w = 2 * r.buf_w + 1;
+        }
+        for (int band : {1, 2, 3, 4}) {
+            r.band = band;
+            const ReadResult want = do_read(oracle, r);
+            const ReadResult got = do_read(pvrt, r);
+            ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+            EXPECT_TRUE(got.bytes == want.bytes)
+                << "view " << v << ", band " << band << ", " << r.describe();
+        }
+        if (v == 0) { // nothing before
+            EXPECT_EQ(debug_count(pvrt, "GATHER_MEMORY_REUSED"), 0);
+        }
+        if (v == views - 1)
+            reused = debug_count(pvrt, "GATHER_MEMORY_REUSED");
+    }
+    // Views 2 to 5: the two bands computed together with band 1 each (the
+    // walk VRT's fourth band is not gathered); none for the other size.
+    EXPECT_GE(reused, if_gathered(8));
+    EXPECT_EQ(debug_count(pvrt, "GATHER_MEMORY_REUSED"), reused);
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 // What is computed with a band follows what the reader did at the view
 // before: the first view computes the bands after the second read
 // together, the next ones all of them from the first read; a reader that
