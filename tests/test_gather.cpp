@@ -734,6 +734,19 @@ TEST(Gather, BandsReadTogetherEqualGdal)
     GDALClose(oracle);
 }
 
+// A QGIS view zoomed out 2x: buf_w x buf_h Float32 from the window twice
+// its size plus one pixel, at the origin.
+Read view_2x_out(int buf_w, int buf_h)
+{
+    Read r;
+    r.buf_w = buf_w;
+    r.buf_h = buf_h;
+    r.w = 2 * buf_w + 1;
+    r.h = 2 * buf_h + 1;
+    r.buf_type = GDT_Float32;
+    return r;
+}
+
 // A view panned (QGIS moving an RGB layer): each view is the size of the
 // one before, read band after band, so the bands computed together reuse
 // the memory of those of the view before (GATHER_MEMORY_REUSED): every
@@ -746,12 +759,7 @@ TEST(Gather, PannedViewsReuseTheMemoryOfTheViewBefore)
     ASSERT_NE(oracle, nullptr);
     GDALDatasetH pvrt = pvrt_of(vrt, 2);
     ASSERT_NE(pvrt, nullptr);
-    Read r;
-    r.buf_w = 90;
-    r.buf_h = 70;
-    r.w = 2 * r.buf_w + 1;
-    r.h = 2 * r.buf_h + 1;
-    r.buf_type = GDT_Float32;
+    Read r = view_2x_out(90, 70);
     const int views = 6;
     int64_t reused = -1;
     for (int v = 0; v <= views; v++) {
@@ -780,6 +788,33 @@ TEST(Gather, PannedViewsReuseTheMemoryOfTheViewBefore)
     // walk VRT's fourth band is not gathered); none for the other size.
     EXPECT_GE(reused, if_gathered(8));
     EXPECT_EQ(debug_count(pvrt, "GATHER_MEMORY_REUSED"), reused);
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// A band of one source read alone, in a dataset with other derived bands
+// (the first band of a view of an RGB of one-source bands): gathered
+// through its own capture handle, where the later reads of its panned
+// views, computed with the other bands, find its blocks; not on the
+// primary, which they never use.
+TEST(Gather, OneSourceBandAloneGoesThroughItsCaptureHandle)
+{
+    const std::string vrt = make_walk_vrt(); // band 1: one source
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
+    ASSERT_NE(pvrt, nullptr);
+    Read r = view_2x_out(90, 70);
+    r.x = 13;
+    r.y = 29;
+    r.band = 1;
+    const ReadResult want = do_read(oracle, r);
+    const ReadResult got = do_read(pvrt, r);
+    ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+    EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+    EXPECT_EQ(debug_count(pvrt, "GATHERED_READS"), if_gathered(1));
+    EXPECT_EQ(debug_count(pvrt, "GATHER_HANDLES"), if_gathered(1));
+    EXPECT_EQ(debug_count(pvrt, "TOGETHER_BANDS"), 0);
     GDALClose(pvrt);
     GDALClose(oracle);
 }
