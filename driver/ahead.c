@@ -279,40 +279,41 @@ static int background_allowed(const pvrt_dataset *ds)
            !pvrt_pool_in_worker();
 }
 
-/* Memory for a region of `bytes`: `spare` (the pixels of a region its
- * reader passed, `spare_bytes` of them, or NULL) when it is that size (the
- * cache counts exactly what it holds), else freshly allocated (spare
- * freed). Reusing it spares the kernel a fresh page per
- * 4 KiB of every region: a block loop's regions stay in the cache until
- * evicted, so each came as new memory (measured, gdalinfo -checksum of
- * the benchmark's sum: 106,000 page faults against the VRT driver's
- * 53,000). NULL when memory runs out. */
-static void *region_memory(void *spare, int64_t spare_bytes, int64_t bytes)
+/* A region passed by its reader (ahead.h): its pixels, which the next
+ * region may take, and their size. */
+typedef struct region_spare {
+    void *data; /* NULL: none */
+    int64_t bytes;
+} region_spare;
+
+/* Memory for a region of `bytes`: the spare's, taken (spare->data set to
+ * NULL), when it is that size (the cache counts exactly what it holds;
+ * REGION_CACHE_FRACTION says why), else freshly allocated. NULL when
+ * memory runs out. */
+static void *region_memory(region_spare *spare, int64_t bytes)
 {
-    if (spare != NULL && spare_bytes == bytes)
-        return spare;
-    VSIFree(spare);
-    return VSIMalloc((size_t)bytes);
+    void *data = spare != NULL && spare->bytes == bytes ? spare->data : NULL;
+    if (data == NULL)
+        return VSIMalloc((size_t)bytes);
+    spare->data = NULL;
+    return data;
 }
 
 static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
-                         int y0, int x1, int y1, int dir, void *spare,
-                         int64_t spare_bytes);
+                         int y0, int x1, int y1, int dir, region_spare *spare);
 
 /* Starts the region after (x0, y0)-(x1, y1), the one rq's reader reached,
- * moving in direction dir, in `spare` when it is large enough (see
- * region_memory; freed otherwise). */
+ * moving in direction dir, in the spare's memory when it fits
+ * (region_memory; spare may be NULL). */
 static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
-                             int x0, int y0, int x1, int y1, void *spare,
-                             int64_t spare_bytes)
+                             int x0, int y0, int x1, int y1,
+                             region_spare *spare)
 {
     pvrt_background *bg = &ds->background;
     int bw, bh;
     if (bg->split != NULL || !background_allowed(ds) ||
-        !band_size(ds, rq, &bw, &bh)) {
-        VSIFree(spare);
+        !band_size(ds, rq, &bw, &bh))
         return;
-    }
     /* The reader's first window past the region. */
     pvrt_request next = *rq;
     if (dir == 'd' && y1 < bh)
@@ -335,10 +336,8 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
     else if (dir == 'l' && y1 < bh) {
         next.x = bw - rq->w > 0 ? bw - rq->w : 0;
         next.y = y1;
-    } else {
-        VSIFree(spare);
+    } else
         return;
-    }
     if (next.x + next.w > bw)
         next.w = bw - next.x;
     if (next.y + next.h > bh)
@@ -347,7 +346,7 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
     int ax, ay, bx, by;
     plan_region(ds, &next, dir, bw, bh, ds->cache_cap / REGION_CACHE_FRACTION,
                 size, &ax, &ay, &bx, &by);
-    start_region(ds, rq, ax, ay, bx, by, dir, spare, spare_bytes);
+    start_region(ds, rq, ax, ay, bx, by, dir, spare);
     if (bg->split != NULL) {
         bg->from_x = x0;
         bg->from_y = y0;
@@ -358,11 +357,10 @@ static void background_start(pvrt_dataset *ds, const pvrt_request *rq, int dir,
 
 /* Starts computing region (x0, y0) - (x1, y1) of rq's band and type in the
  * background, for a reader moving in direction dir (0: the next large
- * read), unless an entry holds it or it does not fit the cache; in `spare`
- * when it is large enough (see region_memory; freed otherwise). */
+ * read), unless an entry holds it or it does not fit the cache; in the
+ * spare's memory when it fits (region_memory; spare may be NULL). */
 static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
-                         int y0, int x1, int y1, int dir, void *spare,
-                         int64_t spare_bytes)
+                         int y0, int x1, int y1, int dir, region_spare *spare)
 {
     pvrt_background *bg = &ds->background;
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
@@ -371,14 +369,13 @@ static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
     /* Its pixels count within the cache's cap from now on. */
     if (pvrt_tilecache_find(ds->cache, rq->path, rq->buf_type, x0, y0, x1 - x0,
                             y1 - y0, &rx, &ry, &rw, &rh) ||
-        !pvrt_tilecache_make_room(ds->cache, bytes)) {
-        VSIFree(spare);
+        !pvrt_tilecache_make_room(ds->cache, bytes))
         return;
-    }
-    void *data = region_memory(spare, spare_bytes, bytes);
+    const void *spare_data = spare != NULL ? spare->data : NULL;
+    void *data = region_memory(spare, bytes);
     if (data == NULL)
         return;
-    if (data == spare)
+    if (spare_data != NULL && data == spare_data)
         __atomic_add_fetch(&ds->regions_reused, 1, __ATOMIC_RELAXED);
     pvrt_request region;
     region_request(rq, x0, y0, x1 - x0, y1 - y0, data, &region);
@@ -444,24 +441,22 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     __atomic_add_fetch(&ds->background_regions, 1, __ATOMIC_RELAXED);
     /* The region the reader was in is passed: it walks on, through this
      * one, into the next, which reuses its memory. */
-    int64_t spare_bytes = 0;
-    void *spare =
-        done.large ? NULL
-                   : pvrt_tilecache_take(ds->cache, rq->path, rq->buf_type,
+    region_spare spare = {NULL, 0};
+    if (!done.large)
+        spare.data = pvrt_tilecache_take(ds->cache, rq->path, rq->buf_type,
                                          done.from_x, done.from_y, done.from_w,
-                                         done.from_h, &spare_bytes);
-    if (!pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, done.x, done.y,
-                            done.w, done.h, done.data)) {
-        VSIFree(spare);
-        return 0;
-    }
-    if (done.large) {
+                                         done.from_h, &spare.bytes);
+    const int put =
+        pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, done.x, done.y,
+                           done.w, done.h, done.data);
+    if (put && done.large) {
         __atomic_add_fetch(&ds->large_ahead, 1, __ATOMIC_RELAXED);
         ds->large.joined = 1;
-    } else
+    } else if (put)
         background_start(ds, rq, done.dir, done.x, done.y, done.x + done.w,
-                         done.y + done.h, spare, spare_bytes);
-    return 1;
+                         done.y + done.h, &spare);
+    VSIFree(spare.data); /* not taken */
+    return put;
 }
 
 /* ---- The next large read, in the background ------------------------------
@@ -573,7 +568,7 @@ void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
     if (ds->cache == NULL &&
         (ds->cache = pvrt_tilecache_new(ds->cache_cap)) == NULL)
         return;
-    start_region(ds, rq, x0, y0, x1, y1, 0, NULL, 0);
+    start_region(ds, rq, x0, y0, x1, y1, 0, NULL);
 }
 
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
@@ -603,7 +598,7 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     }
     if (!compute_region(ds, rq, x0, y0, x1 - x0, y1 - y0))
         return 0;
-    background_start(ds, rq, dir, x0, y0, x1, y1, NULL, 0);
+    background_start(ds, rq, dir, x0, y0, x1, y1, NULL);
     return pvrt__ahead_cached(ds, rq, err);
 }
 

@@ -195,7 +195,6 @@ struct pvrt_gather {
                       earlier band's, packed in the shape's buffer
                       type; NULL: none */
     int64_t ready_bytes;
-    size_t ready_size; /* bytes of each one */
     /* The memory of kept bands passed (a new shape), for the next gather's
      * kept bands of that size: a view panned gets the pages the last one
      * touched, not fresh ones (a page fault per 4 KiB). At most nbands,
@@ -905,12 +904,17 @@ static GByte *spare_take(struct pvrt_gather *g, size_t size)
     return (GByte *)VSI_MALLOC_VERBOSE(size);
 }
 
-/* Drops the kept bands; `keep`: their memory stays as spares. */
+/* Drops the kept bands; `keep`: their memory stays as spares. Each is a
+ * packed buffer of the shape's. */
 static void ready_clear(struct pvrt_gather *g, int keep)
 {
+    const pvrt_read_shape *r = &g->shape.read;
+    const size_t size =
+        (size_t)r->buf_w * r->buf_h *
+        (g->shape_valid ? GDALGetDataTypeSizeBytes(r->type) : 0);
     for (int b = 1; b <= g->nbands; b++) {
         if (keep)
-            spare_put(g, g->ready[b], g->ready_size);
+            spare_put(g, g->ready[b], size);
         else
             VSIFree(g->ready[b]);
         g->ready[b] = NULL;
@@ -1319,7 +1323,6 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     for (int p = 1; ok && p < nparts; p++) {
         g->ready[parts[p].band] = parts[p].own;
         g->ready_bytes += (int64_t)packed_line * rq->buf_h;
-        g->ready_size = (size_t)packed_line * rq->buf_h;
         parts[p].own = NULL;
     }
     __atomic_add_fetch(&ds->together_bands, ok ? nparts - 1 : 0,
