@@ -462,8 +462,8 @@ def case_concurrency(fx, args):
 
 # Each: (label, rule, config, expected, key) where expected is "ok" (the
 # read succeeds with identical bytes), "fail" (the read raises GDAL's error
-# in the caller; key must be in the message) or "ok-or-fail" (either, but
-# never other bytes returned as success).
+# in the caller) or "ok-or-fail" (either, but never other bytes returned as
+# success); key, when given, must be in the message of a failed read.
 TILE = "tile_1_0"
 # A stalled request gets no answer for this long, far beyond the 1 s
 # GDAL_HTTP_TIMEOUT of the stall cases and any scheduling delay: a read
@@ -497,9 +497,19 @@ FAULTS = [
     ("connection reset on every tile read of one COG",
      {"kind": "reset", "after": 1, "ranged": True, "match": TILE},
      {"GDAL_HTTP_MAX_RETRY": 2}, "fail", TILE),
-    ("truncated body once (GDAL 3.6.2 does not retry a short body)",
+    # GDAL does not retry a short body, so the VRT driver's read fails. Under
+    # PVRT several clones read one COG, and their ranges overlap (/vsicurl/
+    # rounds each to 16 KiB chunks): when the cut range is also part of
+    # another clone's request, which depends on how the threads' requests
+    # interleave, the read may succeed (seen on GDAL 3.10.3, about once in
+    # 300 runs under load, the cut range fetched again whole by a wider
+    # request). Either outcome is right; other bytes never are.
+    ("truncated body once (GDAL does not retry a short body)",
      {"kind": "truncate", "first": 1, "after": 1, "ranged": True,
       "match": TILE},
+     {"GDAL_HTTP_MAX_RETRY": 2}, "ok-or-fail", TILE),
+    ("truncated body on every tile read of one COG",
+     {"kind": "truncate", "after": 1, "ranged": True, "match": TILE},
      {"GDAL_HTTP_MAX_RETRY": 2}, "fail", TILE),
     ("stall once, GDAL_HTTP_TIMEOUT=1 with a retry",
      {"kind": "stall", "stall_s": STALL_S, "first": 1, "after": 1,
@@ -538,8 +548,6 @@ def case_faults(fx, args):
                 ds = open_with(srv.url("mosaic.vrt", label="f"), driver,
                                threads if driver == "PVRT" else None)
                 got, err, secs = attempt(ds, full)
-                if driver == "PVRT" and err is None and got is not None:
-                    pass
                 ds = None
             st = srv.stats()
             outcomes[driver] = (got, err, secs, st)
@@ -564,15 +572,15 @@ def case_faults(fx, args):
         elif expected == "fail":
             check(err is not None and got is None,
                   tag + ": PVRT read raises in the caller, no output")
-            if err is not None:
-                keys = key if isinstance(key, tuple) else (key,)
-                check(any(k in err for k in keys), tag + ": message has %s: "
-                      "%s" % (" or ".join(repr(k) for k in keys), err[:200]))
         else:
             check(err is not None or got == want,
                   tag + ": success with identical bytes or an error, "
                   "never wrong bytes (%s)" % ("ok" if err is None
                                               else "error"))
+        if err is not None and key is not None:
+            keys = key if isinstance(key, tuple) else (key,)
+            check(any(k in err for k in keys), tag + ": message has %s: %s"
+                  % (" or ".join(repr(k) for k in keys), err[:200]))
         vrt_err = outcomes["VRT"][1]
         if expected != "ok-or-fail":
             check((vrt_err is None) == (err is None),
