@@ -571,6 +571,26 @@ void pvrt__large_done(pvrt_dataset *ds, const pvrt_request *rq, double start)
     start_region(ds, rq, x0, y0, x1, y1, 0, NULL);
 }
 
+/* Whether rq, which continues no walk, is the top lines of the band's whole
+ * width, fewer than the grid cells they lie in: how GDAL's checksum and a
+ * loop over rows begin. Such a reader walks down, so the region below is
+ * computed from its first read, not its second: the sources' blocks under
+ * those lines are decoded whole anyway (by the VRT driver too), and the
+ * first read alone read them on the calling thread, then the region
+ * decoded half of them again on the clones. Measured on the benchmark's
+ * sum (4096 wide, 256-line blocks): the first two lines took 0.10 s and
+ * 0.17 s (the VRT driver 0.10 s and 0). A reader that stops after one line
+ * has had the rest of those cells computed (and the tiles of the next
+ * region that had started: a reader that leaves cancels the rest). */
+static int top_lines(const pvrt_dataset *ds, const pvrt_request *rq, int bw,
+                     int bh)
+{
+    int gx, gy, ox, oy;
+    alignment_grid(ds, &gx, &gy, &ox, &oy);
+    return rq->x == 0 && rq->y == 0 && rq->w == bw &&
+           rq->h < ceil_to(rq->h, gy, oy, bh);
+}
+
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
     if (!pvrt__cacheable(ds, rq) || !ds->read_ahead)
@@ -578,9 +598,11 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     int bw, bh;
     if (!band_size(ds, rq, &bw, &bh))
         return 0;
-    const int dir =
+    int dir =
         same_band(&ds->last_read, rq) ? direction(&ds->last_read, rq, bw) : 0;
     remember(&ds->last_read, rq);
+    if (dir == 0 && top_lines(ds, rq, bw, bh))
+        dir = 'd';
     if (dir == 0)
         return 0;
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);

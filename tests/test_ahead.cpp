@@ -214,6 +214,54 @@ TEST(Ahead, RowLoopsBothWays)
     }
 }
 
+TEST(Ahead, AWalkDownFromTheTopLinesStartsAtItsFirstRead)
+{
+    // The top lines of the whole width (GDAL's checksum, a loop over rows)
+    // compute their cells' region at once: after that first read alone.
+    for (int lines : {1, 3}) {
+        const Walk w = walk({{0, 0, W, lines}}, 1, GDT_Float32, opts(2));
+        EXPECT_EQ(w.regions, 1) << lines << " lines";
+    }
+    // Anything else read first waits for the second read to show a walk:
+    // not the whole width, not at the top, or a walk's own next window.
+    for (const Win &first :
+         {Win{0, 0, W - 1, 1}, Win{1, 0, W - 1, 1}, Win{0, 1, W, 1}}) {
+        const Walk w = walk({first}, 1, GDT_Float32, opts(2));
+        EXPECT_EQ(w.regions, 0) << first.x << "," << first.y << " " << first.w;
+    }
+    // The whole walk from there: every line equal to the VRT driver's, all
+    // but the first served from the cache.
+    const Walk all = walk(ordered(W, 1, kRaster), 1, GDT_Float32, opts(2));
+    EXPECT_GE(all.hits, H - 1);
+}
+
+TEST(Ahead, TopLinesOfTwoBandsInTurn)
+{
+    // Line after line, band 1 then band 2 (another type): each band's first
+    // line computes its region, the other band's read stops the background
+    // of the one before; every line equals the VRT driver's.
+    const std::string vrt = make_vrt();
+    GDALDatasetH p = open_pvrt(vrt, opts(2, {"CACHE_MB=1"}));
+    ASSERT_NE(p, nullptr);
+    OracleScope scope;
+    GDALDatasetH o = open_oracle(vrt);
+    ASSERT_NE(o, nullptr);
+    for (int y = 0; y < H; y++)
+        for (int band : {1, 2}) {
+            const GDALDataType type = band == 1 ? GDT_Float32 : GDT_Int16;
+            CPLErr e1, e2;
+            const Win line{0, y, W, 1};
+            const std::vector<GByte> got = read_win(p, band, line, type, &e1);
+            const std::vector<GByte> want = read_win(o, band, line, type, &e2);
+            ASSERT_EQ(e1, CE_None) << CPLGetLastErrorMsg();
+            ASSERT_EQ(e2, CE_None);
+            ASSERT_EQ(got, want) << "band " << band << " line " << y;
+        }
+    EXPECT_GE(debug_item(p, "AHEAD_REGIONS"), 2);
+    GDALClose(o);
+    GDALClose(p);
+}
+
 TEST(Ahead, TheNextRegionIsComputedInTheBackground)
 {
     // 1 MB of cache: regions of one row of grid cells, so a walk over the
