@@ -224,10 +224,23 @@ static void region_request(const pvrt_request *rq, int x, int y, int w, int h,
     region->extra = NULL;
 }
 
-/* Computes region (x, y, w, h) of rq's band in rq's type into the cache.
- * Its errors are captured: on failure they are dropped (rq then runs on
- * its own and reports its own), on success its warnings are replayed.
- * Returns 1 when the region is cached. */
+/* A copy of a split's tiles for the cache entry of its region (*n: their
+ * count), or NULL when memory runs out. */
+static pvrt_rect *split_layout(const struct pvrt_split *s, int *n)
+{
+    const pvrt_rect *tiles = pvrt__split_tiles(s, n);
+    pvrt_rect *copy = (pvrt_rect *)VSI_MALLOC2_VERBOSE(sizeof *copy, *n);
+    if (copy != NULL)
+        memcpy(copy, tiles, sizeof *copy * *n);
+    return copy;
+}
+
+/* Computes region (x, y, w, h) of rq's band in rq's type into the cache:
+ * split, each tile computed where the entry keeps it; a region that does
+ * not split (halo.c's bands, one thread), packed. Its errors are captured:
+ * on failure they are dropped (rq then runs on its own and reports its
+ * own), on success its warnings are replayed. Returns 1 when the region is
+ * cached. */
 static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
                           int y, int w, int h)
 {
@@ -246,11 +259,22 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
     }
     pvrt_errcap cap;
     pvrt_errcap_begin(&cap, log, 0);
-    const CPLErr err = pvrt__read_uncached(ds, &region);
+    pvrt_rect *tiles = NULL;
+    int ntiles = 0;
+    struct pvrt_split *split = pvrt__split_start(ds, &region, 1);
+    CPLErr err;
+    if (split != NULL) {
+        tiles = split_layout(split, &ntiles);
+        /* Without its layout the region cannot be kept: cancelled. */
+        const int ok = pvrt__split_finish(split, tiles == NULL);
+        err = ok && tiles != NULL ? CE_None : CE_Failure;
+    } else
+        err = pvrt__read_uncached(ds, &region);
     pvrt_errcap_end(&cap);
     if (err != CE_None) {
         pvrt_errlog_free(log);
         VSIFree(data);
+        VSIFree(tiles);
         return 0;
     }
     pvrt_errlog_replay(log);
@@ -259,7 +283,7 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
     CPLDebug("PVRT", "%s: band %d: computed %d,%d %dx%d ahead",
              GDALGetDescription(ds->primary), rq->path->band, x, y, w, h);
     return pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, x, y, w, h,
-                              data);
+                              data, tiles, ntiles);
 }
 
 /* ---- The next region, in the background --------------------------------
@@ -379,9 +403,16 @@ static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
         __atomic_add_fetch(&ds->regions_reused, 1, __ATOMIC_RELAXED);
     pvrt_request region;
     region_request(rq, x0, y0, x1 - x0, y1 - y0, data, &region);
-    bg->split = pvrt__split_start(ds, &region);
+    bg->split = pvrt__split_start(ds, &region, 1);
     if (bg->split == NULL) {
         VSIFree(data);
+        return;
+    }
+    bg->tiles = split_layout(bg->split, &bg->ntiles);
+    if (bg->tiles == NULL) {
+        pvrt__split_finish(bg->split, 1);
+        VSIFree(data);
+        memset(bg, 0, sizeof *bg);
         return;
     }
     bg->data = data;
@@ -407,6 +438,7 @@ void pvrt__background_stop(pvrt_dataset *ds)
         return;
     pvrt__split_finish(bg->split, 1);
     VSIFree(bg->data);
+    VSIFree(bg->tiles);
     memset(bg, 0, sizeof *bg);
 }
 
@@ -435,6 +467,7 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     memset(bg, 0, sizeof *bg);
     if (!ok) {
         VSIFree(done.data);
+        VSIFree(done.tiles);
         return 0;
     }
     __atomic_add_fetch(&ds->ahead_regions, 1, __ATOMIC_RELAXED);
@@ -448,7 +481,7 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
                                          done.from_h, &spare.bytes);
     const int put =
         pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, done.x, done.y,
-                           done.w, done.h, done.data);
+                           done.w, done.h, done.data, done.tiles, done.ntiles);
     if (put && done.large) {
         __atomic_add_fetch(&ds->large_ahead, 1, __ATOMIC_RELAXED);
         ds->large.joined = 1;

@@ -100,9 +100,16 @@ CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
 
 /* A split read on the pool's workers while the caller goes on: rq (copied,
  * without its extra argument; its buffer must live until the finish) is
- * planned like any split read. NULL when it would not split or cannot run
- * in the background (nothing reported). Not for halo.c's bands. */
-struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq);
+ * planned like any split read. `tile_major`: rq's buffer (packed, window
+ * size) receives the tiles one after another, each packed, in the order
+ * pvrt__split_tiles lists them, so no tile is copied (regions of the cache,
+ * tilecache.h); else the request's strides place them. NULL when it would
+ * not split or cannot run in the background (nothing reported). Not for
+ * halo.c's bands. */
+struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq,
+                                     int tile_major);
+/* Its tiles (relative to the window) and their count in *n. */
+const pvrt_rect *pvrt__split_tiles(const struct pvrt_split *s, int *n);
 /* Waits for it (the calling thread helping) and frees it. Returns 1 when
  * every tile was read (its warnings are raised), 0 otherwise (its errors
  * dropped); `cancel`: tiles not yet started are skipped. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "clones.h"
+#include "tiles.h"
 #include "vrtinfo.h"
 
 #ifdef __cplusplus
@@ -53,7 +54,9 @@ typedef struct pvrt_kept_read {
  * background (ahead.c): its split read, its pixels, what it covers. */
 typedef struct pvrt_background {
     struct pvrt_split *split; /* NULL: none running */
-    void *data;
+    void *data;               /* its tiles one after another (tiles) */
+    pvrt_rect *tiles;         /* a copy of the split's tiles */
+    int ntiles;
     int band, overview, mask; /* band path */
     GDALDataType type;
     int x, y, w, h;

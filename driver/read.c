@@ -49,6 +49,10 @@ typedef struct read_job {
     pvrt_dataset *ds;
     const pvrt_request *rq;
     const pvrt_rect *tiles;
+    /* Non-NULL: the buffer holds the tiles one after another, each packed,
+     * tile i from byte offsets[i] (pvrt__split_start); else the request's
+     * strides place them. */
+    const int64_t *offsets;
     const int *warm; /* indices into ds->remote for warm_job */
     char **files;    /* paths for prefetch_job */
     char **config;   /* the caller's thread-local config options */
@@ -174,9 +178,16 @@ static int tile_job(void *ctx, int index, int worker)
         INIT_RASTERIO_EXTRA_ARG(extra);
         if (rq->extra)
             extra.eResampleAlg = rq->extra->eResampleAlg;
-        GByte *buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
-                     (GSpacing)t->y * rq->line_space;
-        err = read_window(job->ds, h, rq, rq->x + t->x, rq->y + t->y, t->w,
+        pvrt_request packed = *rq;
+        GByte *buf;
+        if (job->offsets) {
+            packed.pixel_space = GDALGetDataTypeSizeBytes(rq->buf_type);
+            packed.line_space = packed.pixel_space * t->w;
+            buf = (GByte *)rq->buf + job->offsets[index];
+        } else
+            buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
+                  (GSpacing)t->y * rq->line_space;
+        err = read_window(job->ds, h, &packed, rq->x + t->x, rq->y + t->y, t->w,
                           t->h, buf, t->w, t->h, &extra);
     }
 
@@ -348,6 +359,7 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     job.ds = ds;
     job.rq = rq;
     job.tiles = tiles;
+    job.offsets = NULL;
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = tls_depth;
     job.log = pvrt_errlog_new();
@@ -416,6 +428,8 @@ struct pvrt_split {
     pvrt_request rq;
     pvrt_band_path path;
     pvrt_rect *tiles;
+    int ntiles;
+    int64_t *offsets; /* tile-major buffers, else NULL */
     pvrt_batch_spec spec;
     pvrt_batch *batch;
 };
@@ -426,10 +440,12 @@ static void split_free(struct pvrt_split *s)
         pvrt_errlog_free(s->job.log);
     CSLDestroy(s->job.config);
     free(s->tiles);
+    CPLFree(s->offsets);
     CPLFree(s);
 }
 
-struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq)
+struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq,
+                                     int tile_major)
 {
     const int threads = read_threads(ds);
     if (rq->path == NULL || ds->network || threads < 2 || !rq->tile_safe ||
@@ -450,9 +466,20 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq)
      * of 8 alternating runs. */
     p.per_thread = 16;
     const int ntiles = pvrt_tiles_plan(&p, &s->tiles);
+    s->ntiles = ntiles;
+    if (tile_major && ntiles > 1) {
+        const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+        s->offsets = (int64_t *)CPLMalloc(sizeof(int64_t) * ntiles);
+        int64_t at = 0;
+        for (int i = 0; i < ntiles; i++) {
+            s->offsets[i] = at;
+            at += (int64_t)s->tiles[i].w * s->tiles[i].h * size;
+        }
+    }
     s->job.ds = ds;
     s->job.rq = &s->rq;
     s->job.tiles = s->tiles;
+    s->job.offsets = s->offsets;
     s->job.config = CPLGetThreadLocalConfigOptions();
     s->job.depth = tls_depth;
     s->job.log = pvrt_errlog_new();
@@ -465,8 +492,17 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq)
         split_free(s);
         return NULL;
     }
+    CPLDebug("PVRT", "read %d,%d %dx%d of %s: %d tiles, %d workers", rq->x,
+             rq->y, rq->w, rq->h, GDALGetDescription(ds->primary), ntiles,
+             s->spec.max_workers);
     __atomic_add_fetch(&ds->split_reads, 1, __ATOMIC_RELAXED);
     return s;
+}
+
+const pvrt_rect *pvrt__split_tiles(const struct pvrt_split *s, int *n)
+{
+    *n = s->ntiles;
+    return s->tiles;
 }
 
 int pvrt__split_finish(struct pvrt_split *s, int cancel)

@@ -11,6 +11,8 @@ typedef struct entry {
     GDALDataType type;
     int x, y, w, h;
     void *data;
+    pvrt_rect *tiles; /* NULL: data is one packed rectangle */
+    int ntiles;
     int64_t bytes;
     uint64_t used; /* last use, for LRU */
 } entry;
@@ -34,8 +36,10 @@ void pvrt_tilecache_free(pvrt_tilecache *c)
 {
     if (c == NULL)
         return;
-    for (int i = 0; i < c->n; i++)
+    for (int i = 0; i < c->n; i++) {
         VSIFree(c->e[i].data);
+        VSIFree(c->e[i].tiles);
+    }
     VSIFree(c->e);
     VSIFree(c);
 }
@@ -62,18 +66,18 @@ static entry *lookup(pvrt_tilecache *c, const pvrt_band_path *p, GDALDataType t,
     return NULL;
 }
 
-const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
-                                GDALDataType t, int x, int y, int w, int h,
-                                int *rx, int *ry, int *rw, int *rh)
+int pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
+                        GDALDataType t, int x, int y, int w, int h, int *rx,
+                        int *ry, int *rw, int *rh)
 {
     const entry *e = lookup(c, p, t, x, y, w, h);
     if (e == NULL)
-        return NULL;
+        return 0;
     *rx = e->x;
     *ry = e->y;
     *rw = e->w;
     *rh = e->h;
-    return e->data;
+    return 1;
 }
 
 int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
@@ -107,15 +111,27 @@ int pvrt_tilecache_read(pvrt_tilecache *c, const pvrt_band_path *p,
     if (e == NULL)
         return 0;
     const int size = GDALGetDataTypeSizeBytes(t);
-    const GByte *src = (const GByte *)e->data +
-                       ((size_t)(y - e->y) * e->w + (size_t)(x - e->x)) * size;
-    for (int r = 0; r < h; r++) {
-        GByte *dst = (GByte *)buf + r * ls;
-        const GByte *row = src + (size_t)r * e->w * size;
-        if (ps == size)
-            memcpy(dst, row, (size_t)w * size);
-        else
-            GDALCopyWords(row, t, size, dst, t, (int)ps, w);
+    const pvrt_rect whole = {0, 0, e->w, e->h};
+    const pvrt_rect *tiles = e->tiles ? e->tiles : &whole;
+    const int ntiles = e->tiles ? e->ntiles : 1;
+    const GByte *tile = (const GByte *)e->data;
+    /* Each tile's part of the window, row by row. */
+    for (int k = 0; k < ntiles; k++) {
+        const int tx = e->x + tiles[k].x, ty = e->y + tiles[k].y;
+        const int tw = tiles[k].w, th = tiles[k].h;
+        const int x0 = x > tx ? x : tx, y0 = y > ty ? y : ty;
+        const int x1 = x + w < tx + tw ? x + w : tx + tw;
+        const int y1 = y + h < ty + th ? y + h : ty + th;
+        for (int r = y0; r < y1 && x0 < x1; r++) {
+            const GByte *src =
+                tile + ((size_t)(r - ty) * tw + (size_t)(x0 - tx)) * size;
+            GByte *dst = (GByte *)buf + (r - y) * ls + (x0 - x) * ps;
+            if (ps == size)
+                memcpy(dst, src, (size_t)(x1 - x0) * size);
+            else
+                GDALCopyWords(src, t, size, dst, t, (int)ps, x1 - x0);
+        }
+        tile += (size_t)tw * th * size;
     }
     return 1;
 }
@@ -129,6 +145,7 @@ static void evict_one(pvrt_tilecache *c)
             oldest = i;
     c->bytes -= c->e[oldest].bytes;
     VSIFree(c->e[oldest].data);
+    VSIFree(c->e[oldest].tiles);
     c->e[oldest] = c->e[--c->n];
 }
 
@@ -142,6 +159,7 @@ void *pvrt_tilecache_take(pvrt_tilecache *c, const pvrt_band_path *p,
             e->w == w && e->h == h) {
             void *data = e->data;
             *bytes = e->bytes;
+            VSIFree(e->tiles);
             c->bytes -= e->bytes;
             c->e[i] = c->e[--c->n];
             return data;
@@ -159,6 +177,7 @@ void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,
             e->x + e->w <= x + w && e->y + e->h <= y + h) {
             c->bytes -= e->bytes;
             VSIFree(e->data);
+            VSIFree(e->tiles);
             c->e[i] = c->e[--c->n];
         } else
             i++;
@@ -187,11 +206,13 @@ int pvrt_tilecache_make_room(pvrt_tilecache *c, int64_t bytes)
 }
 
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
-                       GDALDataType t, int x, int y, int w, int h, void *data)
+                       GDALDataType t, int x, int y, int w, int h, void *data,
+                       pvrt_rect *tiles, int ntiles)
 {
     const int64_t bytes = (int64_t)w * h * GDALGetDataTypeSizeBytes(t);
     if (c == NULL || bytes > c->cap) {
         VSIFree(data);
+        VSIFree(tiles);
         return 0;
     }
     while (c->n > 0 && c->bytes + bytes > c->cap)
@@ -202,6 +223,7 @@ int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
             (entry *)VSI_REALLOC_VERBOSE(c->e, (size_t)alloc * sizeof *e);
         if (e == NULL) {
             VSIFree(data);
+            VSIFree(tiles);
             return 0;
         }
         c->e = e;
@@ -215,6 +237,8 @@ int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
     e->w = w;
     e->h = h;
     e->data = data;
+    e->tiles = tiles;
+    e->ntiles = ntiles;
     e->bytes = bytes;
     e->used = ++c->clock;
     c->bytes += bytes;

@@ -1,12 +1,15 @@
 /* tilecache.h: one dataset's cache of computed pixels.
  *
  * An entry is a rectangle of one band (band path), computed in one buffer
- * type, packed; it serves any later request of that band and type whose
- * window it holds, by copying. Reads of a tile-safe dataset do not depend
- * on how they are split (vrtinfo.h), so a window copied out of an entry is
- * the bytes the request would have computed. Entries are evicted least
- * recently used first beyond the cap. Used only by the thread that owns the
- * PVRT handle (GDAL's rule: one thread at a time), so there is no lock. */
+ * type; it serves any later request of that band and type whose window it
+ * holds, by copying. Its pixels are packed, either as one rectangle or as
+ * the tiles it was computed in, one after another, each packed (a region
+ * split on the pool: every tile is written where it stays, not copied).
+ * Reads of a tile-safe dataset do not depend on how they are split
+ * (vrtinfo.h), so a window copied out of an entry is the bytes the request
+ * would have computed. Entries are evicted least recently used first
+ * beyond the cap. Used only by the thread that owns the PVRT handle (GDAL's
+ * rule: one thread at a time), so there is no lock. */
 #ifndef PVRT_TILECACHE_H
 #define PVRT_TILECACHE_H
 
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "read.h"
+#include "tiles.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,12 +38,11 @@ int pvrt_tilecache_read(pvrt_tilecache *c, const pvrt_band_path *p,
                         GDALDataType t, int x, int y, int w, int h, void *buf,
                         GSpacing ps, GSpacing ls);
 
-/* The packed pixels of the entry of band p in type t that holds window
- * (x, y, w, h), with the entry's own rectangle in *rx.. *rh, or NULL. The
- * pointer stays valid until the next put or free. */
-const void *pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
-                                GDALDataType t, int x, int y, int w, int h,
-                                int *rx, int *ry, int *rw, int *rh);
+/* Whether an entry of band p in type t holds window (x, y, w, h): 1 with
+ * the entry's own rectangle in *rx.. *rh, else 0. */
+int pvrt_tilecache_find(pvrt_tilecache *c, const pvrt_band_path *p,
+                        GDALDataType t, int x, int y, int w, int h, int *rx,
+                        int *ry, int *rw, int *rh);
 
 /* The rectangle of band p in type t that an entry holds of window (x, y,
  * w, h), the largest there is, in *rx.. *rh. Returns 1 when there is one,
@@ -48,12 +51,15 @@ int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
                            GDALDataType t, int x, int y, int w, int h, int *rx,
                            int *ry, int *rw, int *rh);
 
-/* Stores the packed pixels `data` (VSIMalloc'ed; the cache takes it) of
- * rectangle (x, y, w, h) of band p in type t, evicting the least recently
- * used entries beyond the cap. Data larger than the cap is freed at once.
- * Returns 1 when stored, 0 when freed. */
+/* Stores the pixels `data` of rectangle (x, y, w, h) of band p in type t,
+ * evicting the least recently used entries beyond the cap: packed, when
+ * `tiles` is NULL, else the ntiles tiles (relative to (x, y), covering it
+ * exactly) one after another in that order, each packed. The cache takes
+ * data and tiles (VSIMalloc'ed). Data larger than the cap is freed at
+ * once. Returns 1 when stored, 0 when freed. */
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
-                       GDALDataType t, int x, int y, int w, int h, void *data);
+                       GDALDataType t, int x, int y, int w, int h, void *data,
+                       pvrt_rect *tiles, int ntiles);
 
 /* Removes the entry of band p in type t whose rectangle is exactly (x, y,
  * w, h) and hands its pixels to the caller (VSIFree them), their size in

@@ -1,6 +1,7 @@
 # The PVRT driver's suites: unit tests of the C core (pool, tiles, error
-# capture), the header self-containment check, equivalence with GDAL's VRT
-# driver, bad inputs, stress and end-to-end runs on vrt-examples/.
+# capture, the cache of computed pixels), the header self-containment
+# check, equivalence with GDAL's VRT driver, bad inputs, stress and
+# end-to-end runs on vrt-examples/.
 # Labels: quick, equiv, badinput, stress, concurrency (CI also runs these
 # under TSan), e2e. README.md (Testing) says what each proves.
 
@@ -11,6 +12,8 @@
 pvrt_add_gtest(test_pool SOURCES test_pool.cpp LIBS pvrt_core
                LABELS "quick;concurrency" TIMEOUT 120)
 pvrt_add_gtest(test_tiles SOURCES test_tiles.cpp LIBS pvrt_core
+               LABELS quick TIMEOUT 120)
+pvrt_add_gtest(test_tilecache SOURCES test_tilecache.cpp LIBS pvrt_core
                LABELS quick TIMEOUT 120)
 pvrt_add_gtest(test_errcap SOURCES test_errcap.cpp LIBS pvrt_core
                LABELS "quick;concurrency" TIMEOUT 120)
