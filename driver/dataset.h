@@ -121,6 +121,7 @@ typedef struct pvrt_dataset {
     pvrt_large_read large;        /* (owner thread) */
     int64_t mask_hits;            /* (atomic) masks served from `kept` */
     int64_t split_reads;          /* (atomic) reads split into tiles */
+    int64_t striped_tiles;        /* (atomic) tiles read in stripes */
     int64_t gathered_reads;       /* (atomic) reads gathered (gather.c) */
     int64_t shared_reads;         /* (atomic) reads gathered through the
                                      process's shared handles (gather.c,

@@ -21,6 +21,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,10 @@ typedef struct read_job {
      * tile i from byte offsets[i] (pvrt__split_start); else the request's
      * strides place them. */
     const int64_t *offsets;
+    /* Working memory per pixel of GDAL's derived bands (their output and
+     * one buffer per source), when a tile is computed in stripes; 0: whole
+     * (stripe_rows). */
+    int64_t stripe_bpp;
     const int *warm; /* indices into ds->remote for warm_job */
     char **files;    /* paths for prefetch_job */
     char **config;   /* the caller's thread-local config options */
@@ -162,6 +167,49 @@ static void job_enter(pvrt_job_scope *js, const read_job *job, int index,
     pvrt_job_enter(js, job->config, job->depth, job->log, index, worker);
 }
 
+/* GDAL's derived band allocates and clears an output-sized buffer per
+ * source for every call, and reads every source into its own before the
+ * pixel function reads them all: a tile read in one call works through
+ * (sources + 1) x its pixels, megabytes for the tiles of a large read,
+ * which leave the CPU's caches between the passes (and come as fresh pages
+ * when they are large enough to be mapped for the call). So a tile of a
+ * derived band is read in stripes of whole rows of about STRIPE_BYTES of
+ * that memory, on the same clone one after another: the source blocks the
+ * first stripe decoded stay in the clone's block cache for the next, and a
+ * tile-safe read does not depend on how it is split. Measured on the
+ * benchmark's sum of six sources (2 cores): `ReadAsArray()` of the whole
+ * band 1.43-1.46 s -> 1.05 s and 577 -> 466 MB; stripes of 128 KiB to
+ * 2 MiB measured alike there, 256 KiB the least CPU for `gdalinfo
+ * -checksum`. At least STRIPE_MIN_ROWS rows: a call costs its sources'
+ * setup. */
+#define STRIPE_BYTES (256 * 1024)
+#define STRIPE_MIN_ROWS 16
+
+static int64_t bytes_per_pixel(const pvrt_dataset *ds, const pvrt_request *rq);
+
+/* The job's stripe_bpp for rq: 0 when no band it reads is derived, or the
+ * sources are remote (a stripe would not fetch a tile's blocks at once). */
+static int64_t stripe_bytes_per_pixel(const pvrt_dataset *ds,
+                                      const pvrt_request *rq)
+{
+    int derived = 0;
+    const int n = rq->path ? 1 : rq->nbands;
+    for (int i = 0; ds->bands && i < n; i++) {
+        const int b = rq->path ? rq->path->band : rq->bands[i];
+        derived |= b >= 1 && b <= ds->nbands && ds->bands[b - 1].derived;
+    }
+    return ds->network || !derived ? 0 : bytes_per_pixel(ds, rq);
+}
+
+/* Rows per call for a tile w pixels wide (see STRIPE_BYTES). */
+static int stripe_rows(const read_job *job, int w)
+{
+    if (job->stripe_bpp <= 0)
+        return INT_MAX;
+    const int64_t rows = STRIPE_BYTES / (job->stripe_bpp * w);
+    return rows < STRIPE_MIN_ROWS ? STRIPE_MIN_ROWS : (int)rows;
+}
+
 static int tile_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
@@ -187,8 +235,16 @@ static int tile_job(void *ctx, int index, int worker)
         } else
             buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
                   (GSpacing)t->y * rq->line_space;
-        err = read_window(job->ds, h, &packed, rq->x + t->x, rq->y + t->y, t->w,
-                          t->h, buf, t->w, t->h, &extra);
+        const int rows = stripe_rows(job, t->w);
+        if (rows < t->h)
+            __atomic_add_fetch(&job->ds->striped_tiles, 1, __ATOMIC_RELAXED);
+        err = CE_None;
+        for (int r = 0, n; r < t->h && err == CE_None; r += n) {
+            n = t->h - r < rows ? t->h - r : rows;
+            err = read_window(job->ds, h, &packed, rq->x + t->x,
+                              rq->y + t->y + r, t->w, n,
+                              buf + r * packed.line_space, t->w, n, &extra);
+        }
     }
 
     pvrt_job_leave(&js, worker);
@@ -360,6 +416,7 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     job.rq = rq;
     job.tiles = tiles;
     job.offsets = NULL;
+    job.stripe_bpp = stripe_bytes_per_pixel(ds, rq);
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = tls_depth;
     job.log = pvrt_errlog_new();
@@ -480,6 +537,7 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq,
     s->job.rq = &s->rq;
     s->job.tiles = s->tiles;
     s->job.offsets = s->offsets;
+    s->job.stripe_bpp = stripe_bytes_per_pixel(ds, &s->rq);
     s->job.config = CPLGetThreadLocalConfigOptions();
     s->job.depth = tls_depth;
     s->job.log = pvrt_errlog_new();

@@ -298,6 +298,7 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->last_threads = 0;
     ds->mask_hits = 0;
     ds->split_reads = 0;
+    ds->striped_tiles = 0;
     ds->gathered_reads = 0;
     ds->shared_reads = 0;
     ds->together_bands = 0;

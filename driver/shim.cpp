@@ -501,6 +501,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->split_reads, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "STRIPED_TILES"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->striped_tiles, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "GATHERED_READS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(

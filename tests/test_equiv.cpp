@@ -564,6 +564,94 @@ TEST(Equiv, ThreadCountsAndTileSizes)
             check_vrt(vrt, {threads, tile}, edge_windows(W, H), "matrix");
 }
 
+long long debug_count(GDALDatasetH ds, const char *name)
+{
+    const char *v = GDALGetMetadataItem(ds, name, "__DEBUG__");
+    return v ? atoll(v) : -1;
+}
+
+// The tiles of a derived band are read in stripes of rows (read.c,
+// STRIPE_BYTES): a large read's tiles are striped and still give GDAL's
+// bytes, packed, in lines wider than the window, in another buffer type
+// and at odd offsets; a VRT without derived bands is never striped.
+TEST(Equiv, TilesOfDerivedBandsAreReadInStripes)
+{
+    const int w = 1100, h = 700;
+    std::vector<std::string> sources;
+    for (int i = 0; i < 4; i++) {
+        RasterSpec s = tiled_spec(w, h, GDT_UInt16);
+        s.block_x = s.block_y = 128;
+        s.compress = i % 2 ? "DEFLATE" : nullptr;
+        s.seed = 41 + i;
+        sources.push_back(simple_source(
+            make_tiff("stripe" + std::to_string(i) + ".tif", s), 1, w, h));
+    }
+    const std::string derived =
+        write_file("stripe_sum.vrt",
+                   vrt_dataset(w, h,
+                               {derived_band(1, GDT_Float32, "sum", sources, "",
+                                             GDT_Unknown,
+                                             "<NoDataValue>0</NoDataValue>")}));
+    const std::string plain = write_file(
+        "stripe_plain.vrt",
+        vrt_dataset(w, h,
+                    {"<VRTRasterBand dataType=\"UInt16\" band=\"1\">" +
+                     sources[0] + "</VRTRasterBand>"}));
+
+    std::vector<Read> reads(4);
+    reads[0].w = w; // the whole band, packed
+    reads[0].h = h;
+    reads[1] = reads[0]; // as Float64, in lines wider than the band
+    reads[1].buf_type = GDT_Float64;
+    reads[1].line_space = 8 * (w + 5);
+    reads[2].x = 13; // odd offsets
+    reads[2].y = 29;
+    reads[2].w = 1003;
+    reads[2].h = 611;
+    reads[3] = reads[2]; // dataset-level
+    reads[3].bands = {1};
+
+    for (int threads : {2, 3}) {
+        const Config cfg = {threads, "AUTO"};
+        const std::string where = "stripes [" + cfg.describe() + "]";
+        GDALDatasetH pvrt =
+            open_pvrt(derived, {"NUM_THREADS=" + std::to_string(threads)});
+        ASSERT_NE(pvrt, nullptr) << CPLGetLastErrorMsg();
+        GDALDatasetH oracle;
+        {
+            OracleScope scope;
+            oracle = open_oracle(derived);
+        }
+        ASSERT_NE(oracle, nullptr);
+        for (const Read &r : reads) {
+            const long long before = debug_count(pvrt, "STRIPED_TILES");
+            expect_same_read(pvrt, oracle, r, true, where);
+            EXPECT_GT(debug_count(pvrt, "STRIPED_TILES"), before)
+                << where << ": no tile read in stripes, " << r.describe();
+        }
+        GDALClose(pvrt);
+        {
+            OracleScope scope;
+            GDALClose(oracle);
+        }
+
+        pvrt = open_pvrt("PVRT:" + plain,
+                         {"NUM_THREADS=" + std::to_string(threads)});
+        ASSERT_NE(pvrt, nullptr) << CPLGetLastErrorMsg();
+        {
+            OracleScope scope;
+            oracle = open_oracle(plain);
+        }
+        expect_same_read(pvrt, oracle, reads[0], true, where + " plain");
+        EXPECT_EQ(debug_count(pvrt, "STRIPED_TILES"), 0) << where;
+        GDALClose(pvrt);
+        {
+            OracleScope scope;
+            GDALClose(oracle);
+        }
+    }
+}
+
 // A derived VRT whose sources are derived VRTs, two levels deep.
 TEST(Equiv, NestedDerivedVrts)
 {
