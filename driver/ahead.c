@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "ahead.h"
 
+#include "bigmem.h"
 #include "errcap.h"
 #include "pool.h"
 #include "tilecache.h"
@@ -245,16 +246,14 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
                           int y, int w, int h)
 {
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
-    void *data = VSI_MALLOC3_VERBOSE((size_t)w, (size_t)h, (size_t)size);
-    if (data == NULL) {
-        CPLErrorReset();
+    void *data = pvrt_big_alloc((size_t)w * h * size);
+    if (data == NULL)
         return 0;
-    }
     pvrt_request region;
     region_request(rq, x, y, w, h, data, &region);
     pvrt_errlog *log = pvrt_errlog_new();
     if (log == NULL) {
-        VSIFree(data);
+        pvrt_big_free(data);
         return 0;
     }
     pvrt_errcap cap;
@@ -273,7 +272,7 @@ static int compute_region(pvrt_dataset *ds, const pvrt_request *rq, int x,
     pvrt_errcap_end(&cap);
     if (err != CE_None) {
         pvrt_errlog_free(log);
-        VSIFree(data);
+        pvrt_big_free(data);
         VSIFree(tiles);
         return 0;
     }
@@ -318,7 +317,7 @@ static void *region_memory(region_spare *spare, int64_t bytes)
 {
     void *data = spare != NULL && spare->bytes == bytes ? spare->data : NULL;
     if (data == NULL)
-        return VSIMalloc((size_t)bytes);
+        return pvrt_big_alloc((size_t)bytes);
     spare->data = NULL;
     return data;
 }
@@ -405,13 +404,13 @@ static void start_region(pvrt_dataset *ds, const pvrt_request *rq, int x0,
     region_request(rq, x0, y0, x1 - x0, y1 - y0, data, &region);
     bg->split = pvrt__split_start(ds, &region, 1);
     if (bg->split == NULL) {
-        VSIFree(data);
+        pvrt_big_free(data);
         return;
     }
     bg->tiles = split_layout(bg->split, &bg->ntiles);
     if (bg->tiles == NULL) {
         pvrt__split_finish(bg->split, 1);
-        VSIFree(data);
+        pvrt_big_free(data);
         memset(bg, 0, sizeof *bg);
         return;
     }
@@ -437,7 +436,7 @@ void pvrt__background_stop(pvrt_dataset *ds)
     if (bg->split == NULL)
         return;
     pvrt__split_finish(bg->split, 1);
-    VSIFree(bg->data);
+    pvrt_big_free(bg->data);
     VSIFree(bg->tiles);
     memset(bg, 0, sizeof *bg);
 }
@@ -466,7 +465,7 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     const pvrt_background done = *bg;
     memset(bg, 0, sizeof *bg);
     if (!ok) {
-        VSIFree(done.data);
+        pvrt_big_free(done.data);
         VSIFree(done.tiles);
         return 0;
     }
@@ -488,7 +487,7 @@ int pvrt__background_join(pvrt_dataset *ds, const pvrt_request *rq)
     } else if (put)
         background_start(ds, rq, done.dir, done.x, done.y, done.x + done.w,
                          done.y + done.h, &spare);
-    VSIFree(spare.data); /* not taken */
+    pvrt_big_free(spare.data); /* not taken */
     return put;
 }
 

@@ -111,6 +111,7 @@
 #include "gather.h"
 
 #include "ahead.h"
+#include "bigmem.h"
 #include "errcap.h"
 #include "pool.h"
 #include "shared.h"
@@ -598,11 +599,17 @@ static struct pvrt_gather *state_get(pvrt_dataset *ds)
 
 /* ---- The kept buffers ---------------------------------------------------- */
 
+static void out_of_memory(size_t bytes)
+{
+    CPLError(CE_Failure, CPLE_OutOfMemory, "PVRT: cannot allocate %zu bytes",
+             bytes);
+}
+
 static void scratch_clear(gather_scratch *s)
 {
     pvrt_clones_free(s->apply);
     for (int k = 0; s->bufs && k < s->nsources; k++)
-        VSIFree(s->bufs[k]);
+        pvrt_big_free(s->bufs[k]);
     CPLFree(s->bufs);
     memset(s, 0, sizeof *s);
 }
@@ -628,7 +635,8 @@ static gather_scratch *scratch_get(struct pvrt_gather *g, int b, GDALDataType t,
     s->bufs = (GByte **)CPLCalloc(nsources, sizeof(GByte *));
     const size_t plane = (size_t)w * h * GDALGetDataTypeSizeBytes(t);
     for (int k = 0; k < nsources; k++)
-        if ((s->bufs[k] = (GByte *)VSI_MALLOC_VERBOSE(plane)) == NULL) {
+        if ((s->bufs[k] = (GByte *)pvrt_big_alloc(plane)) == NULL) {
+            out_of_memory(plane);
             scratch_clear(s);
             return NULL;
         }
@@ -872,7 +880,7 @@ static int same_shape(const gather_shape *a, const gather_shape *b)
 static void spares_clear(struct pvrt_gather *g)
 {
     for (int i = 0; i < g->nspare; i++)
-        VSIFree(g->spare[i]);
+        pvrt_big_free(g->spare[i]);
     g->nspare = 0;
 }
 
@@ -888,7 +896,7 @@ static void spare_put(struct pvrt_gather *g, GByte *p, size_t size)
     if (g->spare != NULL && g->nspare < g->nbands)
         g->spare[g->nspare++] = p;
     else
-        VSIFree(p);
+        pvrt_big_free(p);
 }
 
 /* `size` bytes: a spare's when one has that size, else new ones (spares of
@@ -901,7 +909,10 @@ static GByte *spare_take(struct pvrt_gather *g, size_t size)
         return g->spare[--g->nspare];
     }
     spares_clear(g);
-    return (GByte *)VSI_MALLOC_VERBOSE(size);
+    GByte *p = (GByte *)pvrt_big_alloc(size);
+    if (p == NULL)
+        out_of_memory(size);
+    return p;
 }
 
 /* Drops the kept bands; `keep`: their memory stays as spares. Each is a
@@ -916,7 +927,7 @@ static void ready_clear(struct pvrt_gather *g, int keep)
         if (keep)
             spare_put(g, g->ready[b], size);
         else
-            VSIFree(g->ready[b]);
+            pvrt_big_free(g->ready[b]);
         g->ready[b] = NULL;
     }
     g->ready_bytes = 0;

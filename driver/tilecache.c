@@ -2,6 +2,8 @@
  * MB each), so lookups scan an array. */
 #include "tilecache.h"
 
+#include "bigmem.h"
+
 #include <cpl_conv.h>
 
 #include <string.h>
@@ -37,7 +39,7 @@ void pvrt_tilecache_free(pvrt_tilecache *c)
     if (c == NULL)
         return;
     for (int i = 0; i < c->n; i++) {
-        VSIFree(c->e[i].data);
+        pvrt_big_free(c->e[i].data);
         VSIFree(c->e[i].tiles);
     }
     VSIFree(c->e);
@@ -144,7 +146,7 @@ static void evict_one(pvrt_tilecache *c)
         if (c->e[i].used < c->e[oldest].used)
             oldest = i;
     c->bytes -= c->e[oldest].bytes;
-    VSIFree(c->e[oldest].data);
+    pvrt_big_free(c->e[oldest].data);
     VSIFree(c->e[oldest].tiles);
     c->e[oldest] = c->e[--c->n];
 }
@@ -176,7 +178,7 @@ void pvrt_tilecache_drop_within(pvrt_tilecache *c, const pvrt_band_path *p,
         if (e->type == t && same_path(&e->path, p) && e->x >= x && e->y >= y &&
             e->x + e->w <= x + w && e->y + e->h <= y + h) {
             c->bytes -= e->bytes;
-            VSIFree(e->data);
+            pvrt_big_free(e->data);
             VSIFree(e->tiles);
             c->e[i] = c->e[--c->n];
         } else
@@ -211,7 +213,7 @@ int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
 {
     const int64_t bytes = (int64_t)w * h * GDALGetDataTypeSizeBytes(t);
     if (c == NULL || bytes > c->cap) {
-        VSIFree(data);
+        pvrt_big_free(data);
         VSIFree(tiles);
         return 0;
     }
@@ -222,7 +224,7 @@ int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
         entry *e =
             (entry *)VSI_REALLOC_VERBOSE(c->e, (size_t)alloc * sizeof *e);
         if (e == NULL) {
-            VSIFree(data);
+            pvrt_big_free(data);
             VSIFree(tiles);
             return 0;
         }

@@ -55,14 +55,14 @@ int pvrt_tilecache_overlap(pvrt_tilecache *c, const pvrt_band_path *p,
  * evicting the least recently used entries beyond the cap: packed, when
  * `tiles` is NULL, else the ntiles tiles (relative to (x, y), covering it
  * exactly) one after another in that order, each packed. The cache takes
- * data and tiles (VSIMalloc'ed). Data larger than the cap is freed at
- * once. Returns 1 when stored, 0 when freed. */
+ * data (from pvrt_big_alloc, bigmem.h) and tiles (VSIMalloc'ed). Data larger
+ * than the cap is freed at once. Returns 1 when stored, 0 when freed. */
 int pvrt_tilecache_put(pvrt_tilecache *c, const pvrt_band_path *p,
                        GDALDataType t, int x, int y, int w, int h, void *data,
                        pvrt_rect *tiles, int ntiles);
 
 /* Removes the entry of band p in type t whose rectangle is exactly (x, y,
- * w, h) and hands its pixels to the caller (VSIFree them), their size in
+ * w, h) and hands its pixels to the caller (pvrt_big_free them), their size in
  * *bytes. NULL when there is none. */
 void *pvrt_tilecache_take(pvrt_tilecache *c, const pvrt_band_path *p,
                           GDALDataType t, int x, int y, int w, int h,

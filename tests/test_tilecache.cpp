@@ -7,18 +7,35 @@
 // across tiles, one row, one column, the whole entry, with pixel and line
 // spacings wider than the type) must hold exactly that function's values,
 // and leave the bytes around it untouched. Tile lists come from the
-// planner (tiles.h), as the driver's regions do, and by hand.
+// planner (tiles.h), as the driver's regions do, and by hand. Entries hold
+// memory from bigmem.h, whose large buffers are tested here too.
 #include <gtest/gtest.h>
 
 #include <cpl_conv.h>
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
+#include "bigmem.h"
 #include "tilecache.h"
 #include "tiles.h"
+
+// AddressSanitizer builds keep large buffers on its allocator (bigmem.h).
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
 
 namespace
 {
@@ -34,7 +51,7 @@ float value_at(int x, int y)
 float *layout(int x0, int y0, int w, int h, const std::vector<pvrt_rect> &tiles)
 {
     float *data = static_cast<float *>(
-        VSIMalloc(sizeof(float) * static_cast<size_t>(w) * h));
+        pvrt_big_alloc(sizeof(float) * static_cast<size_t>(w) * h));
     std::vector<pvrt_rect> list = tiles;
     if (list.empty())
         list.push_back({0, 0, w, h});
@@ -209,7 +226,7 @@ TEST(TileCache, TiledEntriesLeaveWhole)
     void *data = pvrt_tilecache_take(c, &p, GDT_Float32, 0, 8, 16, 8, &taken);
     ASSERT_NE(data, nullptr);
     EXPECT_EQ(taken, bytes);
-    VSIFree(data);
+    pvrt_big_free(data);
     pvrt_tilecache_drop_within(c, &p, GDT_Float32, 0, 0, 16, 24);
     EXPECT_EQ(pvrt_tilecache_entries(c), 0);
     EXPECT_EQ(pvrt_tilecache_bytes(c), 0);
@@ -219,6 +236,99 @@ TEST(TileCache, TiledEntriesLeaveWhole)
                                  layout(0, 0, 16, 24, halves),
                                  copy_tiles(halves), 2),
               0);
+    pvrt_tilecache_free(c);
+}
+
+// The VmFlags of the mapping holding address a (/proc/self/smaps), or "".
+std::string vm_flags_at(const void *a)
+{
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    bool in = false;
+    const auto at = reinterpret_cast<uintptr_t>(a);
+    while (std::getline(smaps, line)) {
+        unsigned long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-' &&
+            line.find(':') > line.find(' '))
+            in = lo <= at && at < hi;
+        else if (in && line.rfind("VmFlags:", 0) == 0)
+            return line;
+    }
+    return "";
+}
+
+TEST(BigMemory, EveryBufferHoldsItsBytesAndLargeOnesAreAdvisedHugePages)
+{
+    const size_t huge = size_t(2) << 20;
+    const size_t sizes[] = {0,
+                            1,
+                            4095,
+                            huge - 1,
+                            huge,
+                            huge + 1,
+                            3 * huge / 2,
+                            4036836,
+                            5 * huge + 12345};
+    std::vector<unsigned char *> bufs;
+    for (size_t size : sizes) {
+        auto *p = static_cast<unsigned char *>(pvrt_big_alloc(size));
+        ASSERT_NE(p, nullptr) << size;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << size;
+        for (size_t i = 0; i < size; i++)
+            p[i] = static_cast<unsigned char>(size + i * 7);
+        bufs.push_back(p);
+    }
+    // Written all at once, then checked: no two buffers overlap.
+    for (size_t k = 0; k < bufs.size(); k++) {
+        for (size_t i = 0; i < sizes[k]; i += 997) {
+            ASSERT_EQ(bufs[k][i], static_cast<unsigned char>(sizes[k] + i * 7))
+                << sizes[k] << " at " << i;
+        }
+    }
+#if defined(__linux__) && !TEST_ASAN
+    const bool thp =
+        std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good();
+    for (size_t k = 0; k < bufs.size(); k++) {
+        const std::string flags = vm_flags_at(bufs[k]);
+        const bool advised = flags.find(" hg") != std::string::npos;
+        if (sizes[k] < huge) {
+            EXPECT_FALSE(advised) << sizes[k] << ": " << flags;
+            continue;
+        }
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(bufs[k]) % huge, 0u) << sizes[k];
+        if (thp) {
+            EXPECT_TRUE(advised) << sizes[k] << ": " << flags;
+        }
+    }
+#endif
+    for (unsigned char *p : bufs)
+        pvrt_big_free(p);
+    pvrt_big_free(nullptr);
+}
+
+// An entry of a few MB (huge pages) serves its pixels as a small one does.
+TEST(TileCache, LargeEntriesServeTheirPixels)
+{
+    const int w = 1100, h = 1000;
+    const std::vector<pvrt_rect> tiles = {
+        {0, 0, 600, 500}, {600, 0, 500, 500}, {0, 500, 1100, 500}};
+    pvrt_tilecache *c = pvrt_tilecache_new(int64_t(64) << 20);
+    const pvrt_band_path p = {1, -1, 0};
+    ASSERT_EQ(pvrt_tilecache_put(c, &p, GDT_Float32, 0, 0, w, h,
+                                 layout(0, 0, w, h, tiles), copy_tiles(tiles),
+                                 3),
+              1);
+    std::vector<float> out(size_t(w) * h, -1.0f);
+    ASSERT_EQ(pvrt_tilecache_read(c, &p, GDT_Float32, 0, 0, w, h, out.data(),
+                                  sizeof(float), sizeof(float) * w),
+              1);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            ASSERT_EQ(out[size_t(y) * w + x], value_at(x, y)) << x << "," << y;
+        }
+    }
     pvrt_tilecache_free(c);
 }
 
