@@ -129,6 +129,9 @@ typedef struct pvrt_dataset {
     int64_t together_bands;       /* (atomic) bands computed with another
                                      band's gathered read (gather.c) */
     int64_t together_hits;        /* (atomic) reads served by them */
+    int64_t direct_captures;      /* (atomic) sources of gathered reads
+                                     read straight into their buffers
+                                     (gather.c) */
     int64_t ahead_regions;        /* (atomic) regions computed ahead */
     int64_t background_regions;   /* (atomic) of which in the background */
     int64_t regions_reused;       /* (atomic) of which in the memory of a

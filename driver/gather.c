@@ -27,6 +27,28 @@
  *   reaches them only through the builtin xoff and yoff, below), so the
  *   stripes are the whole call's rows.
  *
+ * Direct capture: GDAL's derived band hands each source a buffer of its
+ * own (cleared to 0 or NoData), which pvrt__capture then copies; GDAL's
+ * plain sourced band hands its source the buffer it was given. So each
+ * capture VRT also holds source k as its band 3, a sourced band of the
+ * transfer type with the band's NoData (pvrt__vrt_direct_band), read in
+ * that type straight into the gathered buffer: one buffer fewer to clear,
+ * fault and copy per source. On 3.6, 3.10 and 3.13 VRTSourcedRasterBand's
+ * IRasterIO then calls the source's RasterIO with the derived band's
+ * arguments (the band type is the transfer type; the extra argument
+ * differs in its progress callback only), after setting the buffer to 0
+ * or NoData as the derived band sets its own, except: when it falls back
+ * to GDALRasterBand::IRasterIO (resampled with another method than
+ * nearest: on 3.6 when NoData is set, on 3.10 and 3.13 depending on the
+ * sources, their NoData and overviews; on 3.13 also with nearest when a
+ * source has a non-nearest `resampling` of its own), and when it skips
+ * that initialisation (a SimpleSource over the whole raster). So the direct
+ * band serves only nearest and 1:1 reads, is not made when a source has a
+ * `resampling` or the transfer type is a 64-bit integer (its NoData is then
+ * kept as an integer), nor kept when GDAL's band differs from what it should be
+ * (type, NoData, overviews); and a SimpleSource's buffer is set first as the
+ * derived band sets its own, in case GDAL's source did not write every pixel.
+ *
  * Which handle reads a source: always the same one. The dataset's sources,
  * band after band, are dealt over the slots in turn (source k of a band
  * whose bands before it have n sources: slot (n + k) mod the dataset's
@@ -150,10 +172,17 @@ typedef struct gather_capture {
     GDALDataType transfer;
     int ok; /* 0: declined for good */
     int nsources;
-    int first_slot;       /* source k is read through slot first_slot + k (mod
-                             the dataset's threads): the dataset's sources, band
-                             after band, dealt over the slots in turn */
-    pvrt_clones **clones; /* per source, read through capture_slot's */
+    int first_slot;        /* source k is read through slot first_slot + k (mod
+                              the dataset's threads): the dataset's sources, band
+                              after band, dealt over the slots in turn */
+    pvrt_clones **clones;  /* per source, read through capture_slot's */
+    int direct;            /* band 3 of the capture VRTs serves nearest and
+                              1:1 reads (see "Direct capture") */
+    unsigned char *simple; /* per source: a SimpleSource (direct reads of
+                              it start from a buffer set as GDAL's derived
+                              band sets its own) */
+    int has_nodata;        /* the band's NoData, for that */
+    double nodata;
     int shared_state;     /* 1: `shared` ready, -1: cannot be, 0: unknown */
     pvrt_shared **shared; /* per source, the process's shared handle of its
                              capture VRT (shared.h), for windows read while
@@ -243,7 +272,7 @@ static GDALDataType default_transfer(const pvrt_dataset *ds,
         if (c->eType == CXT_Element && pvrt__vrt_is_source(c->pszValue) &&
             k++ > 0)
             CPLAddXMLChild(band, pvrt__vrt_clone_one(c));
-    char *xml = pvrt__vrt_capture_dataset(&g->text, band);
+    char *xml = pvrt__vrt_capture_dataset(&g->text, band, NULL);
     char **oo = derived_open_options(g);
     const char *const vrt_only[] = {"VRT", NULL};
     const GDALDataType own =
@@ -446,8 +475,19 @@ static char *apply_xml(struct pvrt_gather *g, int b, GDALDataType t, int x0,
 
 /* ---- Capture sets ------------------------------------------------------- */
 
+/* The first source element from n on (n itself when it is one), or NULL. */
+static const CPLXMLNode *source_from(const CPLXMLNode *n)
+{
+    while (n && !(n->eType == CXT_Element && pvrt__vrt_is_source(n->pszValue)))
+        n = n->psNext;
+    return n;
+}
+
 static void capture_clear(gather_capture *c)
 {
+    CPLFree(c->simple);
+    c->simple = NULL;
+    c->direct = 0;
     for (int k = 0; c->clones && k < c->nsources; k++)
         pvrt_clones_free(c->clones[k]);
     CPLFree(c->clones);
@@ -466,12 +506,45 @@ static int capture_slot(const pvrt_dataset *ds, const gather_capture *c, int k)
 }
 
 /* The capture VRT of source k of capture set c (see the top of this
- * file). CPLFree it. */
+ * file), with its direct band when c->direct. CPLFree it. */
 static char *capture_xml(const struct pvrt_gather *g, const gather_capture *c,
                          int k)
 {
     return pvrt__vrt_capture_dataset(
-        &g->text, pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer));
+        &g->text, pvrt__vrt_capture_band(&g->text, c->band, k, c->transfer),
+        c->direct ? pvrt__vrt_direct_band(&g->text, c->band, k, c->transfer)
+                  : NULL);
+}
+
+/* Whether capture set c may have direct bands (see "Direct capture"):
+ * no source with a resampling of its own, a transfer type whose NoData is
+ * a double; notes which sources are SimpleSources. */
+static int direct_possible(const struct pvrt_gather *g, gather_capture *c)
+{
+    if (c->transfer == GDT_Int64 || c->transfer == GDT_UInt64)
+        return 0;
+    c->simple = (unsigned char *)CPLCalloc(c->nsources, 1);
+    int k = 0;
+    const CPLXMLNode *band = pvrt__vrt_band(&g->text, c->band);
+    for (const CPLXMLNode *n = source_from(band->psChild); n && k < c->nsources;
+         n = source_from(n->psNext)) {
+        if (CPLGetXMLValue(n, "resampling", NULL) != NULL)
+            return 0;
+        c->simple[k++] = EQUAL(n->pszValue, "SimpleSource");
+    }
+    return k == c->nsources;
+}
+
+/* Whether handle h's direct band is band 2's source as GDAL's sourced
+ * band: of the transfer type, without overviews, with the band's NoData. */
+static int direct_band_ok(GDALDatasetH h, const gather_capture *c)
+{
+    GDALRasterBandH band = h ? GDALGetRasterBand(h, 3) : NULL;
+    int has_nd = 0;
+    const double nd = band ? GDALGetRasterNoDataValue(band, &has_nd) : 0;
+    return band != NULL && GDALGetRasterDataType(band) == c->transfer &&
+           GDALGetOverviewCount(band) == 0 && has_nd == c->has_nodata &&
+           (!has_nd || memcmp(&nd, &c->nodata, sizeof nd) == 0);
 }
 
 /* Opens one handle of each source of a new capture set and checks them;
@@ -482,6 +555,9 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
     GDALRasterBandH orig = GDALGetRasterBand(ds->primary, c->band);
     int has_nd = 0;
     const double nd = GDALGetRasterNoDataValue(orig, &has_nd);
+    c->has_nodata = has_nd;
+    c->nodata = nd;
+    c->direct = direct_possible(g, c);
     char **oo = derived_open_options(g);
     const char *const vrt_only[] = {"VRT", NULL};
     c->clones = (pvrt_clones **)CPLCalloc(c->nsources, sizeof(pvrt_clones *));
@@ -503,6 +579,14 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
              cap_has_nd == has_nd &&
              (!has_nd || memcmp(&nd, &cap_nd, sizeof nd) == 0) &&
              (!g->text.relative || pvrt__vrt_files_within(h, ds->primary));
+        if (ok && c->direct && !direct_band_ok(h, c)) {
+            /* Band 2 alone, then. */
+            c->direct = 0;
+            for (int i = 0; i <= k; i++)
+                pvrt_clones_free(c->clones[i]);
+            memset(c->clones, 0, sizeof(pvrt_clones *) * c->nsources);
+            k = -1;
+        }
     }
     CPLPopErrorHandler();
     CSLDestroy(oo);
@@ -547,10 +631,8 @@ static int capture_shared(struct pvrt_gather *g, gather_capture *c)
         c->shared = (pvrt_shared **)CPLCalloc(c->nsources, sizeof *c->shared);
         int k = 0;
         const CPLXMLNode *band = pvrt__vrt_band(&g->text, c->band);
-        for (const CPLXMLNode *n = band->psChild; n && k < c->nsources;
-             n = n->psNext) {
-            if (n->eType != CXT_Element || !pvrt__vrt_is_source(n->pszValue))
-                continue;
+        for (const CPLXMLNode *n = source_from(band->psChild);
+             n && k < c->nsources; n = source_from(n->psNext)) {
             char *file = source_file(&g->text, n);
             char *xml = capture_xml(g, c, k);
             c->shared[k] = pvrt_shared_get(xml, oo, file);
@@ -671,6 +753,7 @@ typedef struct gather_job {
      * job has read it or is reading it. */
     int nsrc;
     int *src_part, *src_k, *taken;
+    int *direct; /* (atomic) sources read through their direct band */
     GDALRasterIOExtraArg extra;
     int x0, y0;    /* the buffers' place in the apply VRTs */
     int nstripes;  /* per part */
@@ -685,18 +768,35 @@ static void job_enter(pvrt_job_scope *js, const gather_job *job, int index,
     pvrt_job_enter(js, job->config, job->depth, job->log, index, worker);
 }
 
-/* Reads source k of part p into its buffer through capture handle h. */
+/* Reads source k of part p into its buffer through capture handle h:
+ * through its direct band when the read is 1:1 or nearest (see "Direct
+ * capture"), a SimpleSource's buffer first set as GDAL's derived band sets
+ * its own. */
 static CPLErr capture_one(const gather_job *job, const gather_part *p, int k,
                           GDALDatasetH h)
 {
     const pvrt_request *rq = job->rq;
-    GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
+    const gather_capture *c = p->cap;
+    const int direct =
+        c->direct && (job->extra.eResampleAlg == GRIORA_NearestNeighbour ||
+                      (rq->w == rq->buf_w && rq->h == rq->buf_h));
+    GDALRasterBandH band = h ? GDALGetRasterBand(h, direct ? 3 : 2) : NULL;
+    if (band == NULL)
+        return CE_Failure;
+    GByte *buf = p->sc->bufs[k];
+    const size_t pixels = (size_t)rq->buf_w * rq->buf_h;
+    if (direct && c->simple[k] && (!c->has_nodata || c->nodata == 0))
+        memset(buf, 0, pixels * p->tsize);
+    else if (direct && c->simple[k])
+        GDALCopyWords64(&c->nodata, GDT_Float64, 0, buf, p->transfer, p->tsize,
+                        (GPtrDiff_t)pixels);
     GDALRasterIOExtraArg extra = job->extra;
-    return band ? GDALRasterIOEx(band, GF_Read, rq->x, rq->y, rq->w, rq->h,
-                                 p->sc->bufs[k], rq->buf_w, rq->buf_h,
-                                 p->transfer, p->tsize,
-                                 (GSpacing)p->tsize * rq->buf_w, &extra)
-                : CE_Failure;
+    const CPLErr err = GDALRasterIOEx(
+        band, GF_Read, rq->x, rq->y, rq->w, rq->h, buf, rq->buf_w, rq->buf_h,
+        p->transfer, p->tsize, (GSpacing)p->tsize * rq->buf_w, &extra);
+    if (direct)
+        __atomic_add_fetch(job->direct, 1, __ATOMIC_RELAXED);
+    return err;
 }
 
 static int capture_job(void *ctx, int index, int worker)
@@ -1213,6 +1313,8 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     job.rq = rq;
     job.parts = parts;
     job.nparts = nparts;
+    int direct = 0;
+    job.direct = &direct;
     INIT_RASTERIO_EXTRA_ARG(job.extra);
     if (rq->extra) {
         job.extra.eResampleAlg = rq->extra->eResampleAlg;
@@ -1313,20 +1415,21 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
         part->ls = part->own ? packed_line : rq->line_space;
     }
     if (ok) {
-        job.nstripes = threads < 2 || rq->buf_h < 2 * threads ? 1 : 2 * threads;
-        /* On one thread (shared handles), GDAL's derived band allocates
-         * and clears a buffer per source for each call: stripes whose
-         * buffers are at most STRIPE_BYTES stay in the allocator's free
-         * memory instead of fresh pages that the allocator gives back
-         * after each call (measured: the pages' faults and clearing took a
-         * third of a window read). On more threads the stripes are
-         * smaller already; more of them measured no faster. */
-        if (threads < 2) {
-            const int64_t line = (int64_t)rq->buf_w * parts[0].tsize;
-            const int64_t rows =
-                line > 0 && line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
-            job.nstripes = (int)((rq->buf_h + rows - 1) / rows);
-        }
+        /* GDAL's derived band allocates and clears a buffer per source
+         * for each call: stripes whose buffers are at most STRIPE_BYTES
+         * stay in the allocator's free memory instead of fresh pages that
+         * the allocator gives back after each call (measured: the pages'
+         * faults and clearing took a third of a window read). At least
+         * two stripes per thread. */
+        int tsize = 1;
+        for (int p = 0; p < nparts; p++)
+            tsize = parts[p].tsize > tsize ? parts[p].tsize : tsize;
+        const int64_t line = (int64_t)rq->buf_w * tsize;
+        const int64_t rows = line < STRIPE_BYTES ? STRIPE_BYTES / line : 1;
+        job.nstripes = (int)((rq->buf_h + rows - 1) / rows);
+        if (threads > 1 && rq->buf_h >= 2 * threads &&
+            job.nstripes < 2 * threads)
+            job.nstripes = 2 * threads;
         ok = run_jobs(threads, &job, nparts * job.nstripes, apply_job) == 0;
     }
     if (ok && repack)
@@ -1338,6 +1441,7 @@ static int gather(pvrt_dataset *ds, const pvrt_request *rq, int threads,
     }
     __atomic_add_fetch(&ds->together_bands, ok ? nparts - 1 : 0,
                        __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ds->direct_captures, ok ? direct : 0, __ATOMIC_RELAXED);
 
     /* The buffers are kept for the next read when they fit one tile's
      * memory; other bands' go. */

@@ -220,7 +220,7 @@ static char *input_xml(const pvrt_vrt_text *t, int b, int *has_nodata,
         }
     }
     CPLSetXMLValue(band, "#dataType", "Float64");
-    return pvrt__vrt_capture_dataset(t, band);
+    return pvrt__vrt_capture_dataset(t, band, NULL);
 }
 
 /* Builds band b's state. Returns 0, or -1 after a CPLError. */

@@ -303,6 +303,7 @@ static void forget_last_user(pvrt_dataset *ds)
     ds->shared_reads = 0;
     ds->together_bands = 0;
     ds->together_hits = 0;
+    ds->direct_captures = 0;
     ds->ahead_regions = 0;
     ds->background_regions = 0;
     ds->cache_hits = 0;

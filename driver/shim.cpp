@@ -523,6 +523,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->together_hits, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "DIRECT_CAPTURES"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->direct_captures, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "MASK_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -570,15 +574,30 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
 {
     if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
         debug_list_.Clear();
-        for (const char *name :
-             {"LAST_READ_TILES", "LAST_READ_PIXELS",    "LAST_READ_THREADS",
-              "THREADS",         "TILE_SAFE",           "CLONES_OPEN",
-              "SPLIT_READS",     "AHEAD_REGIONS",       "BACKGROUND_REGIONS",
-              "LARGE_AHEAD",     "LARGE_TILES_HIT",     "CACHE_HITS",
-              "CACHE_BYTES",     "MASK_HITS",           "GATHERED_READS",
-              "GATHER_HANDLES",  "SHARED_READS",        "SHARED_HANDLES",
-              "TOGETHER_BANDS",  "TOGETHER_HITS",       "REUSES",
-              "REGIONS_REUSED",  "GATHER_MEMORY_REUSED"})
+        for (const char *name : {"LAST_READ_TILES",
+                                 "LAST_READ_PIXELS",
+                                 "LAST_READ_THREADS",
+                                 "THREADS",
+                                 "TILE_SAFE",
+                                 "CLONES_OPEN",
+                                 "SPLIT_READS",
+                                 "AHEAD_REGIONS",
+                                 "BACKGROUND_REGIONS",
+                                 "LARGE_AHEAD",
+                                 "LARGE_TILES_HIT",
+                                 "CACHE_HITS",
+                                 "CACHE_BYTES",
+                                 "MASK_HITS",
+                                 "GATHERED_READS",
+                                 "GATHER_HANDLES",
+                                 "SHARED_READS",
+                                 "SHARED_HANDLES",
+                                 "TOGETHER_BANDS",
+                                 "TOGETHER_HITS",
+                                 "REUSES",
+                                 "REGIONS_REUSED",
+                                 "GATHER_MEMORY_REUSED",
+                                 "DIRECT_CAPTURES"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -125,7 +125,8 @@ void pvrt__vrt_prune_band(CPLXMLNode *n, int keep_source)
 }
 
 /* A <VRTDataset> of w x h holding the given band elements (taken). */
-char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2)
+char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2,
+                            CPLXMLNode *band3)
 {
     CPLXMLNode *root = CPLCreateXMLNode(NULL, CXT_Element, "VRTDataset");
     CPLSetXMLValue(root, "#rasterXSize", CPLSPrintf("%d", w));
@@ -133,6 +134,8 @@ char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2)
     CPLAddXMLChild(root, band1);
     if (band2)
         CPLAddXMLChild(root, band2);
+    if (band3)
+        CPLAddXMLChild(root, band3);
     char *xml = CPLSerializeXMLTree(root);
     CPLDestroyXMLNode(root);
     return xml;
@@ -154,7 +157,32 @@ CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *g, int b, int k,
     return band;
 }
 
-char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *g, CPLXMLNode *band)
+CPLXMLNode *pvrt__vrt_direct_band(const pvrt_vrt_text *g, int b, int k,
+                                  GDALDataType t)
+{
+    static const char *const derived_only[] = {"subClass",
+                                               "PixelFunctionType",
+                                               "PixelFunctionLanguage",
+                                               "PixelFunctionArguments",
+                                               "PixelFunctionCode",
+                                               "SkipNonContributingSources",
+                                               NULL};
+    CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(g, b));
+    pvrt__vrt_prune_band(band, k);
+    for (int i = 0; derived_only[i]; i++) {
+        CPLXMLNode *n = CPLGetXMLNode(band, derived_only[i]);
+        if (n) {
+            CPLRemoveXMLChild(band, n);
+            CPLDestroyXMLNode(n);
+        }
+    }
+    CPLSetXMLValue(band, "#band", "3");
+    CPLSetXMLValue(band, "#dataType", GDALGetDataTypeName(t));
+    return band;
+}
+
+char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *g, CPLXMLNode *band,
+                                CPLXMLNode *direct)
 {
     CPLXMLNode *root = CPLGetXMLNode(g->tree, "=VRTDataset");
     /* An empty first band: GDAL builds implicit overviews only when every
@@ -164,7 +192,7 @@ char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *g, CPLXMLNode *band)
     CPLSetXMLValue(empty, "#band", "1");
     return pvrt__vrt_dataset_xml(atoi(CPLGetXMLValue(root, "rasterXSize", "0")),
                                  atoi(CPLGetXMLValue(root, "rasterYSize", "0")),
-                                 empty, band);
+                                 empty, band, direct);
 }
 
 int pvrt__vrt_files_within(GDALDatasetH sub, GDALDatasetH primary)

@@ -43,8 +43,9 @@ CPLXMLNode *pvrt__vrt_clone_one(CPLXMLNode *n);
 void pvrt__vrt_prune_band(CPLXMLNode *band, int keep_source);
 
 /* A <VRTDataset> of w x h holding the given band elements (taken;
- * band2 may be NULL). CPLFree the result. */
-char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2);
+ * band2 and band3 may be NULL). CPLFree the result. */
+char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2,
+                            CPLXMLNode *band3);
 
 /* The capture VRT of source k of band b, in two steps (halo.c edits the
  * band between them). pvrt__vrt_capture_band: the band element (number 2)
@@ -55,7 +56,16 @@ char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2);
  * first band (GDAL then builds no implicit overviews); CPLFree it. */
 CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *t, int b, int k,
                                    GDALDataType type);
-char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *t, CPLXMLNode *band);
+char *pvrt__vrt_capture_dataset(const pvrt_vrt_text *t, CPLXMLNode *band,
+                                CPLXMLNode *direct);
+
+/* Band b reduced to source k as a plain sourced band (number 3) of type
+ * `type`, with the band's NoData: read in that type, GDAL's sourced band
+ * hands its source the buffer itself, where the derived band hands it a
+ * buffer of its own (gather.c, "Direct capture"). For the third argument
+ * of pvrt__vrt_capture_dataset (NULL: none). */
+CPLXMLNode *pvrt__vrt_direct_band(const pvrt_vrt_text *t, int b, int k,
+                                  GDALDataType type);
 
 /* Whether every file `sub` lists is one `primary` lists too: a derived VRT
  * resolved its sources where the primary did. */

@@ -684,6 +684,135 @@ int64_t debug_count(GDALDatasetH ds, const char *name)
     return v ? std::atoll(v) : -1;
 }
 
+// ---- Direct capture ------------------------------------------------------
+
+// Sources of nearest and 1:1 reads are read through the capture VRTs' plain
+// sourced band, straight into the gathered buffers (gather.c, "Direct
+// capture"); other resamplings through the derived band. Every read
+// equals GDAL's (band 1 with NoData -1 and a SimpleSource over the whole
+// raster, band 2 with NoData 0, band 3 without), and each gathered nearest
+// or 1:1 read counts its sources in DIRECT_CAPTURES, no other read does.
+TEST(Gather, DirectCaptureServesNearestAndOneToOneReads)
+{
+    const std::string vrt = make_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    // CACHE_MB=0: no band computed with another, so each gather is one
+    // band's read.
+    GDALDatasetH pvrt =
+        open_pvrt(vrt, {"NUM_THREADS=2", "MIN_TILE_PIXELS=4096", "CACHE_MB=0"});
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    const int nsources[] = {0, 4, 3, 3};
+    std::mt19937 rng(4242);
+    int64_t direct = 0;
+    int gathered_direct = 0, gathered_other = 0;
+    auto check = [&](const Read &r, bool is_direct) {
+        int gathered = 0;
+        const ReadResult want = do_read(oracle, r);
+        const ReadResult got = counted_read(pvrt, r, &gathered);
+        ASSERT_TRUE(want.ok) << want.error;
+        ASSERT_TRUE(got.ok) << got.error;
+        EXPECT_TRUE(got.bytes == want.bytes) << r.describe();
+        if (is_direct) {
+            direct += gathered * nsources[r.band];
+            gathered_direct += gathered;
+        } else {
+            gathered_other += gathered;
+        }
+        EXPECT_EQ(debug_count(pvrt, "DIRECT_CAPTURES"), direct)
+            << r.describe() << ", alg " << r.resample;
+    };
+    for (int band = 1; band <= 3; band++)
+        for (GDALRIOResampleAlg alg :
+             {GRIORA_NearestNeighbour, GRIORA_Average, GRIORA_Cubic})
+            for (int shape = 0; shape < 3; shape++)
+                for (GDALDataType type : {GDT_Float32, GDT_Int16}) {
+                    Read r = random_read(rng, shape);
+                    r.band = band;
+                    r.resample = alg;
+                    r.buf_type = type;
+                    check(r, alg == GRIORA_NearestNeighbour);
+                }
+    // Full-resolution windows, whatever the resampling asked (the first
+    // window a dataset reads runs on the primary; 3.13 declines them).
+    for (int i = 0; i < 6; i++) {
+        Read r;
+        r.band = 1 + i % 3;
+        r.x = 3 + 17 * i;
+        r.y = 5 + 11 * i;
+        r.w = r.buf_w = 90;
+        r.h = r.buf_h = 80;
+        r.resample = i % 2 ? GRIORA_Average : GRIORA_NearestNeighbour;
+        check(r, true);
+    }
+    EXPECT_GT(gathered_direct, kGathers ? 20 : -1);
+    EXPECT_EQ(gathered_other, if_gathered(36));
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
+// Not through the direct band: a source with a resampling of its own
+// (GDAL 3.13's sourced band may then read the whole band another way,
+// where the derived band hands each source the request) and a 64-bit
+// integer transfer type (whose NoData is not a double in a sourced band).
+// Gathered through the derived band, and GDAL's bytes.
+TEST(Gather, OwnResamplingAndInt64AreNotCapturedDirectly)
+{
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+    s.compress = "DEFLATE";
+    s.seed = 31;
+    const std::string a = make_tiff("g_direct_a.tif", s);
+    s.seed = 32;
+    const std::string b = make_tiff("g_direct_b.tif", s);
+    s.seed = 33;
+    const std::string c = make_tiff("g_direct_c.tif", s);
+    s.seed = 34;
+    const std::string d = make_tiff("g_direct_d.tif", s);
+    const std::string own =
+        std::string("<ComplexSource resampling=\"cubic\"><SourceFilename "
+                    "relativeToVRT=\"0\">") +
+        b +
+        "</SourceFilename><SourceBand>1</SourceBand>"
+        "<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"150\" ySize=\"120\"/>"
+        "<DstRect xOff=\"0\" yOff=\"0\" xSize=\"301\" ySize=\"257\"/>"
+        "</ComplexSource>";
+    const std::string vrt = write_file(
+        "g_not_direct.vrt",
+        vrt_dataset(W, H,
+                    {derived_band(1, GDT_Float32, "sum",
+                                  {simple_source(a, 1, W, H), own}, "",
+                                  GDT_Float32, "<NoDataValue>0</NoDataValue>"),
+                     derived_band(
+                         2, GDT_Float64, "sum",
+                         {simple_source(c, 1, W, H), simple_source(d, 1, W, H)},
+                         "", GDT_Int64)}));
+    GDALDatasetH oracle = oracle_of(vrt);
+    GDALDatasetH pvrt = pvrt_of(vrt, 2);
+    ASSERT_NE(oracle, nullptr);
+    ASSERT_NE(pvrt, nullptr);
+    int gathered = 0;
+    for (int band = 1; band <= 2; band++) {
+        Read r;
+        r.band = band;
+        r.x = 7;
+        r.y = 3;
+        r.w = 281;
+        r.h = 240;
+        r.buf_w = 141;
+        r.buf_h = 121;
+        r.buf_type = GDT_Float64;
+        const ReadResult want = do_read(oracle, r);
+        const ReadResult got = counted_read(pvrt, r, &gathered);
+        ASSERT_TRUE(want.ok) << want.error;
+        ASSERT_TRUE(got.ok) << got.error;
+        EXPECT_TRUE(got.bytes == want.bytes) << "band " << band;
+    }
+    EXPECT_EQ(gathered, if_gathered(2));
+    EXPECT_EQ(debug_count(pvrt, "DIRECT_CAPTURES"), 0);
+    GDALClose(pvrt);
+    GDALClose(oracle);
+}
+
 // A reader walking the bands of one view after another (QGIS's RGB layer):
 // downsampled views of every shape, resampling, buffer type and layout,
 // then full-resolution windows; bands in order, then in another order.
