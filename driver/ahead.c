@@ -701,7 +701,7 @@ int pvrt__same_shape(const pvrt_read_shape *a, const pvrt_read_shape *b)
 
 void pvrt__kept_clear(pvrt_dataset *ds)
 {
-    VSIFree(ds->kept.data);
+    pvrt_big_free(ds->kept.data);
     memset(&ds->kept, 0, sizeof ds->kept);
 }
 
@@ -721,12 +721,13 @@ void pvrt__keep_read(pvrt_dataset *ds, const pvrt_request *rq)
         return;
     /* The buffer of the last read kept is reused: a fresh large allocation
      * per read (mmap, page faults, munmap) cost tile servers reading small
-     * windows from several threads a few percent. */
+     * windows from several threads a few percent. A large one is on huge
+     * pages (bigmem.h): the copy below faults it in on the calling thread. */
     const size_t bytes = (size_t)rq->buf_w * rq->buf_h * size;
     GByte *data = (GByte *)ds->kept.data;
     if (ds->kept.allocated < bytes) {
         pvrt__kept_clear(ds);
-        data = (GByte *)VSIMalloc(bytes);
+        data = (GByte *)pvrt_big_alloc(bytes);
         if (data == NULL)
             return;
         ds->kept.data = data;

@@ -1,7 +1,8 @@
 /* bigmem.h: memory for the tile engine's large buffers.
  *
- * A gathered source, a band kept for the next read, a computed region: the
- * engine fills each of these at once, right after allocating it, and the
+ * A gathered source, a band kept for the next read, a computed region, a
+ * read kept for its mask: the engine fills each of these at once, right
+ * after allocating it, and the
  * C library hands buffers of this size out as fresh pages, each faulted in
  * on first touch (a few microseconds each where page faults are expensive,
  * as in virtual machines: ~1,000 per 4 MB buffer). Buffers of 2 MiB or
