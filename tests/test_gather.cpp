@@ -815,6 +815,30 @@ TEST(Gather, OwnResamplingAndInt64AreNotCapturedDirectly)
     GDALClose(oracle);
 }
 
+// Reads band after band of view r through pvrt and the oracle, in `order`,
+// with the layout of view number v (packed; pixel-interleaved, as a 3-band
+// image; lines wider than the buffer): each equals GDAL's.
+void walk_view(GDALDatasetH oracle, GDALDatasetH pvrt, Read r, int v,
+               const std::vector<int> &order, int threads)
+{
+    const int size = GDALGetDataTypeSizeBytes(r.buf_type);
+    if (v % 3 == 1) {
+        r.pixel_space = 3 * size;
+        r.line_space = r.pixel_space * r.buf_w;
+    } else if (v % 3 == 2) {
+        r.line_space = size * r.buf_w + 24;
+    }
+    for (int band : order) {
+        r.band = band;
+        const ReadResult want = oracle_read(oracle, r);
+        const ReadResult got = do_read(pvrt, r);
+        ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+        EXPECT_TRUE(got.bytes == want.bytes)
+            << threads << " threads, view " << v << ", band " << band << ", "
+            << r.describe();
+    }
+}
+
 // A reader walking the bands of one view after another (QGIS's RGB layer):
 // downsampled views of every shape, resampling, buffer type and layout,
 // then full-resolution windows; bands in order, then in another order.
@@ -835,24 +859,10 @@ TEST(Gather, BandsReadTogetherEqualGdal)
                                : random_window(rng, 90 + v, 80);
             r.resample = kAlgs[v % 9];
             r.buf_type = kTypes[v % 4];
-            const int size = GDALGetDataTypeSizeBytes(r.buf_type);
-            if (v % 3 == 1) { // pixel-interleaved, as a 3-band image
-                r.pixel_space = 3 * size;
-                r.line_space = r.pixel_space * r.buf_w;
-            } else if (v % 3 == 2) { // wider lines
-                r.line_space = size * r.buf_w + 24;
-            }
-            const std::vector<int> order = v % 2 ? std::vector<int>{1, 2, 3, 4}
-                                                 : std::vector<int>{3, 4, 1, 2};
-            for (int band : order) {
-                r.band = band;
-                const ReadResult want = oracle_read(oracle, r);
-                const ReadResult got = do_read(pvrt, r);
-                ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
-                EXPECT_TRUE(got.bytes == want.bytes)
-                    << threads << " threads, view " << v << ", band " << band
-                    << ", " << r.describe();
-            }
+            walk_view(oracle, pvrt, r, v,
+                      v % 2 ? std::vector<int>{1, 2, 3, 4}
+                            : std::vector<int>{3, 4, 1, 2},
+                      threads);
         }
         const int64_t together = debug_count(pvrt, "TOGETHER_BANDS");
         EXPECT_EQ(together, debug_count(pvrt, "TOGETHER_HITS"));
@@ -860,6 +870,35 @@ TEST(Gather, BandsReadTogetherEqualGdal)
             EXPECT_GE(together, views) << threads << " threads";
         else
             EXPECT_EQ(together, 0);
+        GDALClose(pvrt);
+    }
+    GDALClose(oracle);
+}
+
+// Bands computed together at 2 to 3 MB each (upsampled views; kept in
+// buffers of their own mappings, bigmem.h), read band after band into
+// packed, pixel-interleaved and wider-lined buffers: each equals GDAL's,
+// canaries included.
+TEST(Gather, LargeBandsReadTogetherEqualGdal)
+{
+    const std::string vrt = make_walk_vrt();
+    GDALDatasetH oracle = oracle_of(vrt);
+    ASSERT_NE(oracle, nullptr);
+    for (int threads : {2, 3}) {
+        GDALDatasetH pvrt = pvrt_of(vrt, threads);
+        ASSERT_NE(pvrt, nullptr);
+        for (int v = 0; v < 6; v++) {
+            Read r;
+            r.x = 3 * v;
+            r.y = 2 * v;
+            r.w = W - 20;
+            r.h = H - 15;
+            r.buf_w = 701 + v;
+            r.buf_h = 431 + 2 * v;
+            r.buf_type = v % 2 ? GDT_Float64 : GDT_Float32;
+            walk_view(oracle, pvrt, r, v, {1, 2, 3, 4}, threads);
+        }
+        EXPECT_GE(debug_count(pvrt, "TOGETHER_HITS"), if_gathered(10));
         GDALClose(pvrt);
     }
     GDALClose(oracle);
