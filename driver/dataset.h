@@ -102,6 +102,9 @@ typedef struct pvrt_dataset {
     int64_t cache_cap;            /* CACHE_MB in bytes; 0: no cache */
     int read_ahead;               /* READ_AHEAD: sequential readers get
                                      the region ahead computed at once */
+    int force_cached;             /* GDAL_FORCE_CACHING was on when the
+                                     primary opened: its bands read
+                                     through their blocks */
     int window_gather;            /* WINDOW_GATHER: full-resolution
                                      windows too small to split are
                                      gathered (gather.h) */

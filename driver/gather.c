@@ -116,7 +116,9 @@
  *   them.
  *
  * Whatever cannot be shown to be that computation is declined: other GDAL
- * versions, Python functions, SkipNonContributingSources, bands with
+ * versions, GDAL_FORCE_CACHING (GDAL then computes the band through its
+ * blocks and resamples the result), Python functions,
+ * SkipNonContributingSources, bands with
  * overviews (the shim reads those through the overview GDAL picks), one
  * source or more than GATHER_MAX_SOURCES, a source file another source of
  * the VRT reads too (GDAL decodes its blocks once for both), source kinds
@@ -1081,6 +1083,14 @@ static int companions(const pvrt_dataset *ds, const struct pvrt_gather *g,
 /* Whether the request is one this file serves, before any work. */
 static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
 {
+    /* With GDAL_FORCE_CACHING, GDAL reads a derived band through its
+     * blocks: the function at full resolution, then resampled; a gather
+     * resamples the sources first (other pixels, for a resampling that
+     * averages and a function that is not linear). Set when the primary
+     * opened, or now (the handles a gather opens would have it). */
+    if (ds->force_cached ||
+        CPLTestBool(CPLGetConfigOption("GDAL_FORCE_CACHING", "NO")))
+        return 0;
     if (!GATHER_SUPPORTED || rq->path == NULL || rq->path->overview >= 0 ||
         rq->path->mask || ds->bands == NULL || rq->path->band < 1 ||
         rq->path->band > ds->nbands || !ds->bands[rq->path->band - 1].derived)

@@ -563,6 +563,9 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
     *declined = 0;
     pvrt_dataset *ds = (pvrt_dataset *)CPLCalloc(1, sizeof *ds);
     ds->primary = primary;
+    /* The primary's bands read through their blocks (gather.c declines). */
+    ds->force_cached =
+        CPLTestBool(CPLGetConfigOption("GDAL_FORCE_CACHING", "NO"));
     ds->background_ok = opened_by_application();
     ds->tile_safe = info.tile_safe;
     /* GDAL 3.6's derived bands clear nBufXSize * nBufYSize * nPixelSpace

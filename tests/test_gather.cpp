@@ -1446,6 +1446,62 @@ class ConfigScope
     bool had_ = false;
 };
 
+// With GDAL_FORCE_CACHING=YES GDAL reads a derived band through its
+// blocks: the function at full resolution, then resampled. A gather
+// resamples the sources, then applies the function: other pixels for an
+// averaging resampling and a function that is not linear. Such reads are
+// not gathered, whether the option was set when the dataset opened or is
+// set when it reads, and equal GDAL's.
+TEST(Gather, ForcedCachingIsNotGathered)
+{
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+    s.compress = "DEFLATE";
+    s.seed = 41;
+    const std::string a = make_tiff("g_forced_a.tif", s);
+    s.seed = 42;
+    const std::string b = make_tiff("g_forced_b.tif", s);
+    const std::string vrt = write_file(
+        "g_forced.vrt",
+        vrt_dataset(
+            W, H,
+            {derived_band(
+                1, GDT_Float32, "pvrt_expr",
+                {simple_source(a, 1, W, H), simple_source(b, 1, W, H)},
+                "expr=\"a * a / (b + 1)\" names=\"a,b\"", GDT_Float32)}));
+    Read r;
+    r.x = 5;
+    r.y = 8;
+    r.w = 290;
+    r.h = 240;
+    r.buf_w = 97;
+    r.buf_h = 80;
+    r.buf_type = GDT_Float32;
+    for (int opened_with : {1, 0}) {
+        GDALDatasetH oracle, pvrt;
+        {
+            ConfigScope force("GDAL_FORCE_CACHING", opened_with ? "YES" : "NO");
+            oracle = oracle_of(vrt);
+            pvrt = pvrt_of(vrt, 2);
+        }
+        ASSERT_NE(oracle, nullptr);
+        ASSERT_NE(pvrt, nullptr);
+        int gathered = 0;
+        for (GDALRIOResampleAlg alg :
+             {GRIORA_Average, GRIORA_Bilinear, GRIORA_NearestNeighbour}) {
+            r.resample = alg;
+            ConfigScope force("GDAL_FORCE_CACHING", "YES");
+            const ReadResult want = do_read(oracle, r);
+            const ReadResult got = counted_read(pvrt, r, &gathered);
+            ASSERT_TRUE(want.ok && got.ok) << want.error << got.error;
+            EXPECT_TRUE(got.bytes == want.bytes)
+                << "opened with the option: " << opened_with << ", alg " << alg;
+        }
+        EXPECT_EQ(gathered, 0);
+        GDALClose(pvrt);
+        GDALClose(oracle);
+    }
+}
+
 TEST(Gather, BuiltinArgumentsEqualGdal)
 {
     register_builtins_func();
