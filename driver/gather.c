@@ -183,7 +183,8 @@ typedef struct gather_capture {
     unsigned char *simple; /* per source: a SimpleSource (direct reads of
                               it start from a buffer set as GDAL's derived
                               band sets its own) */
-    int has_nodata;        /* the band's NoData, for that */
+    int has_nodata;        /* the band's NoData: its capture bands' must be
+                              the same; direct reads start from it */
     double nodata;
     int shared_state;     /* 1: `shared` ready, -1: cannot be, 0: unknown */
     pvrt_shared **shared; /* per source, the process's shared handle of its
@@ -537,15 +538,16 @@ static int direct_possible(const struct pvrt_gather *g, gather_capture *c)
     return k == c->nsources;
 }
 
-/* Whether handle h's direct band is band 2's source as GDAL's sourced
- * band: of the transfer type, without overviews, with the band's NoData. */
-static int direct_band_ok(GDALDatasetH h, const gather_capture *c)
+/* Whether band n of capture handle h is there as GDAL should have made it:
+ * without overviews (a downsampled read would take another path), with
+ * the band's NoData, bit for bit. */
+static int capture_band_ok(GDALDatasetH h, int n, const gather_capture *c)
 {
-    GDALRasterBandH band = h ? GDALGetRasterBand(h, 3) : NULL;
+    GDALRasterBandH band = h ? GDALGetRasterBand(h, n) : NULL;
     int has_nd = 0;
     const double nd = band ? GDALGetRasterNoDataValue(band, &has_nd) : 0;
-    return band != NULL && GDALGetRasterDataType(band) == c->transfer &&
-           GDALGetOverviewCount(band) == 0 && has_nd == c->has_nodata &&
+    return band != NULL && GDALGetOverviewCount(band) == 0 &&
+           has_nd == c->has_nodata &&
            (!has_nd || memcmp(&nd, &c->nodata, sizeof nd) == 0);
 }
 
@@ -555,10 +557,7 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
                          gather_capture *c)
 {
     GDALRasterBandH orig = GDALGetRasterBand(ds->primary, c->band);
-    int has_nd = 0;
-    const double nd = GDALGetRasterNoDataValue(orig, &has_nd);
-    c->has_nodata = has_nd;
-    c->nodata = nd;
+    c->nodata = GDALGetRasterNoDataValue(orig, &c->has_nodata);
     c->direct = direct_possible(g, c);
     char **oo = derived_open_options(g);
     const char *const vrt_only[] = {"VRT", NULL};
@@ -573,15 +572,12 @@ static int capture_build(pvrt_dataset *ds, struct pvrt_gather *g,
         GDALDatasetH h =
             c->clones[k] ? pvrt_clones_get(c->clones[k], capture_slot(ds, c, k))
                          : NULL;
-        GDALRasterBandH band = h ? GDALGetRasterBand(h, 2) : NULL;
-        int cap_has_nd = 0;
-        const double cap_nd =
-            band ? GDALGetRasterNoDataValue(band, &cap_has_nd) : 0;
-        ok = band != NULL && GDALGetOverviewCount(band) == 0 &&
-             cap_has_nd == has_nd &&
-             (!has_nd || memcmp(&nd, &cap_nd, sizeof nd) == 0) &&
+        ok = capture_band_ok(h, 2, c) &&
              (!g->text.relative || pvrt__vrt_files_within(h, ds->primary));
-        if (ok && c->direct && !direct_band_ok(h, c)) {
+        /* The direct band: also of the transfer type. */
+        if (ok && c->direct &&
+            !(capture_band_ok(h, 3, c) &&
+              GDALGetRasterDataType(GDALGetRasterBand(h, 3)) == c->transfer)) {
             /* Band 2 alone, then. */
             c->direct = 0;
             for (int i = 0; i <= k; i++)
@@ -1083,14 +1079,6 @@ static int companions(const pvrt_dataset *ds, const struct pvrt_gather *g,
 /* Whether the request is one this file serves, before any work. */
 static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
 {
-    /* With GDAL_FORCE_CACHING, GDAL reads a derived band through its
-     * blocks: the function at full resolution, then resampled; a gather
-     * resamples the sources first (other pixels, for a resampling that
-     * averages and a function that is not linear). Set when the primary
-     * opened, or now (the handles a gather opens would have it). */
-    if (ds->force_cached ||
-        CPLTestBool(CPLGetConfigOption("GDAL_FORCE_CACHING", "NO")))
-        return 0;
     if (!GATHER_SUPPORTED || rq->path == NULL || rq->path->overview >= 0 ||
         rq->path->mask || ds->bands == NULL || rq->path->band < 1 ||
         rq->path->band > ds->nbands || !ds->bands[rq->path->band - 1].derived)
@@ -1102,6 +1090,14 @@ static int request_ok(const pvrt_dataset *ds, const pvrt_request *rq)
     /* GDAL hands the spacings to the pixel function as int (3.13 refuses
      * wider lines, or drops the line spacing of one row). */
     if (rq->pixel_space > INT_MAX || rq->line_space > INT_MAX)
+        return 0;
+    /* With GDAL_FORCE_CACHING, GDAL reads a derived band through its
+     * blocks: the function at full resolution, then resampled; a gather
+     * resamples the sources first (other pixels, for a resampling that
+     * averages and a function that is not linear). Set when the primary
+     * opened, or now (the handles a gather opens would have it). */
+    if (ds->force_cached ||
+        CPLTestBool(CPLGetConfigOption("GDAL_FORCE_CACHING", "NO")))
         return 0;
 #if GATHER_313
     /* 3.13 halves a derived read for memory only when its buffer is its

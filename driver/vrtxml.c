@@ -141,6 +141,16 @@ char *pvrt__vrt_dataset_xml(int w, int h, CPLXMLNode *band1, CPLXMLNode *band2,
     return xml;
 }
 
+/* Removes n's child (element or attribute) called `name`, if any. */
+static void drop_child(CPLXMLNode *n, const char *name)
+{
+    CPLXMLNode *c = CPLGetXMLNode(n, name);
+    if (c) {
+        CPLRemoveXMLChild(n, c);
+        CPLDestroyXMLNode(c);
+    }
+}
+
 CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *g, int b, int k,
                                    GDALDataType t)
 {
@@ -148,11 +158,7 @@ CPLXMLNode *pvrt__vrt_capture_band(const pvrt_vrt_text *g, int b, int k,
     pvrt__vrt_prune_band(band, k);
     CPLSetXMLValue(band, "#band", "2");
     CPLSetXMLValue(band, "PixelFunctionType", "pvrt__capture");
-    CPLXMLNode *args = CPLGetXMLNode(band, "PixelFunctionArguments");
-    if (args) {
-        CPLRemoveXMLChild(band, args);
-        CPLDestroyXMLNode(args);
-    }
+    drop_child(band, "PixelFunctionArguments");
     CPLSetXMLValue(band, "SourceTransferType", GDALGetDataTypeName(t));
     return band;
 }
@@ -169,13 +175,8 @@ CPLXMLNode *pvrt__vrt_direct_band(const pvrt_vrt_text *g, int b, int k,
                                                NULL};
     CPLXMLNode *band = pvrt__vrt_clone_one(pvrt__vrt_band(g, b));
     pvrt__vrt_prune_band(band, k);
-    for (int i = 0; derived_only[i]; i++) {
-        CPLXMLNode *n = CPLGetXMLNode(band, derived_only[i]);
-        if (n) {
-            CPLRemoveXMLChild(band, n);
-            CPLDestroyXMLNode(n);
-        }
-    }
+    for (int i = 0; derived_only[i]; i++)
+        drop_child(band, derived_only[i]);
     CPLSetXMLValue(band, "#band", "3");
     CPLSetXMLValue(band, "#dataType", GDALGetDataTypeName(t));
     return band;

@@ -686,6 +686,15 @@ int64_t debug_count(GDALDatasetH ds, const char *name)
 
 // ---- Direct capture ------------------------------------------------------
 
+// A W x H tiled DEFLATE UInt16 GeoTIFF of random values from `seed`.
+std::string deflate_tiff(const char *name, int seed)
+{
+    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
+    s.compress = "DEFLATE";
+    s.seed = seed;
+    return make_tiff(name, s);
+}
+
 // Sources of nearest and 1:1 reads are read through the capture VRTs' plain
 // sourced band, straight into the gathered buffers (gather.c, "Direct
 // capture"); other resamplings through the derived band. Every read
@@ -760,16 +769,10 @@ TEST(Gather, DirectCaptureServesNearestAndOneToOneReads)
 // Gathered through the derived band, and GDAL's bytes.
 TEST(Gather, OwnResamplingAndInt64AreNotCapturedDirectly)
 {
-    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
-    s.compress = "DEFLATE";
-    s.seed = 31;
-    const std::string a = make_tiff("g_direct_a.tif", s);
-    s.seed = 32;
-    const std::string b = make_tiff("g_direct_b.tif", s);
-    s.seed = 33;
-    const std::string c = make_tiff("g_direct_c.tif", s);
-    s.seed = 34;
-    const std::string d = make_tiff("g_direct_d.tif", s);
+    const std::string a = deflate_tiff("g_direct_a.tif", 31);
+    const std::string b = deflate_tiff("g_direct_b.tif", 32);
+    const std::string c = deflate_tiff("g_direct_c.tif", 33);
+    const std::string d = deflate_tiff("g_direct_d.tif", 34);
     const std::string own =
         std::string("<ComplexSource resampling=\"cubic\"><SourceFilename "
                     "relativeToVRT=\"0\">") +
@@ -1454,12 +1457,8 @@ class ConfigScope
 // set when it reads, and equal GDAL's.
 TEST(Gather, ForcedCachingIsNotGathered)
 {
-    RasterSpec s = tiled_spec(W, H, GDT_UInt16);
-    s.compress = "DEFLATE";
-    s.seed = 41;
-    const std::string a = make_tiff("g_forced_a.tif", s);
-    s.seed = 42;
-    const std::string b = make_tiff("g_forced_b.tif", s);
+    const std::string a = deflate_tiff("g_forced_a.tif", 41);
+    const std::string b = deflate_tiff("g_forced_b.tif", 42);
     const std::string vrt = write_file(
         "g_forced.vrt",
         vrt_dataset(
