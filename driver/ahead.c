@@ -4,12 +4,14 @@
 
 #include "bigmem.h"
 #include "errcap.h"
+#include "halo.h"
 #include "pool.h"
 #include "tilecache.h"
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -623,6 +625,145 @@ static int top_lines(const pvrt_dataset *ds, const pvrt_request *rq, int bw,
            rq->h < ceil_to(rq->h, gy, oy, bh);
 }
 
+/* ---- GDAL's sampled blocks ------------------------------------------------
+ * GDAL's approximate statistics, minimum and maximum, and histogram of a
+ * band without overviews read one block in every `rate`, in raster order
+ * from the first: rate = sqrt(blocks per row x blocks per column), one more
+ * when that is the number of blocks per row (GDAL 3.6 to 3.13 alike). QGIS
+ * does so for every band of a layer it adds. Each block is too small to
+ * split; gathered, its sources are read on as many threads as it has
+ * sources. Once a reader of a band has read its first block, then block
+ * `rate`, the blocks it will read are known: they are computed at once, one
+ * job each, a region's budget (REGION_CACHE_FRACTION) at a time, and
+ * cached for the reads that follow. A reader that leaves the sequence
+ * wastes at most one budget. */
+
+/* Whether window (x, y, w, h) is block `*index` of a band of bw x bh in
+ * blocks of bx x by (raster order), as GDAL's block reads ask for it. */
+static int block_index(int x, int y, int w, int h, int bw, int bh, int bx,
+                       int by, int64_t *index)
+{
+    if (x % bx != 0 || y % by != 0 || w != (bw - x < bx ? bw - x : bx) ||
+        h != (bh - y < by ? bh - y : by))
+        return 0;
+    *index = (int64_t)(y / by) * ((bw + bx - 1) / bx) + x / bx;
+    return 1;
+}
+
+/* GDAL's sampling rate for a band of nx x ny blocks (gdalrasterband.cpp,
+ * ComputeStatistics, ComputeRasterMinMax, GetHistogram). */
+static int sample_rate(int nx, int ny)
+{
+    const double root = sqrt((double)nx * ny);
+    int rate = root > 1.0 ? (int)root : 1;
+    if (rate == nx && nx > 1)
+        rate++;
+    return rate;
+}
+
+/* Computes the sampled blocks from `first` on (one budget's worth) into
+ * the cache; the reader's next block index in ds->sampled. Returns 1 when
+ * they are cached. */
+static int compute_sampled(pvrt_dataset *ds, const pvrt_request *rq, int bw,
+                           int bh, int bx, int by, int rate, int64_t first)
+{
+    const int nx = (bw + bx - 1) / bx, ny = (bh + by - 1) / by;
+    const int64_t nblocks = (int64_t)nx * ny;
+    const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
+    const int64_t block_bytes = (int64_t)bx * by * size;
+    int64_t n = (nblocks - 1 - first) / rate + 1;
+    const int64_t fit = ds->cache_cap / REGION_CACHE_FRACTION / block_bytes;
+    if (n > fit)
+        n = fit;
+    if (n < 2 || (ds->cache == NULL &&
+                  (ds->cache = pvrt_tilecache_new(ds->cache_cap)) == NULL))
+        return 0;
+    pvrt_rect *windows = (pvrt_rect *)VSI_MALLOC2_VERBOSE(sizeof *windows, n);
+    void **dsts = (void **)VSI_CALLOC_VERBOSE(sizeof *dsts, n);
+    int ok = windows != NULL && dsts != NULL &&
+             pvrt_tilecache_make_room(ds->cache, n * block_bytes);
+    int64_t bytes = 0;
+    for (int64_t i = 0; ok && i < n; i++) {
+        const int64_t k = first + i * rate;
+        pvrt_rect *t = &windows[i];
+        t->x = (int)(k % nx) * bx;
+        t->y = (int)(k / nx) * by;
+        t->w = bw - t->x < bx ? bw - t->x : bx;
+        t->h = bh - t->y < by ? bh - t->y : by;
+        bytes += (int64_t)t->w * t->h * size;
+        ok = (dsts[i] = pvrt_big_alloc((size_t)t->w * t->h * size)) != NULL;
+    }
+    /* Errors are the reads' own to report: on failure they are dropped. */
+    pvrt_errlog *log = ok ? pvrt_errlog_new() : NULL;
+    if (log != NULL) {
+        pvrt_errcap cap;
+        pvrt_errcap_begin(&cap, log, 0);
+        ok = pvrt__read_windows(ds, rq, windows, dsts, (int)n);
+        pvrt_errcap_end(&cap);
+        if (ok)
+            pvrt_errlog_replay(log);
+        pvrt_errlog_free(log);
+    } else
+        ok = 0;
+    for (int64_t i = 0; ok && i < n; i++) {
+        const pvrt_rect *t = &windows[i];
+        pvrt_tilecache_put(ds->cache, rq->path, rq->buf_type, t->x, t->y, t->w,
+                           t->h, dsts[i], NULL, 0);
+        dsts[i] = NULL;
+    }
+    for (int64_t i = 0; dsts != NULL && i < n; i++)
+        pvrt_big_free(dsts[i]);
+    VSIFree(dsts);
+    VSIFree(windows);
+    if (!ok)
+        return 0;
+    __atomic_add_fetch(&ds->sampled_blocks, n, __ATOMIC_RELAXED);
+    CPLDebug("PVRT",
+             "%s: band %d: %d sampled blocks from block " CPL_FRMT_GIB
+             " computed ahead (%.1f MB)",
+             GDALGetDescription(ds->primary), rq->path->band, (int)n,
+             (GIntBig)first, bytes / 1048576.0);
+    const int64_t next = first + n * rate;
+    ds->sampled.next = next < nblocks ? next : 0;
+    return 1;
+}
+
+/* rq, not adjacent to the last read `prev`: when it continues GDAL's
+ * sampled blocks, computes them ahead and serves rq. */
+static int sampled_read(pvrt_dataset *ds, const pvrt_last_read *prev,
+                        const pvrt_request *rq, int bw, int bh, CPLErr *err)
+{
+    GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
+    int bx = 0, by = 0;
+    if (band == NULL || pvrt_halo_band(ds, rq->path->band))
+        return 0;
+    GDALGetBlockSize(band, &bx, &by);
+    int64_t k, k0;
+    if (bx < 1 || by < 1 ||
+        !block_index(rq->x, rq->y, rq->w, rq->h, bw, bh, bx, by, &k))
+        return 0;
+    pvrt_sampled *s = &ds->sampled;
+    const int rate = sample_rate((bw + bx - 1) / bx, (bh + by - 1) / by);
+    const int continues = s->next > 0 && s->next == k && s->rate == rate &&
+                          s->band == rq->path->band &&
+                          s->overview == rq->path->overview &&
+                          s->mask == rq->path->mask && s->type == rq->buf_type;
+    const int starts =
+        !continues && rate > 1 && k == rate && same_band(prev, rq) &&
+        block_index(prev->x, prev->y, prev->w, prev->h, bw, bh, bx, by, &k0) &&
+        k0 == 0;
+    if (!continues && !starts)
+        return 0;
+    s->band = rq->path->band;
+    s->overview = rq->path->overview;
+    s->mask = rq->path->mask;
+    s->type = rq->buf_type;
+    s->rate = rate;
+    s->next = 0;
+    return compute_sampled(ds, rq, bw, bh, bx, by, rate, k) &&
+           pvrt__ahead_cached(ds, rq, err);
+}
+
 int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
 {
     if (!pvrt__cacheable(ds, rq) || !ds->read_ahead)
@@ -630,13 +771,13 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     int bw, bh;
     if (!band_size(ds, rq, &bw, &bh))
         return 0;
-    int dir =
-        same_band(&ds->last_read, rq) ? direction(&ds->last_read, rq, bw) : 0;
+    const pvrt_last_read prev = ds->last_read;
+    int dir = same_band(&prev, rq) ? direction(&prev, rq, bw) : 0;
     remember(&ds->last_read, rq);
     if (dir == 0 && top_lines(ds, rq, bw, bh))
         dir = 'd';
     if (dir == 0)
-        return 0;
+        return sampled_read(ds, &prev, rq, bw, bh, err);
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     int x0, y0, x1, y1;
     plan_region(ds, rq, dir, bw, bh, ds->cache_cap / REGION_CACHE_FRACTION,

@@ -115,6 +115,16 @@ const pvrt_rect *pvrt__split_tiles(const struct pvrt_split *s, int *n);
  * dropped); `cancel`: tiles not yet started are skipped. */
 int pvrt__split_finish(struct pvrt_split *s, int cancel);
 
+/* Reads the n windows (full resolution, in the band) of band-level read
+ * rq's band in its buffer type, each packed into its own buffer dsts[i],
+ * one job each on the pool, the calling thread helping. Returns 1 when
+ * every window was read (warnings raised); 0 when a read failed (its errors
+ * raised as a split read's) or the reads cannot run so: fewer than two
+ * windows, one thread, network or neighbourhood bands, on a worker
+ * (nothing raised). */
+int pvrt__read_windows(pvrt_dataset *ds, const pvrt_request *rq,
+                       const pvrt_rect *windows, void *const *dsts, int n);
+
 /* The shape of band-level read rq, and whether two shapes are the same
  * read (field by field). */
 void pvrt__read_shape(const pvrt_request *rq, pvrt_read_shape *s);

@@ -30,6 +30,16 @@ typedef struct pvrt_last_read {
     int x, y, w, h;           /* window */
 } pvrt_last_read;
 
+/* A reader of GDAL's sampled blocks (ahead.c): the band and buffer type it
+ * reads, GDAL's sampling rate and the index (raster order) of the first
+ * sampled block not computed yet; next 0: none. */
+typedef struct pvrt_sampled {
+    int band, overview, mask; /* band path */
+    GDALDataType type;        /* buffer type */
+    int rate;
+    int64_t next;
+} pvrt_sampled;
+
 /* What a band-level read computes, whatever its band and buffer spacing:
  * its window, buffer size and type, resampling and floating-point window
  * (pvrt__read_shape in ahead.h). */
@@ -115,6 +125,7 @@ typedef struct pvrt_dataset {
                                      the process's shared handles
                                      (gather.c, shared.h) */
     pvrt_last_read last_read;     /* (owner thread) */
+    pvrt_sampled sampled;         /* (owner thread) */
     pvrt_kept_read kept;          /* (owner thread) */
     int background_ok;            /* regions ahead may be computed in the
                                      background: not opened by GDAL's source
@@ -143,6 +154,8 @@ typedef struct pvrt_dataset {
     int64_t large_tiles_hit;      /* (atomic) tiles of large reads copied
                                      from the cache */
     int64_t cache_hits;           /* (atomic) reads served by the cache */
+    int64_t sampled_blocks;       /* (atomic) GDAL's sampled blocks computed
+                                     ahead (ahead.c) */
     struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
                                      made on first use; NULL: none yet */
     struct pvrt_tilecache *cache; /* computed tiles (tilecache.c), made on

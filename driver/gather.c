@@ -903,12 +903,7 @@ static int run_jobs(int threads, gather_job *job, int njobs, pvrt_job_fn fn)
     job->log = pvrt_errlog_new();
     if (job->log == NULL)
         return -1;
-    pvrt_batch_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.njobs = njobs;
-    spec.max_workers = threads - 1 < njobs - 1 ? threads - 1 : njobs - 1;
-    spec.fn = fn;
-    spec.ctx = job;
+    const pvrt_batch_spec spec = pvrt_batch_of(fn, job, njobs, threads);
     const int rc = pvrt_batch_run(&spec);
     if (rc == PVRT_BATCH_OK)
         pvrt_errlog_replay(job->log);

@@ -300,6 +300,17 @@ static int close_locked(batch *b, int progress)
     return b->cancelled ? PVRT_BATCH_CANCELLED : PVRT_BATCH_OK;
 }
 
+pvrt_batch_spec pvrt_batch_of(pvrt_job_fn fn, void *ctx, int njobs, int threads)
+{
+    pvrt_batch_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.njobs = njobs;
+    spec.max_workers = threads - 1 < njobs - 1 ? threads - 1 : njobs - 1;
+    spec.fn = fn;
+    spec.ctx = ctx;
+    return spec;
+}
+
 int pvrt_batch_run(const pvrt_batch_spec *spec)
 {
     if (spec->njobs <= 0)

@@ -39,6 +39,12 @@ typedef struct pvrt_batch_spec {
     void *progress_ctx;
 } pvrt_batch_spec;
 
+/* A spec of `njobs` jobs of fn over ctx for a read on `threads` threads:
+ * up to threads - 1 workers, and no more than njobs - 1 (the caller takes
+ * one); no progress callback. */
+pvrt_batch_spec pvrt_batch_of(pvrt_job_fn fn, void *ctx, int njobs,
+                              int threads);
+
 /* Outcome of pvrt_batch_run. */
 enum { PVRT_BATCH_OK = 0, PVRT_BATCH_FAILED = -1, PVRT_BATCH_CANCELLED = -2 };
 

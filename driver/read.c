@@ -54,6 +54,9 @@ typedef struct read_job {
      * tile i from byte offsets[i] (pvrt__split_start); else the request's
      * strides place them. */
     const int64_t *offsets;
+    /* Non-NULL: tile i is read packed into its own buffer dsts[i]
+     * (pvrt__read_windows); offsets is then NULL. */
+    void *const *dsts;
     /* Working memory per pixel of GDAL's derived bands (their output and
      * one buffer per source), when a tile is computed in stripes; 0: whole
      * (stripe_rows). */
@@ -228,10 +231,11 @@ static int tile_job(void *ctx, int index, int worker)
             extra.eResampleAlg = rq->extra->eResampleAlg;
         pvrt_request packed = *rq;
         GByte *buf;
-        if (job->offsets) {
+        if (job->offsets || job->dsts) {
             packed.pixel_space = GDALGetDataTypeSizeBytes(rq->buf_type);
             packed.line_space = packed.pixel_space * t->w;
-            buf = (GByte *)rq->buf + job->offsets[index];
+            buf = job->dsts ? (GByte *)job->dsts[index]
+                            : (GByte *)rq->buf + job->offsets[index];
         } else
             buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
                   (GSpacing)t->y * rq->line_space;
@@ -299,12 +303,8 @@ void pvrt_prefetch_files(char **paths, int threads)
     job.depth = tls_depth;
     job.log = pvrt_errlog_new();
     if (job.log != NULL) {
-        pvrt_batch_spec spec;
-        memset(&spec, 0, sizeof spec);
-        spec.njobs = n;
-        spec.max_workers = threads - 1 < n - 1 ? threads - 1 : n - 1;
-        spec.fn = prefetch_job;
-        spec.ctx = &job;
+        const pvrt_batch_spec spec =
+            pvrt_batch_of(prefetch_job, &job, n, threads);
         pvrt_batch_run(&spec);
         pvrt_errlog_free(job.log);
     }
@@ -416,6 +416,7 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     job.rq = rq;
     job.tiles = tiles;
     job.offsets = NULL;
+    job.dsts = NULL;
     job.stripe_bpp = stripe_bytes_per_pixel(ds, rq);
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = tls_depth;
@@ -459,6 +460,44 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     return err;
 }
 
+static int read_threads(const pvrt_dataset *ds);
+
+int pvrt__read_windows(pvrt_dataset *ds, const pvrt_request *rq,
+                       const pvrt_rect *windows, void *const *dsts, int n)
+{
+    const int threads = read_threads(ds);
+    if (rq->path == NULL || n < 2 || threads < 2 || ds->network ||
+        pvrt_pool_in_worker() || pvrt_halo_band(ds, rq->path->band))
+        return 0;
+    /* The windows are in the band: the request is placed at its origin. */
+    pvrt_request at = *rq;
+    at.x = 0;
+    at.y = 0;
+    at.buf = NULL;
+    at.extra = NULL;
+    read_job job;
+    memset(&job, 0, sizeof job);
+    job.ds = ds;
+    job.rq = &at;
+    job.tiles = windows;
+    job.dsts = dsts;
+    job.stripe_bpp = stripe_bytes_per_pixel(ds, &at);
+    job.config = CPLGetThreadLocalConfigOptions();
+    job.depth = tls_depth;
+    job.log = pvrt_errlog_new();
+    if (job.log == NULL) {
+        CSLDestroy(job.config);
+        return 0;
+    }
+    const pvrt_batch_spec spec = pvrt_batch_of(tile_job, &job, n, threads);
+    CPLDebug("PVRT", "%s: band %d: %d windows, %d workers",
+             GDALGetDescription(ds->primary), rq->path->band, n,
+             spec.max_workers);
+    const CPLErr err = pvrt__run_batch(ds, &spec, job.log);
+    CSLDestroy(job.config);
+    return err == CE_None;
+}
+
 CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
                        pvrt_errlog *log)
 {
@@ -477,8 +516,6 @@ CPLErr pvrt__run_batch(const pvrt_dataset *ds, const pvrt_batch_spec *spec,
     }
     return CE_None;
 }
-
-static int read_threads(const pvrt_dataset *ds);
 
 struct pvrt_split {
     read_job job;

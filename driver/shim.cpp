@@ -527,6 +527,10 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
                                     &h_->direct_captures, __ATOMIC_RELAXED)));
+        else if (EQUAL(name, "SAMPLED_BLOCKS"))
+            debug_value_.Printf(CPL_FRMT_GIB,
+                                static_cast<GIntBig>(__atomic_load_n(
+                                    &h_->sampled_blocks, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "MASK_HITS"))
             debug_value_.Printf(CPL_FRMT_GIB,
                                 static_cast<GIntBig>(__atomic_load_n(
@@ -597,7 +601,8 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
                                  "REUSES",
                                  "REGIONS_REUSED",
                                  "GATHER_MEMORY_REUSED",
-                                 "DIRECT_CAPTURES"})
+                                 "DIRECT_CAPTURES",
+                                 "SAMPLED_BLOCKS"})
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
         return debug_list_.List();
     }

@@ -15,12 +15,14 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <gdal.h>
 #include <gdal_alg.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -763,6 +765,153 @@ TEST(Ahead, MaskAfterADatasetLevelReadOfTheBand)
               CE_None);
     EXPECT_EQ(mp, mo);
     EXPECT_EQ(debug_item(p, "MASK_HITS"), 1);
+    GDALClose(o);
+    GDALClose(p);
+}
+
+} // namespace
+
+// ---- GDAL's sampled blocks
+// --------------------------------------------------- GDAL's approximate
+// statistics, min/max and histogram read one block in every `rate` (QGIS does
+// it for each band it adds). Through PVRT they equal the VRT driver's, every
+// sampled block's bytes equal the VRT driver's, and the blocks after the second
+// were computed ahead and then served from the cache: every block computed
+// ahead was read.
+namespace
+{
+
+// A sum of `n` tiled DEFLATE sources (NoData 7), Float32 with NoData -1,
+// in VRT blocks of `block` x `block`: the VRT's text (`name` names its
+// sources). GDAL saves statistics into a VRT when it closes, without the
+// block size, so each open gets a copy of its own (sampled_copy).
+std::string sampled_vrt(const std::string &name, int w, int h, int block, int n)
+{
+    RasterSpec s = tiled_spec(w, h, GDT_UInt16);
+    s.compress = "DEFLATE";
+    s.seed = 31;
+    s.has_nodata = true;
+    s.nodata = 7;
+    std::string band = derived_band(
+        1, GDT_Float32, "sum",
+        tiff_sources(name + "_src" + std::to_string(w) + "_", n, s), "",
+        GDT_Unknown, "<NoDataValue>-1</NoDataValue>");
+    const std::string tag = "<VRTRasterBand ";
+    band.replace(
+        0, tag.size(),
+        tag + CPLSPrintf("blockXSize=\"%d\" blockYSize=\"%d\" ", block, block));
+    return vrt_dataset(w, h, {band});
+}
+
+std::string sampled_copy(const std::string &text)
+{
+    static int copies = 0;
+    return write_file("sampled_" + std::to_string(copies++) + ".vrt", text);
+}
+
+struct Sampled {
+    double stats[4], minmax[2];
+    std::vector<GUIntBig> histogram;
+    long long computed = 0, hits = 0; // PVRT's counters, after the stats
+};
+
+// GDAL's three sampled computations of band 1 of the VRT `text`, each on a
+// fresh copy (PVRT with `options`, or the oracle).
+Sampled sampled_results(const std::string &text, bool oracle,
+                        const std::vector<std::string> &options)
+{
+    Sampled r;
+    r.histogram.assign(64, 0);
+    for (int what = 0; what < 3; what++) {
+        const std::string vrt = sampled_copy(text);
+        std::unique_ptr<OracleScope> scope(oracle ? new OracleScope : nullptr);
+        GDALDatasetH ds = oracle ? open_oracle(vrt) : open_pvrt(vrt, options);
+        EXPECT_NE(ds, nullptr);
+        if (ds == nullptr)
+            return r;
+        if (!oracle) {
+            EXPECT_EQ(driver_name(ds), "PVRT");
+        }
+        GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+        CPLErr err;
+        if (what == 0)
+            err = GDALComputeRasterStatistics(b, TRUE, &r.stats[0], &r.stats[1],
+                                              &r.stats[2], &r.stats[3], nullptr,
+                                              nullptr);
+        else if (what == 1)
+            err = GDALComputeRasterMinMax(b, TRUE, r.minmax);
+        else
+            err = GDALGetRasterHistogramEx(b, 0.0, 300000.0, 64,
+                                           r.histogram.data(), TRUE, TRUE,
+                                           nullptr, nullptr);
+        EXPECT_EQ(err, CE_None) << what << ": " << CPLGetLastErrorMsg();
+        if (!oracle && what == 0) {
+            r.computed = debug_item(ds, "SAMPLED_BLOCKS");
+            r.hits = debug_item(ds, "CACHE_HITS");
+        }
+        GDALClose(ds);
+    }
+    return r;
+}
+
+void expect_sampled_like_gdal(const char *vrt, const std::string &text,
+                              const std::vector<std::string> &options,
+                              long long more_than)
+{
+    const Sampled want = sampled_results(text, true, {});
+    const Sampled got = sampled_results(text, false, options);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(got.stats[i], want.stats[i]) << vrt << " statistic " << i;
+    EXPECT_EQ(got.minmax[0], want.minmax[0]) << vrt;
+    EXPECT_EQ(got.minmax[1], want.minmax[1]) << vrt;
+    EXPECT_EQ(got.histogram, want.histogram) << vrt;
+    EXPECT_GT(got.computed, more_than) << vrt;
+    EXPECT_EQ(got.hits, got.computed) << vrt;
+}
+
+TEST(Ahead, SampledStatisticsAreComputedAheadLikeGdal)
+{
+    // 17 x 13 blocks, partial at the right and bottom: rate 14, and the
+    // sampled blocks include partial ones (84: right column, 210: bottom).
+    expect_sampled_like_gdal("a", sampled_vrt("sampled_a", 517, 389, 32, 3),
+                             opts(2), 1);
+    // 12 x 12 blocks: sqrt is the blocks per row, so GDAL samples one in 13.
+    expect_sampled_like_gdal("b", sampled_vrt("sampled_b", 384, 384, 32, 2),
+                             opts(3), 1);
+    // 64 x 64 blocks of 4 KB, a cache of 1 MB: a region's budget (64 KB)
+    // holds 16 blocks, fewer than the 63 sampled, so they come in turns.
+    expect_sampled_like_gdal("c", sampled_vrt("sampled_c", 2048, 2048, 32, 2),
+                             opts(2, {"CACHE_MB=1"}), 16);
+}
+
+// A reader of the sampled blocks that leaves the sequence, comes back,
+// reads a block twice: every block's bytes are the VRT driver's.
+TEST(Ahead, SampledBlocksLeftAndResumedAreExact)
+{
+    const std::string vrt =
+        sampled_copy(sampled_vrt("sampled_d", 517, 389, 32, 3));
+    const int nx = 17, rate = 14, nblocks = 17 * 13;
+    std::vector<int> order = {0, rate, 2 * rate, 100, 3 * rate, 3 * rate};
+    for (int k = 4 * rate; k < nblocks; k += rate)
+        order.push_back(k);
+    order.push_back(0);
+    GDALDatasetH p = open_pvrt(vrt, opts(2));
+    ASSERT_NE(p, nullptr);
+    OracleScope scope;
+    GDALDatasetH o = open_oracle(vrt);
+    ASSERT_NE(o, nullptr);
+    for (int k : order) {
+        const Win w = {(k % nx) * 32, (k / nx) * 32,
+                       std::min(32, 517 - (k % nx) * 32),
+                       std::min(32, 389 - (k / nx) * 32)};
+        CPLErr e1, e2;
+        const std::vector<GByte> got = read_win(p, 1, w, GDT_Float32, &e1);
+        const std::vector<GByte> want = read_win(o, 1, w, GDT_Float32, &e2);
+        EXPECT_EQ(e1, CE_None) << CPLGetLastErrorMsg();
+        EXPECT_EQ(e2, CE_None);
+        EXPECT_EQ(got, want) << "block " << k;
+    }
+    EXPECT_GT(debug_item(p, "SAMPLED_BLOCKS"), 0);
     GDALClose(o);
     GDALClose(p);
 }
