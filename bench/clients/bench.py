@@ -142,11 +142,16 @@ PATTERNS = [
             extra=True),
     Pattern("rgbrio", "rasterio RGB read(out_shape=1/4), all bands", "rgb",
             "py", extra=True),
+    Pattern("approxstats", "gdalinfo -approx_stats, 128x128 VRT blocks",
+            "sum128", "cli", lambda v, o: ["gdalinfo", "-approx_stats", v],
+            info_digest(["Minimum=", "STATISTICS_"]), extra=True),
     Pattern("qgis_full", "QGIS render, full extent 1200x800", "sum", "py",
             qgis=True),
     Pattern("qgis_1to1", "QGIS render, 1:1 view", "sum", "py", qgis=True),
     Pattern("qgis_zoomout", "QGIS render, 2x zoomed out", "sum", "py",
             qgis=True),
+    Pattern("qgis_zoomout128", "QGIS render, 2x out, 128x128 VRT blocks",
+            "sum128", "py", qgis=True, extra=True),
     Pattern("ndvi", "W1 NDVI 2N x 2N pvrt_expr, gdal_translate", "ndvi",
             "cli", lambda v, o: ["gdal_translate", "-q", v, o], file_digest),
 ]
@@ -158,6 +163,7 @@ class Bench:
         self.args = args
         self.data = os.path.abspath(args.data)
         self.vrts = {"sum": os.path.join(self.data, "sum.vrt"),
+                     "sum128": os.path.join(self.data, "sum128.vrt"),
                      "rgb": os.path.join(self.data, "rgb.vrt"),
                      "rgb1": os.path.join(self.data, "rgb1.vrt"),
                      "ndvi": os.path.join(self.data, "ndvi",

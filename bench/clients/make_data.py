@@ -18,6 +18,9 @@ only when their text changes. Writes into DATA:
                         VRTDerivedRasterBand, NoDataValue 0 (where every
                         source has a hole), 256x256 band blocks, EPSG:32633
                         with 10 m pixels (so gdalwarp -t_srs EPSG:4326 works).
+  sum128.vrt            the same sum in 128x128 band blocks, GDAL's default
+                        for a VRT band (what gdalbuildvrt and VRTs written
+                        by hand without blockXSize get).
   rgb.vrt               three such derived bands, sums of pairs (1+2, 3+4,
                         5+6): an RGB-style layer for band-after-band reads.
   rgb1.vrt              three derived bands of one source each (GDAL's
@@ -119,9 +122,9 @@ def source_xml(name, n):
             '    </SimpleSource>\n')
 
 
-def derived_band(index, n, names, description, func="sum"):
+def derived_band(index, n, names, description, func="sum", block=BLOCK):
     return (f'  <VRTRasterBand dataType="Float32" band="{index}" '
-            f'blockXSize="{BLOCK}" blockYSize="{BLOCK}" '
+            f'blockXSize="{block}" blockYSize="{block}" '
             'subClass="VRTDerivedRasterBand">\n'
             f'    <Description>{description}</Description>\n'
             '    <NoDataValue>0</NoDataValue>\n'
@@ -176,6 +179,9 @@ def main():
 
     write_text(os.path.join(out, "sum.vrt"),
                vrt(n, [derived_band(1, n, names, "sum of 6 sources")]))
+    write_text(os.path.join(out, "sum128.vrt"),
+               vrt(n, [derived_band(1, n, names, "sum of 6 sources",
+                                    block=128)]))
     write_text(os.path.join(out, "rgb.vrt"), vrt(n, [
         derived_band(b + 1, n, names[2 * b:2 * b + 2],
                      f"sum of sources {2 * b + 1} and {2 * b + 2}")

@@ -378,6 +378,10 @@ def p_qgis_zoomout(path, driver):
     return qgis_render(path, driver, "zoomout")
 
 
+def p_qgis_zoomout128(path, driver):
+    return qgis_render(path, driver, "zoomout")
+
+
 def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__.split("\n\n")[1])
