@@ -626,13 +626,14 @@ static int top_lines(const pvrt_dataset *ds, const pvrt_request *rq, int bw,
 }
 
 /* ---- GDAL's sampled blocks ------------------------------------------------
- * GDAL's approximate statistics, minimum and maximum, and histogram of a
- * band without overviews read one block in every `rate`, in raster order
- * from the first: rate = sqrt(blocks per row x blocks per column), one more
- * when that is the number of blocks per row (GDAL 3.6 to 3.13 alike). QGIS
- * does so for every band of a layer it adds. Each block is too small to
- * split; gathered, its sources are read on as many threads as it has
- * sources. Once a reader of a band has read its first block, then block
+ * GDAL's approximate statistics and minimum/maximum of a band without
+ * overviews read one block in every `rate`, in raster order from the
+ * first: rate = sqrt(blocks per row x blocks per column), one more when
+ * that is the number of blocks per row (GDAL 3.6 to 3.13 alike; 3.13 reads
+ * each block's NoData mask before it, a second sequence). QGIS does so for
+ * every band of a layer it adds. Each block is too small to split;
+ * gathered, its sources are read on as many threads as it has sources.
+ * Once a reader of a band path has read its first block, then block
  * `rate`, the blocks it will read are known: they are computed at once, one
  * job each, a region's budget (REGION_CACHE_FRACTION) at a time, and
  * cached for the reads that follow. A reader that leaves the sequence
@@ -662,11 +663,13 @@ static int sample_rate(int nx, int ny)
 }
 
 /* Computes the sampled blocks from `first` on (one budget's worth) into
- * the cache; the reader's next block index in ds->sampled. Returns 1 when
+ * the cache; the block its reader reads next in s->next. Returns 1 when
  * they are cached. */
-static int compute_sampled(pvrt_dataset *ds, const pvrt_request *rq, int bw,
-                           int bh, int bx, int by, int rate, int64_t first)
+static int compute_sampled(pvrt_dataset *ds, pvrt_sampled *s,
+                           const pvrt_request *rq, int bw, int bh, int bx,
+                           int by, int64_t first)
 {
+    const int rate = s->rate;
     const int nx = (bw + bx - 1) / bx, ny = (bh + by - 1) / by;
     const int64_t nblocks = (int64_t)nx * ny;
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
@@ -719,48 +722,72 @@ static int compute_sampled(pvrt_dataset *ds, const pvrt_request *rq, int bw,
         return 0;
     __atomic_add_fetch(&ds->sampled_blocks, n, __ATOMIC_RELAXED);
     CPLDebug("PVRT",
-             "%s: band %d: %d sampled blocks from block " CPL_FRMT_GIB
+             "%s: band %d%s: %d sampled blocks from block " CPL_FRMT_GIB
              " computed ahead (%.1f MB)",
-             GDALGetDescription(ds->primary), rq->path->band, (int)n,
-             (GIntBig)first, bytes / 1048576.0);
+             GDALGetDescription(ds->primary), rq->path->band,
+             rq->path->mask ? " (mask)" : "", (int)n, (GIntBig)first,
+             bytes / 1048576.0);
     const int64_t next = first + n * rate;
-    ds->sampled.next = next < nblocks ? next : 0;
+    s->next = next < nblocks ? next : 0;
     return 1;
 }
 
-/* rq, not adjacent to the last read `prev`: when it continues GDAL's
- * sampled blocks, computes them ahead and serves rq. */
-static int sampled_read(pvrt_dataset *ds, const pvrt_last_read *prev,
-                        const pvrt_request *rq, int bw, int bh, CPLErr *err)
+/* The reader of GDAL's sampled blocks of rq's band path and type, or
+ * NULL; with `take`, the oldest slot when none is (emptied). */
+static pvrt_sampled *sampled_reader(pvrt_dataset *ds, const pvrt_request *rq,
+                                    int take)
+{
+    pvrt_sampled *oldest = &ds->sampled[0];
+    for (int i = 0; i < PVRT_SAMPLED_READERS; i++) {
+        pvrt_sampled *s = &ds->sampled[i];
+        if (s->band == rq->path->band && s->overview == rq->path->overview &&
+            s->mask == rq->path->mask && s->type == rq->buf_type)
+            return s;
+        if (s->stamp < oldest->stamp)
+            oldest = s;
+    }
+    if (!take)
+        return NULL;
+    memset(oldest, 0, sizeof *oldest);
+    oldest->band = rq->path->band;
+    oldest->overview = rq->path->overview;
+    oldest->mask = rq->path->mask;
+    oldest->type = rq->buf_type;
+    return oldest;
+}
+
+/* rq, not adjacent to the last read: a block of the band's first, which
+ * may start GDAL's sampled reads, or the block they read next, which then
+ * has them computed ahead and is served. Any other read of the band path
+ * ends its sampled reader. */
+static int sampled_read(pvrt_dataset *ds, const pvrt_request *rq, int bw,
+                        int bh, CPLErr *err)
 {
     GDALRasterBandH band = pvrt_resolve_band(ds->primary, rq->path);
     int bx = 0, by = 0;
     if (band == NULL || pvrt_halo_band(ds, rq->path->band))
         return 0;
     GDALGetBlockSize(band, &bx, &by);
-    int64_t k, k0;
-    if (bx < 1 || by < 1 ||
-        !block_index(rq->x, rq->y, rq->w, rq->h, bw, bh, bx, by, &k))
-        return 0;
-    pvrt_sampled *s = &ds->sampled;
+    int64_t k = -1;
+    const int block =
+        bx > 0 && by > 0 &&
+        block_index(rq->x, rq->y, rq->w, rq->h, bw, bh, bx, by, &k);
     const int rate = sample_rate((bw + bx - 1) / bx, (bh + by - 1) / by);
-    const int continues = s->next > 0 && s->next == k && s->rate == rate &&
-                          s->band == rq->path->band &&
-                          s->overview == rq->path->overview &&
-                          s->mask == rq->path->mask && s->type == rq->buf_type;
-    const int starts =
-        !continues && rate > 1 && k == rate && same_band(prev, rq) &&
-        block_index(prev->x, prev->y, prev->w, prev->h, bw, bh, bx, by, &k0) &&
-        k0 == 0;
-    if (!continues && !starts)
+    pvrt_sampled *s = sampled_reader(ds, rq, block && k == 0 && rate > 1);
+    if (s == NULL)
         return 0;
-    s->band = rq->path->band;
-    s->overview = rq->path->overview;
-    s->mask = rq->path->mask;
-    s->type = rq->buf_type;
-    s->rate = rate;
+    s->stamp = ++ds->sampled_clock;
+    if (block && k == 0 && rate > 1) {
+        s->rate = rate;
+        s->next = rate;
+        return 0;
+    }
+    if (!block || k != s->next || s->rate != rate) {
+        s->next = 0;
+        return 0;
+    }
     s->next = 0;
-    return compute_sampled(ds, rq, bw, bh, bx, by, rate, k) &&
+    return compute_sampled(ds, s, rq, bw, bh, bx, by, k) &&
            pvrt__ahead_cached(ds, rq, err);
 }
 
@@ -771,13 +798,13 @@ int pvrt__ahead_read(pvrt_dataset *ds, const pvrt_request *rq, CPLErr *err)
     int bw, bh;
     if (!band_size(ds, rq, &bw, &bh))
         return 0;
-    const pvrt_last_read prev = ds->last_read;
-    int dir = same_band(&prev, rq) ? direction(&prev, rq, bw) : 0;
+    int dir =
+        same_band(&ds->last_read, rq) ? direction(&ds->last_read, rq, bw) : 0;
     remember(&ds->last_read, rq);
     if (dir == 0 && top_lines(ds, rq, bw, bh))
         dir = 'd';
     if (dir == 0)
-        return sampled_read(ds, &prev, rq, bw, bh, err);
+        return sampled_read(ds, rq, bw, bh, err);
     const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
     int x0, y0, x1, y1;
     plan_region(ds, rq, dir, bw, bh, ds->cache_cap / REGION_CACHE_FRACTION,
