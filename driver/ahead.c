@@ -768,9 +768,10 @@ static int sampled_read(pvrt_dataset *ds, const pvrt_request *rq, int bw,
     if (band == NULL || pvrt_halo_band(ds, rq->path->band))
         return 0;
     GDALGetBlockSize(band, &bx, &by);
+    if (bx < 1 || by < 1)
+        return 0;
     int64_t k = -1;
     const int block =
-        bx > 0 && by > 0 &&
         block_index(rq->x, rq->y, rq->w, rq->h, bw, bh, bx, by, &k);
     const int rate = sample_rate((bw + bx - 1) / bx, (bh + by - 1) / by);
     pvrt_sampled *s = sampled_reader(ds, rq, block && k == 0 && rate > 1);
