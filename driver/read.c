@@ -50,12 +50,9 @@ typedef struct read_job {
     pvrt_dataset *ds;
     const pvrt_request *rq;
     const pvrt_rect *tiles;
-    /* Non-NULL: the buffer holds the tiles one after another, each packed,
-     * tile i from byte offsets[i] (pvrt__split_start); else the request's
-     * strides place them. */
-    const int64_t *offsets;
-    /* Non-NULL: tile i is read packed into its own buffer dsts[i]
-     * (pvrt__read_windows); offsets is then NULL. */
+    /* Non-NULL: tile i is read packed into dsts[i] (its own buffer,
+     * pvrt__read_windows; or its place in a tile-major buffer,
+     * pvrt__split_start); else the request's strides place the tiles. */
     void *const *dsts;
     /* Working memory per pixel of GDAL's derived bands (their output and
      * one buffer per source), when a tile is computed in stripes; 0: whole
@@ -231,11 +228,10 @@ static int tile_job(void *ctx, int index, int worker)
             extra.eResampleAlg = rq->extra->eResampleAlg;
         pvrt_request packed = *rq;
         GByte *buf;
-        if (job->offsets || job->dsts) {
+        if (job->dsts) {
             packed.pixel_space = GDALGetDataTypeSizeBytes(rq->buf_type);
             packed.line_space = packed.pixel_space * t->w;
-            buf = job->dsts ? (GByte *)job->dsts[index]
-                            : (GByte *)rq->buf + job->offsets[index];
+            buf = (GByte *)job->dsts[index];
         } else
             buf = (GByte *)rq->buf + (GSpacing)t->x * rq->pixel_space +
                   (GSpacing)t->y * rq->line_space;
@@ -415,7 +411,6 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
     job.ds = ds;
     job.rq = rq;
     job.tiles = tiles;
-    job.offsets = NULL;
     job.dsts = NULL;
     job.stripe_bpp = stripe_bytes_per_pixel(ds, rq);
     job.config = CPLGetThreadLocalConfigOptions();
@@ -523,7 +518,7 @@ struct pvrt_split {
     pvrt_band_path path;
     pvrt_rect *tiles;
     int ntiles;
-    int64_t *offsets; /* tile-major buffers, else NULL */
+    void **dsts; /* tile-major buffers: each tile's place, else NULL */
     pvrt_batch_spec spec;
     pvrt_batch *batch;
 };
@@ -534,7 +529,7 @@ static void split_free(struct pvrt_split *s)
         pvrt_errlog_free(s->job.log);
     CSLDestroy(s->job.config);
     free(s->tiles);
-    CPLFree(s->offsets);
+    CPLFree(s->dsts);
     CPLFree(s);
 }
 
@@ -563,17 +558,17 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq,
     s->ntiles = ntiles;
     if (tile_major && ntiles > 1) {
         const int size = GDALGetDataTypeSizeBytes(rq->buf_type);
-        s->offsets = (int64_t *)CPLMalloc(sizeof(int64_t) * ntiles);
-        int64_t at = 0;
+        s->dsts = (void **)CPLMalloc(sizeof(void *) * ntiles);
+        GByte *at = (GByte *)rq->buf;
         for (int i = 0; i < ntiles; i++) {
-            s->offsets[i] = at;
-            at += (int64_t)s->tiles[i].w * s->tiles[i].h * size;
+            s->dsts[i] = at;
+            at += (size_t)s->tiles[i].w * s->tiles[i].h * size;
         }
     }
     s->job.ds = ds;
     s->job.rq = &s->rq;
     s->job.tiles = s->tiles;
-    s->job.offsets = s->offsets;
+    s->job.dsts = s->dsts;
     s->job.stripe_bpp = stripe_bytes_per_pixel(ds, &s->rq);
     s->job.config = CPLGetThreadLocalConfigOptions();
     s->job.depth = tls_depth;
