@@ -737,9 +737,9 @@ static int compute_sampled(pvrt_dataset *ds, pvrt_sampled *s,
 static pvrt_sampled *sampled_reader(pvrt_dataset *ds, const pvrt_request *rq,
                                     int take)
 {
-    pvrt_sampled *oldest = &ds->sampled[0];
+    pvrt_sampled *oldest = &ds->sampled.reader[0];
     for (int i = 0; i < PVRT_SAMPLED_READERS; i++) {
-        pvrt_sampled *s = &ds->sampled[i];
+        pvrt_sampled *s = &ds->sampled.reader[i];
         if (s->band == rq->path->band && s->overview == rq->path->overview &&
             s->mask == rq->path->mask && s->type == rq->buf_type)
             return s;
@@ -777,7 +777,7 @@ static int sampled_read(pvrt_dataset *ds, const pvrt_request *rq, int bw,
     pvrt_sampled *s = sampled_reader(ds, rq, block && k == 0 && rate > 1);
     if (s == NULL)
         return 0;
-    s->stamp = ++ds->sampled_clock;
+    s->stamp = ++ds->sampled.clock;
     if (block && k == 0 && rate > 1) {
         s->rate = rate;
         s->next = rate;

@@ -45,6 +45,11 @@ typedef struct pvrt_sampled {
 
 #define PVRT_SAMPLED_READERS 2
 
+typedef struct pvrt_sampled_readers {
+    pvrt_sampled reader[PVRT_SAMPLED_READERS];
+    unsigned clock; /* the last stamp given */
+} pvrt_sampled_readers;
+
 /* What a band-level read computes, whatever its band and buffer spacing:
  * its window, buffer size and type, resampling and floating-point window
  * (pvrt__read_shape in ahead.h). */
@@ -111,64 +116,63 @@ typedef struct pvrt_dataset {
                                    parallel, before the first split read
                                    that meets it */
     int nremote;
-    int last_tiles;           /* (atomic) tiles of the last read */
-    int64_t last_pixels;      /* (atomic) window pixels of the last read */
-    int last_threads;         /* (atomic) threads allowed for it */
-    int64_t cache_cap;        /* CACHE_MB in bytes; 0: no cache */
-    int read_ahead;           /* READ_AHEAD: sequential readers get
-                                 the region ahead computed at once */
-    int force_cached;         /* GDAL_FORCE_CACHING was on when the
-                                 primary opened: its bands read
-                                 through their blocks */
-    int window_gather;        /* WINDOW_GATHER: full-resolution
-                                 windows too small to split are
-                                 gathered (gather.h) */
-    int windows_seen;         /* (owner thread) gather.c was asked
-                                 for a full-resolution window */
-    int windows_shared;       /* (owner thread) other callers shared
-                                 the cores: windows are read through
-                                 the process's shared handles
-                                 (gather.c, shared.h) */
-    pvrt_last_read last_read; /* (owner thread) */
-    pvrt_sampled sampled[PVRT_SAMPLED_READERS]; /* (owner thread) */
-    unsigned sampled_clock;                     /* (owner thread) */
-    pvrt_kept_read kept;                        /* (owner thread) */
-    int background_ok;               /* regions ahead may be computed in the
-                                        background: not opened by GDAL's source
-                                        pool, which may close it under a lock
-                                        the background's reads need */
-    pvrt_background background;      /* (owner thread) */
-    pvrt_large_read large;           /* (owner thread) */
-    int64_t mask_hits;               /* (atomic) masks served from `kept` */
-    int64_t split_reads;             /* (atomic) reads split into tiles */
-    int64_t striped_tiles;           /* (atomic) tiles read in stripes */
-    int64_t gathered_reads;          /* (atomic) reads gathered (gather.c) */
-    int64_t shared_reads;            /* (atomic) reads gathered through the
-                                        process's shared handles (gather.c,
-                                        shared.h) */
-    int64_t together_bands;          /* (atomic) bands computed with another
-                                        band's gathered read (gather.c) */
-    int64_t together_hits;           /* (atomic) reads served by them */
-    int64_t direct_captures;         /* (atomic) sources of gathered reads
-                                        read straight into their buffers
-                                        (gather.c) */
-    int64_t ahead_regions;           /* (atomic) regions computed ahead */
-    int64_t background_regions;      /* (atomic) of which in the background */
-    int64_t regions_reused;          /* (atomic) of which in the memory of a
-                                        region its reader passed */
-    int64_t large_ahead;             /* (atomic) large reads computed ahead */
-    int64_t large_tiles_hit;         /* (atomic) tiles of large reads copied
-                                        from the cache */
-    int64_t cache_hits;              /* (atomic) reads served by the cache */
-    int64_t sampled_blocks;          /* (atomic) GDAL's sampled blocks computed
-                                        ahead (ahead.c) */
-    struct pvrt_gather *gather;      /* downsampled derived reads (gather.c),
-                                        made on first use; NULL: none yet */
-    struct pvrt_tilecache *cache;    /* computed tiles (tilecache.c), made on
-                                        first use; NULL: none yet */
-    struct pvrt_halo *halo;          /* neighbourhood bands (halo.c), made on
-                                        first use; NULL: none yet */
-    int reuse;                       /* REUSE: may be kept once closed */
+    int last_tiles;               /* (atomic) tiles of the last read */
+    int64_t last_pixels;          /* (atomic) window pixels of the last read */
+    int last_threads;             /* (atomic) threads allowed for it */
+    int64_t cache_cap;            /* CACHE_MB in bytes; 0: no cache */
+    int read_ahead;               /* READ_AHEAD: sequential readers get
+                                     the region ahead computed at once */
+    int force_cached;             /* GDAL_FORCE_CACHING was on when the
+                                     primary opened: its bands read
+                                     through their blocks */
+    int window_gather;            /* WINDOW_GATHER: full-resolution
+                                     windows too small to split are
+                                     gathered (gather.h) */
+    int windows_seen;             /* (owner thread) gather.c was asked
+                                     for a full-resolution window */
+    int windows_shared;           /* (owner thread) other callers shared
+                                     the cores: windows are read through
+                                     the process's shared handles
+                                     (gather.c, shared.h) */
+    pvrt_last_read last_read;     /* (owner thread) */
+    pvrt_sampled_readers sampled; /* (owner thread) */
+    pvrt_kept_read kept;          /* (owner thread) */
+    int background_ok;            /* regions ahead may be computed in the
+                                     background: not opened by GDAL's source
+                                     pool, which may close it under a lock
+                                     the background's reads need */
+    pvrt_background background;   /* (owner thread) */
+    pvrt_large_read large;        /* (owner thread) */
+    int64_t mask_hits;            /* (atomic) masks served from `kept` */
+    int64_t split_reads;          /* (atomic) reads split into tiles */
+    int64_t striped_tiles;        /* (atomic) tiles read in stripes */
+    int64_t gathered_reads;       /* (atomic) reads gathered (gather.c) */
+    int64_t shared_reads;         /* (atomic) reads gathered through the
+                                     process's shared handles (gather.c,
+                                     shared.h) */
+    int64_t together_bands;       /* (atomic) bands computed with another
+                                     band's gathered read (gather.c) */
+    int64_t together_hits;        /* (atomic) reads served by them */
+    int64_t direct_captures;      /* (atomic) sources of gathered reads
+                                     read straight into their buffers
+                                     (gather.c) */
+    int64_t ahead_regions;        /* (atomic) regions computed ahead */
+    int64_t background_regions;   /* (atomic) of which in the background */
+    int64_t regions_reused;       /* (atomic) of which in the memory of a
+                                     region its reader passed */
+    int64_t large_ahead;          /* (atomic) large reads computed ahead */
+    int64_t large_tiles_hit;      /* (atomic) tiles of large reads copied
+                                     from the cache */
+    int64_t cache_hits;           /* (atomic) reads served by the cache */
+    int64_t sampled_blocks;       /* (atomic) GDAL's sampled blocks computed
+                                     ahead (ahead.c) */
+    struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
+                                     made on first use; NULL: none yet */
+    struct pvrt_tilecache *cache; /* computed tiles (tilecache.c), made on
+                                     first use; NULL: none yet */
+    struct pvrt_halo *halo;       /* neighbourhood bands (halo.c), made on
+                                     first use; NULL: none yet */
+    int reuse;                    /* REUSE: may be kept once closed */
     struct pvrt_reopen_info *reopen; /* what a reuse must find unchanged
                                         (reopen.c); NULL: never kept */
     int read_failed;                 /* (owner thread) a read failed */

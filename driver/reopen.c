@@ -293,8 +293,7 @@ static void forget_last_user(pvrt_dataset *ds)
     pvrt_gather_trim(ds->gather);
     memset(&ds->last_read, 0, sizeof ds->last_read);
     memset(&ds->large, 0, sizeof ds->large);
-    memset(ds->sampled, 0, sizeof ds->sampled);
-    ds->sampled_clock = 0;
+    memset(&ds->sampled, 0, sizeof ds->sampled);
     ds->last_tiles = 0;
     ds->last_pixels = 0;
     ds->last_threads = 0;
