@@ -474,9 +474,53 @@ PVRTDataset::~PVRTDataset()
     Release(true);
 }
 
+// The __DEBUG__ counters the dataset handle keeps (docs/driver.md), by
+// name: GetMetadataItem answers each, GetMetadata lists them all.
+struct debug_counter {
+    const char *name;
+    int64_t pvrt_dataset::*count;
+};
+const debug_counter debug_counters[] = {
+    {"SPLIT_READS", &pvrt_dataset::split_reads},
+    {"STRIPED_TILES", &pvrt_dataset::striped_tiles},
+    {"AHEAD_REGIONS", &pvrt_dataset::ahead_regions},
+    {"BACKGROUND_REGIONS", &pvrt_dataset::background_regions},
+    {"REGIONS_REUSED", &pvrt_dataset::regions_reused},
+    {"LARGE_AHEAD", &pvrt_dataset::large_ahead},
+    {"LARGE_TILES_HIT", &pvrt_dataset::large_tiles_hit},
+    {"CACHE_HITS", &pvrt_dataset::cache_hits},
+    {"MASK_HITS", &pvrt_dataset::mask_hits},
+    {"SAMPLED_BLOCKS", &pvrt_dataset::sampled_blocks},
+    {"GATHERED_READS", &pvrt_dataset::gathered_reads},
+    {"DIRECT_CAPTURES", &pvrt_dataset::direct_captures},
+    {"SHARED_READS", &pvrt_dataset::shared_reads},
+    {"TOGETHER_BANDS", &pvrt_dataset::together_bands},
+    {"TOGETHER_HITS", &pvrt_dataset::together_hits},
+};
+
+// The other __DEBUG__ items, computed when asked.
+const char *const debug_items[] = {"LAST_READ_TILES",
+                                   "LAST_READ_PIXELS",
+                                   "LAST_READ_THREADS",
+                                   "THREADS",
+                                   "TILE_SAFE",
+                                   "CLONES_OPEN",
+                                   "CACHE_BYTES",
+                                   "GATHER_HANDLES",
+                                   "GATHER_MEMORY_REUSED",
+                                   "SHARED_HANDLES",
+                                   "REUSES"};
+
 const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
 {
     if (h_ && domain && EQUAL(domain, "__DEBUG__") && name) {
+        for (const debug_counter &c : debug_counters)
+            if (EQUAL(name, c.name)) {
+                debug_value_.Printf(CPL_FRMT_GIB,
+                                    static_cast<GIntBig>(__atomic_load_n(
+                                        &(h_->*c.count), __ATOMIC_RELAXED)));
+                return debug_value_.c_str();
+            }
         if (EQUAL(name, "LAST_READ_TILES"))
             debug_value_.Printf(
                 "%d", __atomic_load_n(&h_->last_tiles, __ATOMIC_RELAXED));
@@ -487,86 +531,26 @@ const char *PVRTDataset::GetMetadataItem(const char *name, const char *domain)
         else if (EQUAL(name, "LAST_READ_THREADS"))
             debug_value_.Printf(
                 "%d", __atomic_load_n(&h_->last_threads, __ATOMIC_RELAXED));
+        else if (EQUAL(name, "THREADS"))
+            debug_value_.Printf("%d", h_->threads);
+        else if (EQUAL(name, "TILE_SAFE"))
+            debug_value_ = h_->tile_safe ? "YES" : "NO";
         else if (EQUAL(name, "CLONES_OPEN"))
             debug_value_.Printf("%d", pvrt_clones_open_count(h_->clones));
+        else if (EQUAL(name, "CACHE_BYTES"))
+            debug_value_.Printf(
+                CPL_FRMT_GIB,
+                static_cast<GIntBig>(pvrt_tilecache_bytes(h_->cache)));
         else if (EQUAL(name, "GATHER_HANDLES"))
             debug_value_.Printf("%d", pvrt_gather_handles_open(h_->gather));
         else if (EQUAL(name, "GATHER_MEMORY_REUSED"))
             debug_value_.Printf(
                 CPL_FRMT_GIB,
                 static_cast<GIntBig>(pvrt_gather_memory_reused(h_->gather)));
-        else if (EQUAL(name, "THREADS"))
-            debug_value_.Printf("%d", h_->threads);
-        else if (EQUAL(name, "SPLIT_READS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->split_reads, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "STRIPED_TILES"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->striped_tiles, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "GATHERED_READS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->gathered_reads, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "SHARED_READS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->shared_reads, __ATOMIC_RELAXED)));
         else if (EQUAL(name, "SHARED_HANDLES"))
             debug_value_.Printf("%d", pvrt_shared_open_count());
-        else if (EQUAL(name, "TOGETHER_BANDS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->together_bands, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "TOGETHER_HITS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->together_hits, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "DIRECT_CAPTURES"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->direct_captures, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "SAMPLED_BLOCKS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->sampled_blocks, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "MASK_HITS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->mask_hits, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "AHEAD_REGIONS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->ahead_regions, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "BACKGROUND_REGIONS"))
-            debug_value_.Printf(
-                CPL_FRMT_GIB, static_cast<GIntBig>(__atomic_load_n(
-                                  &h_->background_regions, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "REGIONS_REUSED"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->regions_reused, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "CACHE_HITS"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->cache_hits, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "LARGE_AHEAD"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->large_ahead, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "LARGE_TILES_HIT"))
-            debug_value_.Printf(CPL_FRMT_GIB,
-                                static_cast<GIntBig>(__atomic_load_n(
-                                    &h_->large_tiles_hit, __ATOMIC_RELAXED)));
-        else if (EQUAL(name, "CACHE_BYTES"))
-            debug_value_.Printf(
-                CPL_FRMT_GIB,
-                static_cast<GIntBig>(pvrt_tilecache_bytes(h_->cache)));
         else if (EQUAL(name, "REUSES"))
             debug_value_.Printf(CPL_FRMT_GIB, static_cast<GIntBig>(h_->reuses));
-        else if (EQUAL(name, "TILE_SAFE"))
-            debug_value_ = h_->tile_safe ? "YES" : "NO";
         else
             return GDALProxyDataset::GetMetadataItem(name, domain);
         return debug_value_.c_str();
@@ -578,32 +562,10 @@ pvrt_metadata_list PVRTDataset::GetMetadata(const char *domain)
 {
     if (h_ && domain && EQUAL(domain, "__DEBUG__")) {
         debug_list_.Clear();
-        for (const char *name : {"LAST_READ_TILES",
-                                 "LAST_READ_PIXELS",
-                                 "LAST_READ_THREADS",
-                                 "THREADS",
-                                 "TILE_SAFE",
-                                 "CLONES_OPEN",
-                                 "SPLIT_READS",
-                                 "AHEAD_REGIONS",
-                                 "BACKGROUND_REGIONS",
-                                 "LARGE_AHEAD",
-                                 "LARGE_TILES_HIT",
-                                 "CACHE_HITS",
-                                 "CACHE_BYTES",
-                                 "MASK_HITS",
-                                 "GATHERED_READS",
-                                 "GATHER_HANDLES",
-                                 "SHARED_READS",
-                                 "SHARED_HANDLES",
-                                 "TOGETHER_BANDS",
-                                 "TOGETHER_HITS",
-                                 "REUSES",
-                                 "REGIONS_REUSED",
-                                 "GATHER_MEMORY_REUSED",
-                                 "DIRECT_CAPTURES",
-                                 "SAMPLED_BLOCKS"})
+        for (const char *name : debug_items)
             debug_list_.SetNameValue(name, GetMetadataItem(name, domain));
+        for (const debug_counter &c : debug_counters)
+            debug_list_.SetNameValue(c.name, GetMetadataItem(c.name, domain));
         return debug_list_.List();
     }
     return GDALProxyDataset::GetMetadata(domain);

@@ -72,6 +72,51 @@ std::string open_driver(const std::string &path,
     return name;
 }
 
+// GetMetadata("__DEBUG__") lists every item docs/driver.md names, each
+// with the value GetMetadataItem gives.
+TEST(Open, DebugMetadataListsEveryItem)
+{
+    const std::string vrt = write_file("open_debug.vrt", derived_vrt_text());
+    GDALDatasetH ds =
+        GDALOpenEx(vrt.c_str(), GDAL_OF_RASTER, nullptr, nullptr, nullptr);
+    ASSERT_NE(ds, nullptr);
+    ASSERT_EQ(driver_name(ds), "PVRT");
+    char **list = GDALGetMetadata(ds, "__DEBUG__");
+    for (const char *name : {"LAST_READ_TILES",
+                             "LAST_READ_PIXELS",
+                             "LAST_READ_THREADS",
+                             "THREADS",
+                             "TILE_SAFE",
+                             "CLONES_OPEN",
+                             "SPLIT_READS",
+                             "STRIPED_TILES",
+                             "AHEAD_REGIONS",
+                             "BACKGROUND_REGIONS",
+                             "REGIONS_REUSED",
+                             "LARGE_AHEAD",
+                             "LARGE_TILES_HIT",
+                             "CACHE_HITS",
+                             "CACHE_BYTES",
+                             "SAMPLED_BLOCKS",
+                             "GATHERED_READS",
+                             "DIRECT_CAPTURES",
+                             "GATHER_HANDLES",
+                             "TOGETHER_BANDS",
+                             "TOGETHER_HITS",
+                             "MASK_HITS",
+                             "SHARED_READS",
+                             "SHARED_HANDLES",
+                             "REUSES",
+                             "GATHER_MEMORY_REUSED"}) {
+        const char *listed = CSLFetchNameValue(list, name);
+        const char *item = GDALGetMetadataItem(ds, name, "__DEBUG__");
+        ASSERT_NE(listed, nullptr) << name;
+        ASSERT_NE(item, nullptr) << name;
+        EXPECT_STREQ(listed, item) << name;
+    }
+    GDALClose(ds);
+}
+
 TEST(Open, ClaimModes)
 {
     const std::string derived =
