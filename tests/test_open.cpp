@@ -9,9 +9,11 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <gdal.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,34 @@ std::string open_driver(const std::string &path,
     if (ds)
         GDALClose(ds);
     return name;
+}
+
+// The driver's open option list is XML GDAL can parse (else every open
+// with options warns, and gdalinfo --format PVRT prints an error), and
+// lists the options the README documents.
+TEST(Open, OpenOptionListParses)
+{
+    GDALDriverH drv = GDALGetDriverByName("PVRT");
+    ASSERT_NE(drv, nullptr);
+    const char *xml = GDALGetMetadataItem(drv, GDAL_DMD_OPENOPTIONLIST, "");
+    ASSERT_NE(xml, nullptr);
+    CPLErrorReset();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLXMLNode *tree = CPLParseXMLString(xml);
+    CPLPopErrorHandler();
+    ASSERT_NE(tree, nullptr) << CPLGetLastErrorMsg();
+    EXPECT_EQ(CPLGetLastErrorType(), CE_None) << CPLGetLastErrorMsg();
+    std::vector<std::string> names;
+    for (CPLXMLNode *o = CPLGetXMLNode(tree, "=OpenOptionList")->psChild; o;
+         o = o->psNext)
+        if (o->eType == CXT_Element && EQUAL(o->pszValue, "Option"))
+            names.push_back(CPLGetXMLValue(o, "name", ""));
+    CPLDestroyXMLNode(tree);
+    for (const char *name :
+         {"NUM_THREADS", "TILE_SIZE", "TILE_MEMORY_MB", "MIN_TILE_PIXELS",
+          "CACHE_MB", "READ_AHEAD", "WINDOW_GATHER", "REUSE"})
+        EXPECT_NE(std::find(names.begin(), names.end(), name), names.end())
+            << name;
 }
 
 // GetMetadata("__DEBUG__") lists every item docs/driver.md names, each
