@@ -111,7 +111,7 @@ TEST(Open, DebugMetadataListsEveryItem)
         GDALOpenEx(vrt.c_str(), GDAL_OF_RASTER, nullptr, nullptr, nullptr);
     ASSERT_NE(ds, nullptr);
     ASSERT_EQ(driver_name(ds), "PVRT");
-    char **list = GDALGetMetadata(ds, "__DEBUG__");
+    CSLConstList list = GDALGetMetadata(ds, "__DEBUG__");
     for (const char *name : {"LAST_READ_TILES",
                              "LAST_READ_PIXELS",
                              "LAST_READ_THREADS",
