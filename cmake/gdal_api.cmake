@@ -48,10 +48,21 @@ struct B : GDALProxyRasterBand {
 int main() { return 0; }
 ]] PVRT_GDAL_PROXY_FORWARDS_BLOCKS)
 
+# VRTSourcedRasterBand's sources: std::vector<std::unique_ptr<VRTSource>>
+# m_papoSources (GDAL 3.13) instead of nSources and papoSources
+check_cxx_source_compiles([[
+#include <vrtdataset.h>
+int main() {
+  VRTSourcedRasterBand *b = nullptr;
+  return b ? static_cast<int>(b->m_papoSources.size()) : 0;
+}
+]] PVRT_GDAL_VRT_SOURCES_VECTOR)
+
 cmake_pop_check_state()
 
 foreach(probe PVRT_GDAL_PROXY_REF_FORCE_OPEN PVRT_GDAL_GETDRIVER_CONST
-        PVRT_GDAL_METADATA_CSLCONSTLIST PVRT_GDAL_PROXY_FORWARDS_BLOCKS)
+        PVRT_GDAL_METADATA_CSLCONSTLIST PVRT_GDAL_PROXY_FORWARDS_BLOCKS
+        PVRT_GDAL_VRT_SOURCES_VECTOR)
   if(${probe})
     add_compile_definitions(${probe}=1)
   else()

@@ -110,6 +110,12 @@ typedef struct pvrt_dataset {
     int tile_safe;           /* reads may be split into tiles */
     int pack;                /* tiles read into a packed buffer first */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* alignment grid */
+    int grid_shared; /* every source's blocks lie on that grid (vrtinfo.h):
+                        a tile on its lines covers whole source blocks */
+    unsigned char *passed;        /* per band, a byte per grid cell: a walk
+                                     read its source blocks (read.c); made
+                                     by the owner thread, then atomic */
+    int passed_cols, passed_rows; /* its cells per band; -1: none made */
     int nbands;
     pvrt_band_info *bands;      /* per band, nbands entries (may be NULL) */
     pvrt_remote_source *remote; /* remote sources, each opened once, in
@@ -166,6 +172,8 @@ typedef struct pvrt_dataset {
     int64_t cache_hits;           /* (atomic) reads served by the cache */
     int64_t sampled_blocks;       /* (atomic) GDAL's sampled blocks computed
                                      ahead (ahead.c) */
+    int64_t source_drops;         /* (atomic) source bands whose blocks a
+                                     tile computed ahead dropped (read.c) */
     struct pvrt_gather *gather;   /* downsampled derived reads (gather.c),
                                      made on first use; NULL: none yet */
     struct pvrt_tilecache *cache; /* computed tiles (tilecache.c), made on

@@ -39,4 +39,12 @@ typedef char **pvrt_metadata_list;
 #define PVRT_PROXY_FORWARDS_BLOCKS 0
 #endif
 
+// VRTSourcedRasterBand keeps its sources in a vector of unique_ptr
+// (m_papoSources, GDAL 3.13) instead of nSources and papoSources.
+#if defined(PVRT_GDAL_VRT_SOURCES_VECTOR) && PVRT_GDAL_VRT_SOURCES_VECTOR
+#define PVRT_VRT_SOURCES_VECTOR 1
+#else
+#define PVRT_VRT_SOURCES_VECTOR 0
+#endif
+
 #endif

@@ -366,7 +366,8 @@ static int probe_blocks_open(const char *path, int band, int *bx, int *by)
  * them). Probing a remote source costs two round trips before the first
  * read; reading the VRT's text again costs none (a local file, or bytes
  * /vsicurl/ has cached). The grid only shapes tiles: whether reads split
- * was decided from the xml:VRT. Returns 1 with the grid set in *info. */
+ * was decided from the xml:VRT. Returns 1 with the grid, and whether every
+ * source's blocks lie on it, set in *info. */
 static int grid_from_file(const char *path, pvrt_vrtinfo *info)
 {
     if (path[0] == '<')
@@ -387,6 +388,7 @@ static int grid_from_file(const char *path, pvrt_vrtinfo *info)
         info->grid_y = file_info.grid_y;
         info->grid_off_x = file_info.grid_off_x;
         info->grid_off_y = file_info.grid_off_y;
+        info->grid_shared = file_info.grid_shared;
         found = 1;
     }
     pvrt_vrtinfo_clear(&file_info);
@@ -596,11 +598,21 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
         ds->grid_y = info.grid_y;
         ds->grid_off_x = info.grid_off_x;
         ds->grid_off_y = info.grid_off_y;
+        ds->grid_shared = info.grid_shared;
     } else if (info.probe_path && ds->threads > 1 &&
                probe_blocks(info.probe_path, info.probe_band, &ds->grid_x,
                             &ds->grid_y)) {
         ds->grid_off_x = info.probe_off_x;
         ds->grid_off_y = info.probe_off_y;
+        /* Whether the other sources share the first one's blocks: the
+         * file's SourceProperties say, when they agree with the probe. */
+        pvrt_vrtinfo file_grid;
+        memset(&file_grid, 0, sizeof file_grid);
+        if (ds->tile_safe && grid_from_file(path, &file_grid) &&
+            file_grid.grid_x == ds->grid_x && file_grid.grid_y == ds->grid_y &&
+            file_grid.grid_off_x == ds->grid_off_x &&
+            file_grid.grid_off_y == ds->grid_off_y)
+            ds->grid_shared = file_grid.grid_shared;
     } else if (GDALGetRasterCount(primary) > 0) {
         GDALGetBlockSize(GDALGetRasterBand(primary, 1), &ds->grid_x,
                          &ds->grid_y);
@@ -628,9 +640,11 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
         CPLFree(key);
         return NULL;
     }
-    CPLDebug("PVRT", "%s: %d threads, tiles %s, grid %dx%d", path, ds->threads,
+    CPLDebug("PVRT", "%s: %d threads, tiles %s, grid %dx%d%s", path,
+             ds->threads,
              ds->tile_safe ? "split" : "whole (window-dependent sources)",
-             ds->grid_x, ds->grid_y);
+             ds->grid_x, ds->grid_y,
+             ds->grid_shared ? " (every source's blocks)" : "");
     if (key != NULL && ds->background_ok && ds->reuse)
         pvrt_reopen_note(ds, key);
     else
@@ -657,6 +671,7 @@ void pvrt_dataset_close(pvrt_dataset *ds)
     if (ds->primary)
         GDALClose(ds->primary);
     CPLFree(ds->bands);
+    CPLFree(ds->passed);
     pvrt_remote_sources_free(ds->remote, ds->nremote);
     pvrt_reopen_info_free(ds->reopen);
     CPLFree(ds);

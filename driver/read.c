@@ -16,6 +16,7 @@
 #include "gather.h"
 #include "halo.h"
 #include "pool.h"
+#include "sources.h"
 #include "tiles.h"
 
 #include <cpl_conv.h>
@@ -58,6 +59,9 @@ typedef struct read_job {
      * one buffer per source), when a tile is computed in stripes; 0: whole
      * (stripe_rows). */
     int64_t stripe_bpp;
+    /* The tiles are a walk's region (pvrt__split_start): a tile that covers
+     * whole source blocks drops them once read (covers_source_blocks). */
+    int drop_sources;
     const int *warm; /* indices into ds->remote for warm_job */
     char **files;    /* paths for prefetch_job */
     char **config;   /* the caller's thread-local config options */
@@ -210,6 +214,90 @@ static int stripe_rows(const read_job *job, int w)
     return rows < STRIPE_MIN_ROWS ? STRIPE_MIN_ROWS : (int)rows;
 }
 
+/* Whether v, an edge of a tile, lies on a line of the grid of cells
+ * `cell` wide starting at `off`, or on or beyond an edge of the raster
+ * (`size`). */
+static int on_grid_line(int v, int off, int cell, int size)
+{
+    return v <= 0 || v >= size || ((v - off) % cell + cell) % cell == 0;
+}
+
+/* Whether a tile (raster pixels) covers every source block it reads whole:
+ * the sources share one block grid and the tile's edges lie on it. No
+ * other tile of the walk then reads those blocks. */
+static int covers_source_blocks(const pvrt_dataset *ds, int x, int y, int w,
+                                int h)
+{
+    const int xs = GDALGetRasterXSize(ds->primary);
+    const int ys = GDALGetRasterYSize(ds->primary);
+    return ds->grid_shared && on_grid_line(x, ds->grid_off_x, ds->grid_x, xs) &&
+           on_grid_line(x + w, ds->grid_off_x, ds->grid_x, xs) &&
+           on_grid_line(y, ds->grid_off_y, ds->grid_y, ys) &&
+           on_grid_line(y + h, ds->grid_off_y, ds->grid_y, ys);
+}
+
+static int floor_div(int a, int b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* The grid cell holding raster position v, counted from the cell holding
+ * position 0. */
+static int grid_cell(int v, int off, int cell)
+{
+    return floor_div(v - off, cell) - floor_div(-off, cell);
+}
+
+/* Most bytes of ds->passed: past it (a raster of more than 16 million grid
+ * cells per band) no walk drops source blocks. */
+#define MAX_PASSED_BYTES ((int64_t)16 << 20)
+
+/* ds->passed, made on first use; NULL when it cannot be. Owner thread. */
+static unsigned char *passed_map(pvrt_dataset *ds)
+{
+    if (ds->passed != NULL || ds->passed_cols < 0)
+        return ds->passed;
+    ds->passed_cols = -1;
+    if (!ds->grid_shared || ds->nbands < 1)
+        return NULL;
+    const int cols = grid_cell(GDALGetRasterXSize(ds->primary) - 1,
+                               ds->grid_off_x, ds->grid_x) +
+                     1;
+    const int rows = grid_cell(GDALGetRasterYSize(ds->primary) - 1,
+                               ds->grid_off_y, ds->grid_y) +
+                     1;
+    if ((int64_t)cols * rows * ds->nbands > MAX_PASSED_BYTES)
+        return NULL;
+    ds->passed = (unsigned char *)VSICalloc((size_t)cols * rows, ds->nbands);
+    if (ds->passed != NULL) {
+        ds->passed_cols = cols;
+        ds->passed_rows = rows;
+    }
+    return ds->passed;
+}
+
+/* Marks the grid cells of a tile of band `band` (raster pixels, on grid
+ * lines) as read by a walk. Returns 1 when none was before: the walk reads
+ * these source blocks for the first time and drops them. Read again (a
+ * second pass), they are kept, as GDAL's VRT driver keeps them: the pass
+ * after that finds them cached. */
+static int first_pass(pvrt_dataset *ds, int band, int x, int y, int w, int h)
+{
+    const int c0 = grid_cell(x, ds->grid_off_x, ds->grid_x);
+    const int c1 = grid_cell(x + w - 1, ds->grid_off_x, ds->grid_x);
+    const int r0 = grid_cell(y, ds->grid_off_y, ds->grid_y);
+    const int r1 = grid_cell(y + h - 1, ds->grid_off_y, ds->grid_y);
+    unsigned char *map =
+        ds->passed + (size_t)(band - 1) * ds->passed_cols * ds->passed_rows;
+    int first = 1;
+    for (int r = r0; r <= r1; r++)
+        for (int c = c0; c <= c1; c++)
+            if (__atomic_exchange_n(&map[(size_t)r * ds->passed_cols + c], 1,
+                                    __ATOMIC_RELAXED))
+                first = 0;
+    return first;
+}
+
 static int tile_job(void *ctx, int index, int worker)
 {
     read_job *job = (read_job *)ctx;
@@ -245,6 +333,15 @@ static int tile_job(void *ctx, int index, int worker)
                               rq->y + t->y + r, t->w, n,
                               buf + r * packed.line_space, t->w, n, &extra);
         }
+        /* The walk has passed these source blocks: GDAL's cache would keep
+         * them, each in memory of its own (sources.h). */
+        const int x = rq->x + t->x, y = rq->y + t->y;
+        if (err == CE_None && job->drop_sources &&
+            covers_source_blocks(job->ds, x, y, t->w, t->h) &&
+            first_pass(job->ds, rq->path->band, x, y, t->w, t->h))
+            __atomic_add_fetch(&job->ds->source_drops,
+                               pvrt_sources_drop_blocks(h, rq->path->band),
+                               __ATOMIC_RELAXED);
     }
 
     pvrt_job_leave(&js, worker);
@@ -408,10 +505,10 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
                          const pvrt_rect *tiles, int ntiles, int threads)
 {
     read_job job;
+    memset(&job, 0, sizeof job);
     job.ds = ds;
     job.rq = rq;
     job.tiles = tiles;
-    job.dsts = NULL;
     job.stripe_bpp = stripe_bytes_per_pixel(ds, rq);
     job.config = CPLGetThreadLocalConfigOptions();
     job.depth = tls_depth;
@@ -424,8 +521,6 @@ static CPLErr read_split(pvrt_dataset *ds, const pvrt_request *rq,
         return CE_Failure;
     }
 
-    job.warm = NULL;
-    job.files = NULL;
     if (ds->nremote > 0)
         warm_sources(ds, &job);
     if (job.log == NULL) {
@@ -570,6 +665,8 @@ struct pvrt_split *pvrt__split_start(pvrt_dataset *ds, const pvrt_request *rq,
     s->job.tiles = s->tiles;
     s->job.dsts = s->dsts;
     s->job.stripe_bpp = stripe_bytes_per_pixel(ds, &s->rq);
+    s->job.drop_sources = s->path.overview < 0 && !s->path.mask &&
+                          s->path.band <= ds->nbands && passed_map(ds) != NULL;
     s->job.config = CPLGetThreadLocalConfigOptions();
     s->job.depth = tls_depth;
     s->job.log = pvrt_errlog_new();

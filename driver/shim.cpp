@@ -491,6 +491,7 @@ const debug_counter debug_counters[] = {
     {"CACHE_HITS", &pvrt_dataset::cache_hits},
     {"MASK_HITS", &pvrt_dataset::mask_hits},
     {"SAMPLED_BLOCKS", &pvrt_dataset::sampled_blocks},
+    {"SOURCE_DROPS", &pvrt_dataset::source_drops},
     {"GATHERED_READS", &pvrt_dataset::gathered_reads},
     {"DIRECT_CAPTURES", &pvrt_dataset::direct_captures},
     {"SHARED_READS", &pvrt_dataset::shared_reads},

@@ -116,7 +116,36 @@ typedef struct {
      * (NULL: the whole raster), the footprint of everything inside it. */
     CPLXMLNode *outer_dst;
     int flat; /* do not descend into nested VRTs */
+    /* The block grid of the VRT's own sources (note_grid): the first
+     * source's block size and origin; `mixed` once one differs or is
+     * unknown. */
+    int gx, gy, gox, goy, mixed;
 } walk;
+
+static int mod(int v, int m)
+{
+    return ((v % m) + m) % m;
+}
+
+/* Notes the block grid of a top-level source that maps 1:1 at offset
+ * (dx, dy): its SourceProperties block size, its blocks' origin in the
+ * raster. */
+static void note_grid(walk *w, CPLXMLNode *src, int dx, int dy)
+{
+    CPLXMLNode *props = CPLGetXMLNode(src, "SourceProperties");
+    const int bx = atoi(CPLGetXMLValue(props, "BlockXSize", "0"));
+    const int by = atoi(CPLGetXMLValue(props, "BlockYSize", "0"));
+    if (bx <= 0 || by <= 0)
+        w->mixed = 1;
+    else if (w->gx == 0) {
+        w->gx = bx;
+        w->gy = by;
+        w->gox = mod(dx, bx);
+        w->goy = mod(dy, by);
+    } else if (bx != w->gx || by != w->gy || mod(dx, bx) != w->gox ||
+               mod(dy, by) != w->goy)
+        w->mixed = 1;
+}
 
 /* Records a remote source once per path; a path met twice covers the union
  * of its rectangles (or the raster, when one is unknown). */
@@ -233,10 +262,18 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
         if (bi)
             bi->nsources++;
         int dx = 0, dy = 0;
-        if (!(EQUAL(c->pszValue, "SimpleSource") ||
-              EQUAL(c->pszValue, "ComplexSource")))
+        const int simple = EQUAL(c->pszValue, "SimpleSource") ||
+                           EQUAL(c->pszValue, "ComplexSource");
+        const int one_to_one = simple && source_rects_safe(c, &dx, &dy);
+        if (w->depth == 0) {
+            if (one_to_one)
+                note_grid(w, c, dx, dy);
+            else
+                w->mixed = 1;
+        }
+        if (!simple)
             mark_unsafe(info);
-        else if (!source_rects_safe(c, &dx, &dy)) {
+        else if (!one_to_one) {
             info->tile_safe = 0;
             if (!source_whole_scaled(c))
                 info->unsafe_not_whole = 1;
@@ -327,9 +364,13 @@ static int inspect(const char *xml, const char *vrt_path, pvrt_vrtinfo *info,
     CPLXMLNode *tree = CPLParseXMLString(xml);
     if (tree == NULL)
         return -1;
-    walk w = {info, 0, NULL, flat};
+    walk w = {info, 0, NULL, flat, 0, 0, 0, 0, 0};
     inspect_tree(&w, tree, vrt_path ? vrt_path : "", 1);
     CPLDestroyXMLNode(tree);
+    info->grid_shared = !w.mixed && w.gx > 0 && info->grid_x == w.gx &&
+                        info->grid_y == w.gy &&
+                        mod(info->grid_off_x, w.gx) == w.gox &&
+                        mod(info->grid_off_y, w.gy) == w.goy;
     return 0;
 }
 

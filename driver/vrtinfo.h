@@ -39,6 +39,8 @@ typedef struct pvrt_vrtinfo {
                              overviews have that shape) */
     int network;          /* a source path is remote */
     int grid_x, grid_y, grid_off_x, grid_off_y; /* 0: unknown */
+    int grid_shared;  /* every source of the VRT's own bands maps 1:1 and
+                         has its blocks on that grid (SourceProperties) */
     char *probe_path; /* first source when its block size is unknown */
     int probe_band;
     int probe_off_x, probe_off_y;

@@ -36,20 +36,44 @@ namespace
 
 const int W = 517, H = 389;
 
-// The derived VRT, written as `name` (statistics are saved into the VRT
-// file on close, so that test has a copy of its own).
-std::string make_vrt(const std::string &name = "ahead_sum.vrt")
+// A source element with its <SourceProperties> (block size `block`), as
+// gdalbuildvrt writes them: PVRT learns from them that the sources share
+// one block grid, and a walk drops the source blocks it has passed.
+std::string source_with_blocks(const std::string &path, int block)
 {
-    static std::vector<std::string> sources;
-    for (int i = static_cast<int>(sources.size()); i < 4; i++) {
+    std::string s = simple_source(path, 1, W, H);
+    const std::string props =
+        CPLSPrintf("<SourceProperties RasterXSize=\"%d\" RasterYSize=\"%d\" "
+                   "DataType=\"UInt16\" BlockXSize=\"%d\" "
+                   "BlockYSize=\"%d\"/>",
+                   W, H, block, block);
+    s.insert(s.find("</SourceBand>") + strlen("</SourceBand>"), props);
+    return s;
+}
+
+// The derived VRT, written as `name` (statistics are saved into the VRT
+// file on close, so that test has a copy of its own). Its sources say
+// their block size (64, as they are tiled), so every walk below also drops
+// source blocks; `second_block` > 0 gives the second source another block
+// size in its properties (no shared grid), 0 none for any.
+std::string make_vrt(const std::string &name = "ahead_sum.vrt",
+                     int second_block = 64)
+{
+    static std::vector<std::string> paths;
+    for (int i = static_cast<int>(paths.size()); i < 4; i++) {
         RasterSpec s = tiled_spec(W, H, GDT_UInt16);
         s.compress = "DEFLATE";
         s.seed = 11 + i;
         s.has_nodata = true;
         s.nodata = 7;
-        sources.push_back(simple_source(
-            make_tiff("ahead_src" + std::to_string(i) + ".tif", s), 1, W, H));
+        paths.push_back(make_tiff("ahead_src" + std::to_string(i) + ".tif", s));
     }
+    std::vector<std::string> sources;
+    for (int i = 0; i < 4; i++)
+        sources.push_back(
+            second_block == 0
+                ? simple_source(paths[i], 1, W, H)
+                : source_with_blocks(paths[i], i == 1 ? second_block : 64));
     return write_file(
         name,
         vrt_dataset(W, H,
@@ -914,6 +938,69 @@ TEST(Ahead, SampledBlocksLeftAndResumedAreExact)
     EXPECT_GT(debug_item(p, "SAMPLED_BLOCKS"), 0);
     GDALClose(o);
     GDALClose(p);
+}
+
+// A block loop drops the blocks its tiles read from the sources once each
+// tile is computed: GDAL's cache grows by a fraction of the sources'
+// decoded size (which it grows by when nothing is dropped). A second loop
+// on the same handle reads them again and keeps them, as GDAL's VRT
+// driver keeps them. Sources whose block grids differ drop nothing. Every
+// window equals the VRT driver's.
+GIntBig pass_growth(GDALDatasetH p, GDALDatasetH o, int band)
+{
+    const std::vector<Win> wins = grid(64, 64);
+    std::vector<std::vector<GByte>> got;
+    const GIntBig before = GDALGetCacheUsed64();
+    for (const Win &w : wins) {
+        CPLErr e;
+        got.push_back(read_win(p, band, w, GDT_Float32, &e));
+        EXPECT_EQ(e, CE_None) << CPLGetLastErrorMsg();
+    }
+    const GIntBig growth = GDALGetCacheUsed64() - before;
+    for (size_t i = 0; i < wins.size(); i++) {
+        CPLErr e;
+        EXPECT_EQ(got[i], read_win(o, band, wins[i], GDT_Float32, &e))
+            << "window " << i;
+    }
+    return growth;
+}
+
+TEST(Ahead, AWalkDropsTheSourceBlocksItPassedOnce)
+{
+    const GIntBig sources = 4LL * W * H * 2; // four UInt16 sources, decoded
+    GDALFlushCache(nullptr);
+    {
+        const std::string vrt = make_vrt("ahead_drop.vrt");
+        GDALDatasetH p = open_pvrt(vrt, opts(2));
+        ASSERT_NE(p, nullptr);
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        ASSERT_NE(o, nullptr);
+        const GIntBig first = pass_growth(p, o, 1);
+        const long long drops = debug_item(p, "SOURCE_DROPS");
+        EXPECT_GT(drops, 4 * 20); // four sources, most of the 9 x 7 blocks
+        EXPECT_LT(first, sources / 4);
+        const GIntBig second = pass_growth(p, o, 1);
+        EXPECT_EQ(debug_item(p, "SOURCE_DROPS"), drops);
+        EXPECT_GT(second, sources / 2);
+        GDALClose(o);
+        GDALClose(p);
+    }
+    for (int second_block : {0, 32}) {
+        const std::string vrt =
+            make_vrt("ahead_nodrop" + std::to_string(second_block) + ".vrt",
+                     second_block);
+        GDALDatasetH p = open_pvrt(vrt, opts(2));
+        ASSERT_NE(p, nullptr);
+        OracleScope scope;
+        GDALDatasetH o = open_oracle(vrt);
+        ASSERT_NE(o, nullptr);
+        pass_growth(p, o, 1);
+        EXPECT_GT(debug_item(p, "AHEAD_REGIONS"), 0);
+        EXPECT_EQ(debug_item(p, "SOURCE_DROPS"), 0) << second_block;
+        GDALClose(o);
+        GDALClose(p);
+    }
 }
 
 } // namespace
