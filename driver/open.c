@@ -604,11 +604,13 @@ pvrt_dataset *pvrt_dataset_open(const char *filename, CSLConstList open_options,
                             &ds->grid_y)) {
         ds->grid_off_x = info.probe_off_x;
         ds->grid_off_y = info.probe_off_y;
-        /* Whether the other sources share the first one's blocks: the
-         * file's SourceProperties say, when they agree with the probe. */
+        /* Whether the other sources share the first one's blocks (only
+         * walks computed ahead use it: read.c): the file's
+         * SourceProperties say, when they agree with the probe. */
         pvrt_vrtinfo file_grid;
         memset(&file_grid, 0, sizeof file_grid);
-        if (ds->tile_safe && grid_from_file(path, &file_grid) &&
+        if (ds->tile_safe && ds->read_ahead &&
+            grid_from_file(path, &file_grid) &&
             file_grid.grid_x == ds->grid_x && file_grid.grid_y == ds->grid_y &&
             file_grid.grid_off_x == ds->grid_off_x &&
             file_grid.grid_off_y == ds->grid_off_y)

@@ -127,14 +127,21 @@ static int mod(int v, int m)
     return ((v % m) + m) % m;
 }
 
+/* A source's block size from its SourceProperties; 0 when not stated. */
+static void source_blocks(CPLXMLNode *src, int *bx, int *by)
+{
+    CPLXMLNode *props = CPLGetXMLNode(src, "SourceProperties");
+    *bx = atoi(CPLGetXMLValue(props, "BlockXSize", "0"));
+    *by = atoi(CPLGetXMLValue(props, "BlockYSize", "0"));
+}
+
 /* Notes the block grid of a top-level source that maps 1:1 at offset
  * (dx, dy): its SourceProperties block size, its blocks' origin in the
  * raster. */
 static void note_grid(walk *w, CPLXMLNode *src, int dx, int dy)
 {
-    CPLXMLNode *props = CPLGetXMLNode(src, "SourceProperties");
-    const int bx = atoi(CPLGetXMLValue(props, "BlockXSize", "0"));
-    const int by = atoi(CPLGetXMLValue(props, "BlockYSize", "0"));
+    int bx, by;
+    source_blocks(src, &bx, &by);
     if (bx <= 0 || by <= 0)
         w->mixed = 1;
     else if (w->gx == 0) {
@@ -294,9 +301,8 @@ static void inspect_band(walk *w, CPLXMLNode *band, const char *vrt_path,
         }
         if (w->depth == 0 && info->grid_x == 0 && info->probe_path == NULL &&
             info->tile_safe) {
-            CPLXMLNode *props = CPLGetXMLNode(c, "SourceProperties");
-            const int bx = atoi(CPLGetXMLValue(props, "BlockXSize", "0"));
-            const int by = atoi(CPLGetXMLValue(props, "BlockYSize", "0"));
+            int bx, by;
+            source_blocks(c, &bx, &by);
             if (bx > 0 && by > 0) {
                 info->grid_x = bx;
                 info->grid_y = by;
