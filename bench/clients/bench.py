@@ -3,8 +3,8 @@
 
 Usage (normally through bench/clients/run.sh, which finds the plugin):
   /usr/bin/python3 bench/clients/bench.py --plugins DIR [--data DIR]
-      [--size N] [--rounds N] [--only P[,P...]]... [--threads N] [--qgis]
-      [--keep]
+      [--size N] [--rounds N] [--only P[,P...]]... [--threads N]
+      [--cache-mb N] [--qgis] [--keep]
 
 Runs each access pattern (see PATTERNS, and README.md) with GDAL's own VRT
 driver and with PVRT, alternating which goes first, --rounds times each,
@@ -169,12 +169,15 @@ class Bench:
                      "ndvi": os.path.join(self.data, "ndvi",
                                           "ndvi_expr.vrt")}
         base = {k: v for k, v in os.environ.items()
-                if k not in ("PVRT_CLAIM", "PVRT_NUM_THREADS", "CPL_DEBUG",
-                             "GDAL_NUM_THREADS", "GDAL_SWATH_SIZE")}
+                if not k.startswith("PVRT_")
+                and k not in ("CPL_DEBUG", "GDAL_NUM_THREADS",
+                              "GDAL_SWATH_SIZE")}
         base["GDAL_DRIVER_PATH"] = os.path.abspath(args.plugins)
         self.env = {"vrt": dict(base, PVRT_CLAIM="NONE"), "pvrt": dict(base)}
         if args.threads:
             self.env["pvrt"]["PVRT_NUM_THREADS"] = str(args.threads)
+        if args.cache_mb is not None:
+            self.env["pvrt"]["PVRT_CACHE_MB"] = str(args.cache_mb)
         self.env["floor"] = dict(base, PVRT_CLAIM="NONE",
                                  GDAL_NUM_THREADS="ALL_CPUS")
         self.work = tempfile.mkdtemp(prefix="run.", dir=self.data)
@@ -302,6 +305,8 @@ def main():
                     help="pattern name(s), repeatable or comma-separated")
     ap.add_argument("--threads", default=None,
                     help="PVRT_NUM_THREADS for the PVRT runs")
+    ap.add_argument("--cache-mb", type=int, default=None,
+                    help="PVRT_CACHE_MB for the PVRT runs")
     ap.add_argument("--qgis", action="store_true",
                     help="add the QGIS render patterns (python3-qgis)")
     ap.add_argument("--keep", action="store_true",
@@ -343,10 +348,13 @@ def main():
     b.check_drivers(names)
     b.warm()
 
+    cache_mb = "default" if args.cache_mb is None else args.cache_mb
     print(f"machine: {os.cpu_count()} CPUs, load average "
           f"{' '.join(open('/proc/loadavg').read().split()[:3])}; "
           f"GDAL_CACHEMAX={os.environ.get('GDAL_CACHEMAX', 'default')}, "
-          f"PVRT_NUM_THREADS={args.threads or 'default'}, size {args.size}, "
+          f"PVRT_NUM_THREADS={args.threads or 'default'}, "
+          f"PVRT_CACHE_MB={cache_mb}, "
+          f"size {args.size}, "
           f"rounds {args.rounds}", flush=True)
     results = {}
     for name in names:

@@ -2,7 +2,8 @@
 # run.sh: the access-pattern benchmark of issue 10 (bench/clients/README.md).
 #
 #   bench/clients/run.sh [--rounds N] [--only PATTERN[,PATTERN]]... [--size N]
-#                        [--threads N] [--qgis] [--data DIR] [--keep]
+#                        [--threads N] [--cache-mb N] [--qgis] [--data DIR]
+#                        [--keep]
 #
 # Runs every access pattern with GDAL's VRT driver and with PVRT, alternating,
 # each run in a fresh process, checks that both drivers' outputs are
